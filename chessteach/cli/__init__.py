@@ -1,0 +1,50 @@
+"""The ``chessteach`` command line. Thin: it parses options, shows progress and calls the library."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from chessteach import __version__
+from chessteach.cli.bench import bench_app
+from chessteach.cli.engine import engine_commands
+from chessteach.cli.puzzles import puzzles_app
+
+app = typer.Typer(
+    name="chessteach",
+    help="Teach chess concepts to people and language models, with Stockfish as the source of truth.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(bench_app, name="bench")
+app.add_typer(puzzles_app, name="puzzles")
+engine_commands(app)
+
+console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"chessteach {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
+        force=True,
+    )
+
+
+def main() -> None:
+    """Entry point of the ``chessteach`` console script."""
+    app()

@@ -1,0 +1,41 @@
+"""Stockfish over UCI: finding it, a process pool, a persistent cache and Lichess's score math."""
+
+from chessteach.engine.analysis import Analysis, EngineLimit, Line, position_key
+from chessteach.engine.cache import AnalysisCache, default_cache_path
+from chessteach.engine.config import EngineConfig, find_engine, load_config
+from chessteach.engine.pool import DEFAULT_NODES, EnginePool, PositionFailure
+from chessteach.engine.score import (
+    GameAccuracy,
+    Judgment,
+    clamp_cp,
+    game_accuracy,
+    judge,
+    move_accuracy,
+    score_win_percent,
+    win_percent,
+    winning_chances,
+)
+
+__all__ = [
+    "DEFAULT_NODES",
+    "Analysis",
+    "AnalysisCache",
+    "EngineConfig",
+    "EngineLimit",
+    "EnginePool",
+    "GameAccuracy",
+    "Judgment",
+    "Line",
+    "PositionFailure",
+    "clamp_cp",
+    "default_cache_path",
+    "find_engine",
+    "game_accuracy",
+    "judge",
+    "load_config",
+    "move_accuracy",
+    "position_key",
+    "score_win_percent",
+    "win_percent",
+    "winning_chances",
+]

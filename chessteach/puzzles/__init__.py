@@ -1,0 +1,6 @@
+"""Puzzles in Lichess's conventions: the type, CSV in and out, tagging, verification and mining."""
+
+from chessteach.puzzles.lichess_csv import LICHESS_COLUMNS, PuzzleFile, iter_puzzles, read_puzzles, write_puzzles
+from chessteach.puzzles.puzzle import Puzzle, parse_moves
+
+__all__ = ["LICHESS_COLUMNS", "Puzzle", "PuzzleFile", "iter_puzzles", "parse_moves", "read_puzzles", "write_puzzles"]
