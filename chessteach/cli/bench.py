@@ -1,0 +1,59 @@
+"""``chessteach bench ...``: benchmarks that print ratios against a physical limit."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chessteach.cli.display import progress_bar
+from chessteach.cli.options import EngineConfigOpt, EngineOpt, EngineOptionOpt, parse_engine_options
+from chessteach.engine import load_config
+from chessteach.engine.bench import run_engine_bench
+from chessteach.errors import ChessteachError
+from chessteach.puzzles import read_puzzles
+
+bench_app = typer.Typer(help="Benchmarks: measured rates against their physical limits.", no_args_is_help=True)
+out = Console()
+
+REPO_PUZZLES = Path(__file__).resolve().parents[2] / "puzzles" / "lichess-sample.csv"
+
+
+@bench_app.command("engine")
+def bench_engine(
+    puzzles: Annotated[
+        Path, typer.Option("--puzzles", help="Lichess puzzle CSV whose puzzle positions are analysed.", exists=True)
+    ] = REPO_PUZZLES,
+    positions: Annotated[int, typer.Option("--positions", "-n", min=1, help="Positions to analyse.")] = 200,
+    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = 250_000,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Engine processes.")] = os.cpu_count() or 1,
+    engine: EngineOpt = None,
+    engine_config: EngineConfigOpt = None,
+    engine_option: EngineOptionOpt = None,
+) -> None:
+    """Pool throughput at a fixed node limit against Stockfish's own single-thread speed x workers."""
+    try:
+        config = load_config(engine, config_file=engine_config, overrides=parse_engine_options(engine_option))
+    except ChessteachError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    boards = [p.position() for p in read_puzzles(puzzles).puzzles[:positions]]
+    with progress_bar(f"analysing {len(boards)} positions") as progress:
+        result = run_engine_bench(boards, config=config, nodes=nodes, workers=workers, progress=progress)
+    table = Table(title=f"chessteach bench engine ({config.path}, {config.options_key})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("positions x nodes", f"{result.positions} x {result.nodes:,}")
+    table.add_row("workers (Threads=1 each)", str(result.workers))
+    table.add_row("Stockfish bench, 1 thread", f"{result.single_thread_nps:,} nodes/s")
+    table.add_row("limit = nps x workers / nodes", f"{result.limit_positions_per_s:.2f} positions/s")
+    table.add_row("measured", f"{result.positions_per_s:.2f} positions/s ({result.seconds:.1f} s)")
+    table.add_row("ratio", f"[bold]{result.ratio:.3f}[/bold]")
+    table.add_row("pool nodes/s (all workers)", f"{result.pool_nps:,.0f}")
+    table.add_row("rerun from the cache", f"{result.cached_seconds * 1000:.0f} ms (no engine started)")
+    table.add_row("failed positions", str(result.failures))
+    out.print(table)

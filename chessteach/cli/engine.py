@@ -1,0 +1,89 @@
+"""``chessteach evals``: the engine's evaluation of every move of a PGN's games."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chessteach.cli.display import progress_bar
+from chessteach.cli.options import (
+    CacheOpt,
+    EngineConfigOpt,
+    EngineOpt,
+    EngineOptionOpt,
+    NoCacheOpt,
+    WorkersOpt,
+    open_pool,
+)
+from chessteach.engine import DEFAULT_NODES
+from chessteach.games.read import read_games
+from chessteach.games.review import format_score, review_games
+
+out = Console()
+
+
+def evals(
+    pgn: Annotated[Path, typer.Argument(help="A PGN file.", exists=True, dir_okay=False)],
+    game: Annotated[
+        list[int] | None, typer.Option("--game", "-g", min=1, help="Game number(s) in the file (default: all).")
+    ] = None,
+    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_NODES,
+    workers: WorkersOpt = None,
+    engine: EngineOpt = None,
+    engine_config: EngineConfigOpt = None,
+    engine_option: EngineOptionOpt = None,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Print the evaluation, win%, judgment and best move of every move (Lichess's formulas)."""
+    records = [r for r in read_games(pgn) if not game or r.number in game]
+    for record in records:
+        if record.error:
+            typer.secho(f"skipped: {record.error}", fg="yellow", err=True)
+    good = [r for r in records if r.game is not None and r.error is None]
+    if not good:
+        typer.secho(f"error: {pgn}: no readable game selected", fg="red", err=True)
+        raise typer.Exit(1)
+    with open_pool(
+        engine=engine,
+        engine_config=engine_config,
+        engine_option=engine_option,
+        nodes=nodes,
+        workers=workers,
+        cache=cache,
+        no_cache=no_cache,
+    ) as pool, progress_bar(f"analysing {len(good)} game(s)") as progress:
+        reviews = review_games([r.game for r in good if r.game is not None], pool, progress=progress)
+    for record, review in zip(good, reviews, strict=True):
+        table = Table(title=f"Game {record.number}: {record.title}  {review.headers.get('Result', '')}")
+        for column in ("move", "eval", "win% (mover)", "judgment", "best"):
+            table.add_column(column, justify="right" if column in ("eval", "win% (mover)") else "left")
+        for m in review.moves:
+            prefix = f"{m.move_number}." if m.color else f"{m.move_number}..."
+            style = {"Blunder": "red", "Mistake": "yellow", "Inaccuracy": "cyan"}.get(str(m.judgment), "")
+            table.add_row(
+                f"{prefix} {m.san}",
+                format_score(m.eval_after),
+                f"{m.win_before:.0f} -> {m.win_after:.0f}",
+                f"[{style}]{m.judgment}[/{style}]" if m.judgment else "",
+                m.best_san if m.judgment and m.best_san != m.san else "",
+            )
+        out.print(table)
+        for side, stats in (("White", review.white), ("Black", review.black)):
+            acc = f"{stats.accuracy:.1f}%" if stats.accuracy is not None else "n/a"
+            acpl = f"{stats.acpl:.0f}" if stats.acpl is not None else "n/a"
+            out.print(
+                f"{side}: accuracy {acc}, ACPL {acpl}, {stats.inaccuracies} inaccuracies, "
+                f"{stats.mistakes} mistakes, {stats.blunders} blunders"
+            )
+    if pool.failures:
+        typer.secho(f"{len(pool.failures)} position(s) failed twice in the engine; see the log", fg="red", err=True)
+
+
+def engine_commands(app: typer.Typer) -> None:
+    """Register the engine commands on the root app."""
+    app.command("evals")(evals)

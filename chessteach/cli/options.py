@@ -1,0 +1,64 @@
+"""Options shared by several commands, and the engine pool they build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from chessteach.engine import DEFAULT_NODES, AnalysisCache, EngineLimit, EnginePool, load_config
+from chessteach.errors import ChessteachError
+
+EngineOpt = Annotated[
+    str | None,
+    typer.Option("--engine", help="Engine binary (default: $CHESSTEACH_ENGINE, stockfish on PATH, /usr/games/stockfish)."),
+]
+EngineConfigOpt = Annotated[
+    Path | None, typer.Option("--engine-config", help="A TOML file like engines/stockfish.toml.", exists=True)
+]
+EngineOptionOpt = Annotated[
+    list[str] | None,
+    typer.Option("--engine-option", help="A UCI option NAME=VALUE (repeatable), e.g. Hash=128."),
+]
+NodesOpt = Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position (reproducible with Threads=1).")]
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", "-w", min=1, help="Engine processes (default: one per core).")
+]
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option("--cache", help="SQLite analysis cache (default: $CHESSTEACH_CACHE or the user cache dir)."),
+]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the analysis cache.")]
+
+
+def parse_engine_options(items: list[str] | None) -> dict[str, Any]:
+    """``["Hash=128", "Threads=1"]`` -> ``{"Hash": 128, "Threads": 1}`` (ints where they parse)."""
+    options: dict[str, Any] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--engine-option")
+        text = value.strip()
+        options[name.strip()] = int(text) if text.lstrip("-").isdigit() else text
+    return options
+
+
+def open_pool(
+    *,
+    engine: str | None,
+    engine_config: Path | None,
+    engine_option: list[str] | None,
+    nodes: int,
+    workers: int | None,
+    cache: Path | None,
+    no_cache: bool = False,
+) -> EnginePool:
+    """Build the engine pool the options describe; a missing engine exits with its one-line error."""
+    try:
+        config = load_config(engine, config_file=engine_config, overrides=parse_engine_options(engine_option))
+    except ChessteachError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    store = None if no_cache else AnalysisCache(cache)
+    return EnginePool(limit=EngineLimit(nodes=nodes), workers=workers, config=config, cache=store)

@@ -1,0 +1,113 @@
+"""The engine benchmark: pool throughput against Stockfish's own single-thread speed, measured side by side.
+
+The physical limit of a pool of ``W`` single-thread processes at ``N`` nodes per position is
+``nps x W / N`` positions per second, where ``nps`` is Stockfish's single-thread nodes/s from its own
+``bench`` command, run in the same process just before. The ratio of the measured rate to that limit
+shows what the pool, python-chess and the cache cost on top of the search itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import chess
+
+from chessteach.engine.analysis import EngineLimit
+from chessteach.engine.cache import AnalysisCache
+from chessteach.engine.config import EngineConfig
+from chessteach.engine.pool import EnginePool, Progress
+
+logger = logging.getLogger(__name__)
+
+
+def stockfish_bench_nps(path: str, *, hash_mb: int = 16, depth: int = 13) -> int:
+    """Single-thread nodes/s from Stockfish's ``bench`` command (its 48 built-in positions)."""
+    proc = subprocess.run(
+        [path, "bench", str(hash_mb), "1", str(depth), "default", "depth"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    match = re.search(r"Nodes/second\s*:\s*(\d+)", proc.stderr + proc.stdout)
+    if match is None:
+        raise RuntimeError(f"{path} bench printed no 'Nodes/second' line (exit code {proc.returncode})")
+    return int(match.group(1))
+
+
+@dataclass(frozen=True)
+class EngineBenchResult:
+    positions: int
+    nodes: int
+    workers: int
+    seconds: float
+    nodes_searched: int
+    single_thread_nps: int
+    cached_seconds: float
+    failures: int
+
+    @property
+    def positions_per_s(self) -> float:
+        return self.positions / self.seconds
+
+    @property
+    def limit_positions_per_s(self) -> float:
+        """Stockfish's single-thread nodes/s x workers / nodes per position."""
+        return self.single_thread_nps * self.workers / self.nodes
+
+    @property
+    def ratio(self) -> float:
+        return self.positions_per_s / self.limit_positions_per_s
+
+    @property
+    def pool_nps(self) -> float:
+        return self.nodes_searched / self.seconds
+
+
+def run_engine_bench(
+    boards: list[chess.Board],
+    *,
+    config: EngineConfig,
+    nodes: int,
+    workers: int,
+    progress: Progress | None = None,
+) -> EngineBenchResult:
+    """Analyse ``boards`` (each its own game) through a fresh pool and cache, then again from the cache."""
+    nps = stockfish_bench_nps(config.path)
+    logger.info("Stockfish bench: %d nodes/s on one thread", nps)
+    limit = EngineLimit(nodes=nodes)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache_file = Path(tmp) / "bench.sqlite"
+        with AnalysisCache(cache_file) as cache, EnginePool(
+            limit=limit, workers=workers, config=config, cache=cache
+        ) as pool:
+            _ = pool.engine_id  # learn the engine's name before the clock starts
+            start = time.perf_counter()
+            results = pool.analyse(boards, progress=progress)
+            seconds = time.perf_counter() - start
+            failures = len(pool.failures)
+        searched = sum(a.nodes for a in results if a is not None)
+        with AnalysisCache(cache_file) as cache, EnginePool(
+            limit=limit, workers=workers, config=config, cache=cache
+        ) as pool:
+            start = time.perf_counter()
+            pool.analyse(boards)
+            cached_seconds = time.perf_counter() - start
+            if pool.engines_started:
+                raise RuntimeError("the cached rerun started an engine: the cache missed")
+    return EngineBenchResult(
+        positions=len(boards),
+        nodes=nodes,
+        workers=workers,
+        seconds=seconds,
+        nodes_searched=searched,
+        single_thread_nps=nps,
+        cached_seconds=cached_seconds,
+        failures=failures,
+    )
