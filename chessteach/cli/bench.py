@@ -52,8 +52,14 @@ def bench_engine(
     table.add_row("Stockfish bench, 1 thread", f"{result.single_thread_nps:,} nodes/s")
     table.add_row("limit = nps x workers / nodes", f"{result.limit_positions_per_s:.2f} positions/s")
     table.add_row("measured", f"{result.positions_per_s:.2f} positions/s ({result.seconds:.1f} s)")
-    table.add_row("ratio", f"[bold]{result.ratio:.3f}[/bold]")
+    table.add_row("ratio (goal >= 0.85)", f"[bold]{result.ratio:.3f}[/bold]")
     table.add_row("pool nodes/s (all workers)", f"{result.pool_nps:,.0f}")
+    table.add_row("node ratio = pool nodes/s / (nps x workers)", f"{result.node_ratio:.3f}")
+    table.add_row(
+        f"one bare engine, {result.solo_positions} positions",
+        f"{result.solo_positions_per_s:.2f} positions/s, {result.solo_nodes / result.solo_seconds:,.0f} nodes/s",
+    )
+    table.add_row("scaling = pool / (workers x bare engine)", f"{result.scaling_ratio:.3f}")
     table.add_row("rerun from the cache", f"{result.cached_seconds * 1000:.0f} ms (no engine started)")
     table.add_row("failed positions", str(result.failures))
     out.print(table)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chessteach.engine import DEFAULT_NODES, AnalysisCache, EngineLimit, EnginePool, load_config
+from chessteach.engine import AnalysisCache, EngineLimit, EnginePool, load_config
 from chessteach.errors import ChessteachError
 
 EngineOpt = Annotated[

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import chess
+import chess.engine
 
 from chessteach.engine.analysis import EngineLimit
 from chessteach.engine.cache import AnalysisCache
@@ -51,6 +52,9 @@ class EngineBenchResult:
     single_thread_nps: int
     cached_seconds: float
     failures: int
+    solo_positions: int
+    solo_seconds: float
+    solo_nodes: int
 
     @property
     def positions_per_s(self) -> float:
@@ -69,6 +73,24 @@ class EngineBenchResult:
     def pool_nps(self) -> float:
         return self.nodes_searched / self.seconds
 
+    @property
+    def node_ratio(self) -> float:
+        """Nodes actually searched per second by the pool against ``nps x workers``.
+
+        Stricter than :attr:`ratio`: a position whose search ends early (a forced mate found before the
+        node limit) does not count as a full position's work.
+        """
+        return self.pool_nps / (self.single_thread_nps * self.workers)
+
+    @property
+    def solo_positions_per_s(self) -> float:
+        return self.solo_positions / self.solo_seconds
+
+    @property
+    def scaling_ratio(self) -> float:
+        """Pool rate against ``workers x`` the rate of one bare engine on the same positions, no pool, no cache."""
+        return self.positions_per_s / (self.workers * self.solo_positions_per_s)
+
 
 def run_engine_bench(
     boards: list[chess.Board],
@@ -76,12 +98,17 @@ def run_engine_bench(
     config: EngineConfig,
     nodes: int,
     workers: int,
+    solo_positions: int | None = None,
     progress: Progress | None = None,
 ) -> EngineBenchResult:
-    """Analyse ``boards`` (each its own game) through a fresh pool and cache, then again from the cache."""
+    """Measure, one after the other in this process: Stockfish's own ``bench`` speed; one bare engine
+    (python-chess, no pool, no cache) on the same boards (or the first ``solo_positions``); the pool on all ``boards``
+    (each its own game) with a fresh cache; and the same run again, served from the cache."""
     nps = stockfish_bench_nps(config.path)
     logger.info("Stockfish bench: %d nodes/s on one thread", nps)
     limit = EngineLimit(nodes=nodes)
+    solo_boards = boards if solo_positions is None else boards[:solo_positions]
+    solo_seconds, solo_nodes = _solo_run(config, solo_boards, limit)
     with tempfile.TemporaryDirectory() as tmp:
         cache_file = Path(tmp) / "bench.sqlite"
         with AnalysisCache(cache_file) as cache, EnginePool(
@@ -110,4 +137,22 @@ def run_engine_bench(
         single_thread_nps=nps,
         cached_seconds=cached_seconds,
         failures=failures,
+        solo_positions=len(solo_boards),
+        solo_seconds=solo_seconds,
+        solo_nodes=solo_nodes,
     )
+
+
+def _solo_run(config: EngineConfig, boards: list[chess.Board], limit: EngineLimit) -> tuple[float, int]:
+    """One engine analysing ``boards`` serially through python-chess alone: the baseline for the pool."""
+    engine = chess.engine.SimpleEngine.popen_uci(config.path)
+    try:
+        engine.configure(config.options)
+        start = time.perf_counter()
+        nodes = 0
+        for board in boards:
+            info = engine.analyse(board, limit.to_chess(), game=object())
+            nodes += int(info.get("nodes", 0))
+        return time.perf_counter() - start, nodes
+    finally:
+        engine.quit()

@@ -1,0 +1,52 @@
+# Set-up and everyday commands. On a fresh machine: `make demo` (the main job on bundled data) and
+# `make test` (the whole test suite). Both install what they need first.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+
+DEMO_PGN := chessteach/data/games/candidates-2022-sample.pgn
+
+.PHONY: help setup setup-train engine demo test bench lint clean
+
+help:
+	@echo "make demo   set up, then review a bundled game with Stockfish"
+	@echo "make test   set up (the [train] extra included), then run the whole test suite"
+	@echo "make bench  the engine benchmark (positions/s against Stockfish's own speed)"
+	@echo "make lint   ruff"
+
+engine:
+	@bash engines/install.sh
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# The base package and the developer tools.
+$(VENV)/.setup: $(BIN)/python pyproject.toml
+	$(PIP) install -q -e ".[dev]"
+	@touch $@
+
+# Everything, the [train] extra too (torch 2.13.0 is the CPU build here; transformers, trl, peft, ...).
+$(VENV)/.setup-train: $(VENV)/.setup
+	$(PIP) install -q -e ".[train,dev]"
+	@touch $@
+
+setup: engine $(VENV)/.setup
+setup-train: engine $(VENV)/.setup-train
+
+demo: setup
+	$(BIN)/chessteach evals $(DEMO_PGN) --game 1
+
+test: setup-train
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/chessteach bench engine
+
+lint: setup
+	$(BIN)/ruff check chessteach tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,183 @@
+"""The engine pool, against the real Stockfish: reproducibility, the cache, and faults."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import chess
+import chess.engine
+import chess.pgn
+import pytest
+
+from chessteach.engine import AnalysisCache, EngineConfig, EngineLimit, EnginePool, load_config
+from chessteach.games.review import game_positions
+
+NODES = 20_000
+
+
+def first_game_positions(pgn: Path, number: int = 1, limit: int | None = None) -> list[chess.Board]:
+    with open(pgn) as fh:
+        for _ in range(number - 1):
+            chess.pgn.skip_game(fh)
+        game = chess.pgn.read_game(fh)
+    assert game is not None
+    boards, _ = game_positions(game)
+    return boards[:limit] if limit else boards
+
+
+def solo_analysis(config: EngineConfig, boards: list[chess.Board]) -> list[tuple[str, list[str], int]]:
+    """One engine, alone, analysing one game in order at the same limit and options."""
+    engine = chess.engine.SimpleEngine.popen_uci(config.path)
+    try:
+        engine.configure(config.options)
+        game = object()
+        out = []
+        for board in boards:
+            [info] = engine.analyse(
+                chess.Board(board.fen()),
+                chess.engine.Limit(nodes=NODES),
+                multipv=1,
+                game=game,
+                info=chess.engine.INFO_BASIC | chess.engine.INFO_SCORE | chess.engine.INFO_PV,
+            )
+            out.append((str(info["score"].white()), [m.uci() for m in info["pv"]], info["nodes"]))
+        return out
+    finally:
+        engine.quit()
+
+
+def summary(analyses: list) -> list[tuple[str, list[str], int]]:  # type: ignore[type-arg]
+    return [(str(a.score.white()), [m.uci() for m in a.best.pv], a.nodes) for a in analyses]
+
+
+@pytest.fixture(scope="module")
+def config() -> EngineConfig:
+    return load_config()
+
+
+@pytest.fixture(scope="module")
+def two_games(pgn_dir: Path) -> tuple[list[chess.Board], list[chess.Board]]:
+    pgn = pgn_dir / "candidates-madrid-2022.pgn"
+    return first_game_positions(pgn, 1, 40), first_game_positions(pgn, 2, 40)
+
+
+def test_pool_matches_one_engine_analysing_the_game_alone(config: EngineConfig, two_games) -> None:  # type: ignore[no-untyped-def]
+    game_a, game_b = two_games
+    expected_a = solo_analysis(config, game_a)
+    expected_b = solo_analysis(config, game_b)
+    # Two workers, two games at once.
+    with EnginePool(limit=EngineLimit(nodes=NODES), workers=2, config=config) as pool:
+        got_a, got_b = pool.analyse_games([game_a, game_b])
+    assert summary(got_a) == expected_a
+    assert summary(got_b) == expected_b
+    # One worker that analysed another game first: the hash is cleared between games.
+    with EnginePool(limit=EngineLimit(nodes=NODES), workers=1, config=config) as pool:
+        _, got_a_after_b = pool.analyse_games([game_b, game_a])
+    assert summary(got_a_after_b) == expected_a
+
+
+def test_rerun_is_served_from_the_cache(config: EngineConfig, two_games, cache_path: Path) -> None:  # type: ignore[no-untyped-def]
+    game_a, game_b = two_games
+    with AnalysisCache(cache_path) as cache, EnginePool(
+        limit=EngineLimit(nodes=NODES), workers=2, config=config, cache=cache
+    ) as pool:
+        first = pool.analyse_games([game_a, game_b])
+        assert pool.engines_started >= 2
+    with AnalysisCache(cache_path) as cache, EnginePool(
+        limit=EngineLimit(nodes=NODES), workers=2, config=config, cache=cache
+    ) as pool:
+        second = pool.analyse_games([game_a, game_b])
+        assert pool.engines_started == 0, "a rerun must not start any engine process"
+    assert [summary(g) for g in second] == [summary(g) for g in first]
+    # Another limit is another key: nothing is served for it.
+    with AnalysisCache(cache_path) as cache:
+        assert cache.get_many([b.epd() for b in game_a], pool.engine_id, "nodes=1", 1) == {}
+
+
+def test_killed_engine_is_restarted_and_the_run_completes(config: EngineConfig, two_games) -> None:  # type: ignore[no-untyped-def]
+    game_a, game_b = two_games
+    killed: list[int] = []
+    with EnginePool(limit=EngineLimit(nodes=NODES), workers=2, config=config) as pool:
+
+        def kill_one(done: int, total: int) -> None:
+            if done == 15 and not killed:
+                pid = pool.engine_pids()[0]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+        results = pool.analyse_games([game_a, game_b], progress=kill_one)
+        assert killed
+        assert all(a is not None for game in results for a in game)
+        assert pool.failures == []
+        assert pool.engines_started >= 3  # the two workers, plus the restart
+
+
+def test_hung_engine_times_out_and_is_restarted(config: EngineConfig, two_games) -> None:  # type: ignore[no-untyped-def]
+    game_a, _ = two_games
+    impatient = EngineConfig(config.path, config.options, timeout=1.0)
+    stopped: list[int] = []
+    with EnginePool(limit=EngineLimit(nodes=NODES), workers=1, config=impatient) as pool:
+
+        def freeze(done: int, total: int) -> None:
+            if done == 3 and not stopped:
+                pid = pool.engine_pids()[0]
+                os.kill(pid, signal.SIGSTOP)  # hangs: the process neither answers nor dies
+                stopped.append(pid)
+
+        [results] = pool.analyse_games([game_a[:8]], progress=freeze)
+    assert stopped
+    assert all(a is not None for a in results)
+    with pytest.raises(ProcessLookupError):
+        os.kill(stopped[0], 0)  # the frozen process was killed, not left behind
+
+
+def test_position_that_crashes_the_engine_is_reported_and_the_run_goes_on(config: EngineConfig) -> None:
+    no_black_king = chess.Board("8/8/8/8/8/8/8/K7 w - - 0 1")  # Stockfish dies on it (SIGSEGV)
+    boards = [chess.Board(), no_black_king, chess.Board("8/8/8/8/8/8/1k6/K7 w - - 0 1")]
+    with EnginePool(limit=EngineLimit(nodes=2_000), workers=1, config=config) as pool:
+        results = pool.analyse(boards)
+    assert results[0] is not None and results[2] is not None
+    assert results[1] is None
+    [failure] = pool.failures
+    assert failure.fen == no_black_king.fen()
+    assert "EngineTerminatedError" in failure.error
+
+
+def test_interrupted_run_keeps_its_work_and_a_rerun_resumes(
+    config: EngineConfig, two_games, cache_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    game_a, game_b = two_games
+    with AnalysisCache(cache_path) as cache, EnginePool(
+        limit=EngineLimit(nodes=NODES), workers=2, config=config, cache=cache
+    ) as pool:
+
+        def interrupt(done: int, total: int) -> None:
+            if done >= 20:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            pool.analyse_games([game_a, game_b], progress=interrupt)
+    with AnalysisCache(cache_path) as cache:
+        kept = len(cache)
+    assert kept >= 15  # 20 analysed, a few of them the same opening position in both games
+    with AnalysisCache(cache_path) as cache, EnginePool(
+        limit=EngineLimit(nodes=NODES), workers=2, config=config, cache=cache
+    ) as pool:
+        analysed: list[int] = []
+        results = pool.analyse_games([game_a, game_b], progress=lambda d, t: analysed.append(d))
+        # The progress starts at what the cache already had: only the rest is analysed.
+        assert analysed[0] >= kept
+        assert all(a is not None for g in results for a in g)
+        assert len(cache) == len({b.epd() for b in game_a + game_b})
+
+
+def test_positions_without_legal_moves_need_no_engine(config: EngineConfig) -> None:
+    mate = chess.Board("7k/6Q1/6K1/8/8/8/8/8 b - - 0 1")
+    stalemate = chess.Board("7k/5Q2/6K1/8/8/8/8/8 b - - 0 1")
+    with EnginePool(limit=EngineLimit(nodes=NODES), workers=1, config=config) as pool:
+        a, b = pool.analyse([mate, stalemate])
+        assert pool.engines_started <= 1  # at most the one that tells the engine's name
+    assert a is not None and a.score.white() == chess.engine.MateGiven
+    assert b is not None and b.score.white() == chess.engine.Cp(0)
