@@ -12,6 +12,7 @@ from chessteach import __version__
 from chessteach.cli.bench import bench_app
 from chessteach.cli.engine import engine_commands
 from chessteach.cli.puzzles import puzzles_app
+from chessteach.cli.verify import verify
 
 app = typer.Typer(
     name="chessteach",
@@ -20,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(bench_app, name="bench")
+puzzles_app.command("verify")(verify)
 app.add_typer(puzzles_app, name="puzzles")
 engine_commands(app)
 

@@ -1,0 +1,67 @@
+"""The Lichess puzzle CSV: every column kept, bad rows reported with their line and id, the rest loaded."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import chess
+import pytest
+
+from chessteach.errors import BadRecordError
+from chessteach.puzzles import LICHESS_COLUMNS, Puzzle, read_puzzles, write_puzzles
+
+
+def test_reads_the_real_file(lichess_csv: Path) -> None:
+    puzzles = read_puzzles(lichess_csv)
+    assert puzzles.errors == []
+    assert len(puzzles.puzzles) == 2462
+    assert puzzles.columns == LICHESS_COLUMNS
+    first = puzzles.puzzles[0]
+    assert first.id == "00008"
+    assert first.moves[0] == chess.Move.from_uci("f2g3")  # the opponent's setup move
+    assert [m.uci() for m in first.solver_moves] == ["e6e7", "b3c1", "h6c1"]
+    assert first.position().turn == chess.WHITE
+    assert first.extra["GameUrl"].startswith("https://lichess.org/")
+
+
+def test_round_trip_keeps_every_column(lichess_csv: Path, tmp_path: Path) -> None:
+    source = read_puzzles(lichess_csv)
+    out = tmp_path / "out.csv"
+    write_puzzles(out, source.puzzles[:50], columns=source.columns)
+    with open(lichess_csv, newline="") as a, open(out, newline="") as b:
+        original = list(csv.DictReader(a))[:50]
+        written = list(csv.DictReader(b))
+    assert written == original
+
+
+def test_bad_rows_are_reported_and_skipped(lichess_csv: Path, tmp_path: Path) -> None:
+    lines = lichess_csv.read_text().splitlines()
+    header, good = lines[0], lines[1:6]
+    bad_fen = "BADFEN,r6k/pp2r2p/4Rp1Q/3p4/8/1N1P2R1/PqP2bPP/7 b - - 0 24,f2g3 e6e7,1800,77,95,8421,fork,,"
+    illegal = "BADMOVE,r6k/pp2r2p/4Rp1Q/3p4/8/1N1P2R1/PqP2bPP/7K b - - 0 24,f2g3 e6e8,1800,77,95,8421,fork,,"
+    short = "SHORT,r6k/pp2r2p/4Rp1Q/3p4/8/1N1P2R1/PqP2bPP/7K b - - 0 24"
+    path = tmp_path / "mixed.csv"
+    path.write_text("\n".join([header, good[0], bad_fen, good[1], illegal, good[2], short, *good[3:]]) + "\n")
+    result = read_puzzles(path)
+    assert [p.id for p in result.puzzles] == [line.split(",")[0] for line in good]
+    assert [(e.line, e.record) for e in result.errors] == [(3, "BADFEN"), (5, "BADMOVE"), (7, "SHORT")]
+    assert "bad FEN" in str(result.errors[0]) and str(path) in str(result.errors[0])
+    assert "illegal move e6e8 (move 2 of Moves)" in str(result.errors[1])
+    assert "columns" in str(result.errors[2])
+
+
+def test_missing_column_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "nomoves.csv"
+    path.write_text("PuzzleId,FEN\n1,8/8/8/8/8/8/8/K6k w - - 0 1\n")
+    with pytest.raises(BadRecordError, match=r"nomoves.csv:1: missing column\(s\) Moves"):
+        read_puzzles(path)
+
+
+def test_puzzle_from_the_command_line_form() -> None:
+    puzzle = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["Ra8#"])
+    assert not puzzle.has_setup
+    assert puzzle.solver_moves == [chess.Move.from_uci("a1a8")]
+    assert puzzle.final_board().is_checkmate()
+    with pytest.raises(ValueError, match="bad solution move 'Ra9'"):
+        Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["Ra9"])
