@@ -2,6 +2,80 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from chessteach.puzzles import read_puzzles, write_puzzles
+from chessteach.puzzles.tag import tag_puzzles, theme_report, with_computed_themes
 
 puzzles_app = typer.Typer(help="Puzzle sets: tag themes, verify with the engine.", no_args_is_help=True)
+
+console = Console()
+
+
+@puzzles_app.callback()
+def _puzzles() -> None:
+    """Puzzle sets: tag themes, verify with the engine."""
+
+
+@puzzles_app.command("tag")
+def tag(
+    puzzles_csv: Annotated[Path, typer.Argument(help="Lichess puzzle CSV to tag.", exists=True, dir_okay=False)],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write every input column plus the computed Themes here.")
+    ] = None,
+    report: Annotated[
+        bool, typer.Option("--report", help="Score the computed themes against the file's own Themes.")
+    ] = False,
+    report_csv: Annotated[
+        Path | None, typer.Option("--report-csv", help="Write the per-theme report as CSV here.")
+    ] = None,
+) -> None:
+    """Compute Lichess themes from each puzzle's position and line (no engine).
+
+    With -o the file's own themes move to a SourceThemes column. With --report, print precision, recall
+    and F1 per theme against the file's own themes, and micro-F1 over all computed themes.
+    """
+    if output is None and not report:
+        raise typer.BadParameter("give -o OUT.csv, --report, or both")
+    puzzle_file = read_puzzles(puzzles_csv)
+    puzzles = puzzle_file.puzzles
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("tagging", total=len(puzzles))
+        computed = tag_puzzles(puzzles, progress=lambda done, total: bar.update(task, completed=done))
+    if output is not None:
+        columns = [*puzzle_file.columns, *(["SourceThemes"] if "SourceThemes" not in puzzle_file.columns else [])]
+        write_puzzles(
+            output, [with_computed_themes(p, t) for p, t in zip(puzzles, computed, strict=True)], columns=columns
+        )
+        console.print(f"wrote {len(puzzles)} tagged puzzles to {output}")
+    if report:
+        table = theme_report([p.themes for p in puzzles], computed)
+        _show_report(table)
+        if report_csv is not None:
+            report_csv.parent.mkdir(parents=True, exist_ok=True)
+            table.to_csv(report_csv, index=False, float_format="%.4f")
+            console.print(f"wrote the report to {report_csv}")
+
+
+def _show_report(table) -> None:  # type: ignore[no-untyped-def]
+    shown = Table(title="Computed themes against the source themes")
+    for column in ("theme", "support", "predicted", "precision", "recall", "f1"):
+        shown.add_column(column, justify="left" if column == "theme" else "right")
+    for row in table.itertuples(index=False):
+        if row.support == 0 and row.predicted == 0:
+            continue
+        shown.add_row(
+            row.theme, str(row.support), str(row.predicted), *(f"{v:.3f}" for v in (row.precision, row.recall, row.f1))
+        )
+    console.print(shown)
+    attrs = table.attrs
+    console.print(
+        f"micro-F1 {attrs['micro_f1']:.4f} (precision {attrs['micro_precision']:.4f}, "
+        f"recall {attrs['micro_recall']:.4f}) over {attrs['puzzles']} puzzles"
+    )

@@ -2,5 +2,18 @@
 
 from chessteach.puzzles.lichess_csv import LICHESS_COLUMNS, PuzzleFile, iter_puzzles, read_puzzles, write_puzzles
 from chessteach.puzzles.puzzle import Puzzle, parse_moves
+from chessteach.puzzles.tag import THEMES, tag_puzzle, tag_puzzles, theme_report
 
-__all__ = ["LICHESS_COLUMNS", "Puzzle", "PuzzleFile", "iter_puzzles", "parse_moves", "read_puzzles", "write_puzzles"]
+__all__ = [
+    "LICHESS_COLUMNS",
+    "THEMES",
+    "Puzzle",
+    "PuzzleFile",
+    "iter_puzzles",
+    "parse_moves",
+    "read_puzzles",
+    "tag_puzzle",
+    "tag_puzzles",
+    "theme_report",
+    "write_puzzles",
+]

@@ -1,0 +1,1106 @@
+"""Positional detectors: pawn structure, files, outposts, bishops, king safety, activity, space, weak squares.
+
+Each ``detect_<concept>(board)`` returns :class:`~chessteach.concepts.facts.Fact` objects for one positional
+concept of the catalog (``concept`` is its catalog id), and every kind of fact it emits has a checker,
+registered with :func:`~chessteach.concepts.facts.fact_check`, that recomputes the statement from a board.
+:func:`positional_facts` runs them all.
+
+Conventions: a square's *relative rank* counts from its owner's side (0 is White's first rank for White and
+Black's eighth rank for Black); the texts name ranks 1-8 from the owner's side. Pieces in a fact are listed
+in the order of its squares; a square with nothing on it (an outpost to reach, a hole) comes last. Every fact
+about one side carries ``("color", "white"|"black")`` in ``data``.
+
+>>> import chess
+>>> board = chess.Board("4k3/8/8/8/3P4/8/8/4K3 w - - 0 1")
+>>> [f.text for f in detect_isolated_pawn(board)]
+["White's pawn on d4 is isolated: no white pawn stands on the c- or e-file."]
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+
+import chess
+
+from chessteach.concepts.catalog import get_concept
+from chessteach.concepts.facts import Fact, check_fact, fact_check, pieces_match
+
+logger = logging.getLogger(__name__)
+
+Detector = Callable[[chess.Board], list[Fact]]
+
+OUTPOST_RANKS = (3, 4, 5)
+"""Relative ranks (0-based) of outpost squares: the owner's 4th to 6th rank."""
+WEAK_SQUARE_RANKS = (2, 3)
+"""Relative ranks (0-based) where weak squares are looked for: the owner's 3rd and 4th rank."""
+CENTRE_FILES = (2, 3, 4, 5)
+"""The c- to f-files, where space and central weak squares are counted."""
+SPACE_RANKS = (1, 2, 3)
+"""Relative ranks (0-based) of the space area: the owner's 2nd to 4th rank (Stockfish's space mask)."""
+SPACE_MIN_MATERIAL = 40
+"""Space facts are emitted only while both sides together keep this much non-pawn material (N=B=3, R=5, Q=9):
+as in Stockfish, space stops mattering once most pieces are traded."""
+PIECE_VALUES = {chess.KNIGHT: 3, chess.BISHOP: 3, chess.ROOK: 5, chess.QUEEN: 9}
+MOBILE_PIECES = (chess.KNIGHT, chess.BISHOP, chess.ROOK, chess.QUEEN)
+"""The pieces whose mobility is counted (pawns and kings are not)."""
+
+_SIDE = {chess.WHITE: "White", chess.BLACK: "Black"}
+_COLOR_WORD = {chess.WHITE: "white", chess.BLACK: "black"}
+
+
+# --- small helpers --------------------------------------------------------------------------------
+
+
+def _relative_rank(square: chess.Square, color: chess.Color) -> int:
+    rank = chess.square_rank(square)
+    return rank if color == chess.WHITE else 7 - rank
+
+
+def _adjacent_files(file: int) -> list[int]:
+    return [f for f in (file - 1, file + 1) if 0 <= f <= 7]
+
+
+def _pawns(board: chess.Board, color: chess.Color, files: Iterable[int] | None = None) -> list[chess.Square]:
+    squares = list(board.pieces(chess.PAWN, color))
+    if files is not None:
+        wanted = set(files)
+        squares = [s for s in squares if chess.square_file(s) in wanted]
+    return sorted(squares)
+
+
+def _join(words: Sequence[str], conjunction: str = "and") -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+
+
+def _files_phrase(files: Sequence[int], conjunction: str = "or") -> str:
+    """``[2, 4]`` -> ``"the c- or e-file"``."""
+    letters = [chess.FILE_NAMES[f] for f in sorted(files)]
+    if len(letters) == 1:
+        return f"the {letters[0]}-file"
+    return "the " + _join([f"{x}-" for x in letters[:-1]] + [f"{letters[-1]}-file"], conjunction)
+
+
+def _piece_phrase(board: chess.Board, square: chess.Square) -> str:
+    """``"the knight on f6"``."""
+    piece = board.piece_at(square)
+    name = chess.piece_name(piece.piece_type) if piece else "square"
+    return f"the {name} on {chess.square_name(square)}"
+
+
+def _side_piece_phrase(board: chess.Board, square: chess.Square) -> str:
+    """``"White's knight on f3"``."""
+    piece = board.piece_at(square)
+    assert piece is not None
+    return f"{_SIDE[piece.color]}'s {chess.piece_name(piece.piece_type)} on {chess.square_name(square)}"
+
+
+def _symbols(board: chess.Board, squares: Iterable[chess.Square]) -> tuple[str, ...]:
+    """The symbols of the pieces on ``squares``, stopping at the first empty square."""
+    symbols = []
+    for square in squares:
+        piece = board.piece_at(square)
+        if piece is None:
+            break
+        symbols.append(piece.symbol())
+    return tuple(symbols)
+
+
+def _fact(
+    board: chess.Board,
+    kind: str,
+    concept: str,
+    squares: Sequence[chess.Square],
+    text: str,
+    data: dict[str, str],
+) -> Fact:
+    return Fact(
+        kind=kind,
+        squares=tuple(squares),
+        pieces=_symbols(board, squares),
+        text=text,
+        concept=concept,
+        data=tuple(data.items()),
+    )
+
+
+def _color_of(fact: Fact) -> chess.Color | None:
+    word = fact.get("color")
+    if word == "white":
+        return chess.WHITE
+    if word == "black":
+        return chess.BLACK
+    return None
+
+
+def _count_of(fact: Fact, key: str = "count") -> int | None:
+    try:
+        return int(fact.get(key) or "")
+    except ValueError:
+        return None
+
+
+def _is_piece(board: chess.Board, square: chess.Square, piece_type: chess.PieceType, color: chess.Color) -> bool:
+    piece = board.piece_at(square)
+    return piece is not None and piece.piece_type == piece_type and piece.color == color
+
+
+def _pawn_attacks(board: chess.Board, color: chess.Color) -> chess.SquareSet:
+    """Every square a pawn of ``color`` attacks."""
+    attacked = chess.SquareSet()
+    for square in board.pieces(chess.PAWN, color):
+        attacked |= board.attacks(square)
+    return attacked
+
+
+def _all_attacks(board: chess.Board, color: chess.Color) -> chess.SquareSet:
+    attacked = chess.SquareSet()
+    for square in chess.SquareSet(board.occupied_co[color]):
+        attacked |= board.attacks(square)
+    return attacked
+
+
+# --- isolated pawns -------------------------------------------------------------------------------
+
+
+def is_isolated_pawn(board: chess.Board, square: chess.Square) -> bool:
+    """A pawn is isolated when no pawn of its own colour stands on either neighbouring file."""
+    piece = board.piece_at(square)
+    if piece is None or piece.piece_type != chess.PAWN:
+        return False
+    return not _pawns(board, piece.color, _adjacent_files(chess.square_file(square)))
+
+
+def detect_isolated_pawn(board: chess.Board) -> list[Fact]:
+    """Isolated pawns (``isolated_pawn``): a pawn with no friendly pawn on either neighbouring file.
+
+    >>> [f.text for f in detect_isolated_pawn(chess.Board("4k3/p7/8/8/8/8/8/4K3 w - - 0 1"))]
+    ["Black's pawn on a7 is isolated: no black pawn stands on the b-file."]
+    """
+    facts = []
+    for color in chess.COLORS:
+        for square in _pawns(board, color):
+            if is_isolated_pawn(board, square):
+                files = _adjacent_files(chess.square_file(square))
+                text = (
+                    f"{_SIDE[color]}'s pawn on {chess.square_name(square)} is isolated: "
+                    f"no {_COLOR_WORD[color]} pawn stands on {_files_phrase(files)}."
+                )
+                facts.append(
+                    _fact(board, "isolated_pawn", "isolatedPawn", [square], text, {"color": _COLOR_WORD[color]})
+                )
+    return facts
+
+
+@fact_check("isolated_pawn")
+def _check_isolated_pawn(board: chess.Board, fact: Fact) -> bool:
+    return len(fact.squares) == 1 and pieces_match(board, fact) and is_isolated_pawn(board, fact.squares[0])
+
+
+# --- doubled pawns --------------------------------------------------------------------------------
+
+
+def detect_doubled_pawns(board: chess.Board) -> list[Fact]:
+    """Doubled pawns (``doubled_pawns``): two or more pawns of one colour on the same file.
+
+    One fact per side and file; ``squares`` are all that side's pawns on the file, ``data`` has the count.
+    """
+    facts = []
+    for color in chess.COLORS:
+        for file in range(8):
+            squares = _pawns(board, color, [file])
+            if len(squares) >= 2:
+                names = [chess.square_name(s) for s in squares]
+                word = "doubled" if len(squares) == 2 else ("tripled" if len(squares) == 3 else "stacked")
+                text = (
+                    f"{_SIDE[color]} has {word} pawns on the {chess.FILE_NAMES[file]}-file: "
+                    f"{len(squares)} pawns, on {_join(names)}."
+                )
+                data = {
+                    "color": _COLOR_WORD[color],
+                    "file": chess.FILE_NAMES[file],
+                    "count": str(len(squares)),
+                }
+                facts.append(_fact(board, "doubled_pawns", "doubledPawns", squares, text, data))
+    return facts
+
+
+@fact_check("doubled_pawns")
+def _check_doubled_pawns(board: chess.Board, fact: Fact) -> bool:
+    color, file_name = _color_of(fact), fact.get("file")
+    if color is None or file_name not in chess.FILE_NAMES or not pieces_match(board, fact):
+        return False
+    squares = _pawns(board, color, [chess.FILE_NAMES.index(file_name)])
+    return len(squares) >= 2 and squares == sorted(fact.squares) and _count_of(fact) == len(squares)
+
+
+# --- backward pawns -------------------------------------------------------------------------------
+
+
+def _stop_square(square: chess.Square, color: chess.Color) -> chess.Square | None:
+    target = square + (8 if color == chess.WHITE else -8)
+    return target if 0 <= target < 64 else None
+
+
+def is_backward_pawn(board: chess.Board, square: chess.Square) -> bool:
+    """A pawn is backward when it has friendly pawns on a neighbouring file but all of them stand further
+    advanced (so none can ever support its advance), and its stop square (the square in front of it) is
+    attacked by an enemy pawn, so it cannot advance safely either. A pawn with no neighbours at all is
+    isolated, not backward.
+    """
+    piece = board.piece_at(square)
+    if piece is None or piece.piece_type != chess.PAWN:
+        return False
+    color = piece.color
+    neighbours = _pawns(board, color, _adjacent_files(chess.square_file(square)))
+    if not neighbours:
+        return False
+    rank = _relative_rank(square, color)
+    if any(_relative_rank(n, color) <= rank for n in neighbours):
+        return False
+    stop = _stop_square(square, color)
+    return stop is not None and bool(board.attackers(not color, stop) & board.pieces(chess.PAWN, not color))
+
+
+def detect_backward_pawn(board: chess.Board) -> list[Fact]:
+    """Backward pawns (``backward_pawn``), see :func:`is_backward_pawn`.
+
+    ``squares`` are the pawn and then the enemy pawns that guard its stop square.
+    """
+    facts = []
+    for color in chess.COLORS:
+        for square in _pawns(board, color):
+            if not is_backward_pawn(board, square):
+                continue
+            stop = _stop_square(square, color)
+            assert stop is not None
+            guards = sorted(board.attackers(not color, stop) & board.pieces(chess.PAWN, not color))
+            guard_names = [chess.square_name(s) for s in guards]
+            text = (
+                f"{_SIDE[color]}'s pawn on {chess.square_name(square)} is backward: its neighbouring pawns"
+                f" have all advanced past it, and {_SIDE[not color]}'s pawn{'s' if len(guards) > 1 else ''}"
+                f" on {_join(guard_names)} guard{'' if len(guards) > 1 else 's'} its stop square"
+                f" {chess.square_name(stop)}."
+            )
+            data = {"color": _COLOR_WORD[color], "stop": chess.square_name(stop)}
+            facts.append(_fact(board, "backward_pawn", "backwardPawn", [square, *guards], text, data))
+    return facts
+
+
+@fact_check("backward_pawn")
+def _check_backward_pawn(board: chess.Board, fact: Fact) -> bool:
+    if not fact.squares or not pieces_match(board, fact) or not is_backward_pawn(board, fact.squares[0]):
+        return False
+    piece = board.piece_at(fact.squares[0])
+    assert piece is not None
+    stop = _stop_square(fact.squares[0], piece.color)
+    guards = board.attackers(not piece.color, stop) if stop is not None else chess.SquareSet()
+    return all(s in guards for s in fact.squares[1:])
+
+
+# --- passed pawns ---------------------------------------------------------------------------------
+
+
+def is_passed_pawn(board: chess.Board, square: chess.Square) -> bool:
+    """A pawn is passed when no enemy pawn stands in front of it on its own file or a neighbouring file."""
+    piece = board.piece_at(square)
+    if piece is None or piece.piece_type != chess.PAWN:
+        return False
+    color = piece.color
+    file = chess.square_file(square)
+    rank = _relative_rank(square, color)
+    blockers = _pawns(board, not color, [file, *_adjacent_files(file)])
+    return all(_relative_rank(b, color) <= rank for b in blockers)
+
+
+def detect_passed_pawn(board: chess.Board) -> list[Fact]:
+    """Passed pawns (``passed_pawn``), see :func:`is_passed_pawn`; ``data`` has the pawn's rank from its side.
+
+    >>> [f.text for f in detect_passed_pawn(chess.Board("4k3/8/8/3P4/8/8/8/4K3 w - - 0 1"))]
+    ["White's pawn on d5 is passed: no black pawn stands in front of it on the c-, d- or e-file."]
+    """
+    facts = []
+    for color in chess.COLORS:
+        for square in _pawns(board, color):
+            if is_passed_pawn(board, square):
+                file = chess.square_file(square)
+                files = sorted([file, *_adjacent_files(file)])
+                text = (
+                    f"{_SIDE[color]}'s pawn on {chess.square_name(square)} is passed:"
+                    f" no {_COLOR_WORD[not color]} pawn stands in front of it on {_files_phrase(files)}."
+                )
+                data = {"color": _COLOR_WORD[color], "rank": str(_relative_rank(square, color) + 1)}
+                facts.append(_fact(board, "passed_pawn", "passedPawn", [square], text, data))
+    return facts
+
+
+@fact_check("passed_pawn")
+def _check_passed_pawn(board: chess.Board, fact: Fact) -> bool:
+    return len(fact.squares) == 1 and pieces_match(board, fact) and is_passed_pawn(board, fact.squares[0])
+
+
+# --- pawn islands ---------------------------------------------------------------------------------
+
+
+def pawn_islands(board: chess.Board, color: chess.Color) -> list[list[int]]:
+    """The groups of neighbouring files holding pawns of ``color`` (each a list of file indexes)."""
+    occupied = sorted({chess.square_file(s) for s in board.pieces(chess.PAWN, color)})
+    islands: list[list[int]] = []
+    for file in occupied:
+        if islands and islands[-1][-1] == file - 1:
+            islands[-1].append(file)
+        else:
+            islands.append([file])
+    return islands
+
+
+def _island_names(islands: list[list[int]]) -> list[str]:
+    names = []
+    for island in islands:
+        first, last = chess.FILE_NAMES[island[0]], chess.FILE_NAMES[island[-1]]
+        names.append(first if first == last else f"{first}-{last}")
+    return names
+
+
+def detect_pawn_islands(board: chess.Board) -> list[Fact]:
+    """Pawn islands (``pawn_islands``): one fact per side with pawns; ``squares`` are all its pawns,
+    ``data`` the number of islands and their files (``"a-c e g-h"``).
+    """
+    facts = []
+    for color in chess.COLORS:
+        islands = pawn_islands(board, color)
+        if not islands:
+            continue
+        names = _island_names(islands)
+        count = len(islands)
+        files_word = "file" if names == [chess.FILE_NAMES[islands[0][0]]] else "files"
+        plural = "s" if count > 1 else ""
+        text = f"{_SIDE[color]} has {count} pawn island{plural}, on {files_word} {_join(names)}."
+        data = {"color": _COLOR_WORD[color], "count": str(count), "islands": " ".join(names)}
+        facts.append(_fact(board, "pawn_islands", "pawnIslands", _pawns(board, color), text, data))
+    return facts
+
+
+@fact_check("pawn_islands")
+def _check_pawn_islands(board: chess.Board, fact: Fact) -> bool:
+    color = _color_of(fact)
+    if color is None or not pieces_match(board, fact) or sorted(fact.squares) != _pawns(board, color):
+        return False
+    islands = pawn_islands(board, color)
+    return _count_of(fact) == len(islands) and fact.get("islands") == " ".join(_island_names(islands))
+
+
+# --- open and half-open files ---------------------------------------------------------------------
+
+
+def _heavy_pieces_on_file(board: chess.Board, file: int, colors: Iterable[chess.Color]) -> list[chess.Square]:
+    squares: set[chess.Square] = set()
+    for color in colors:
+        for piece_type in (chess.ROOK, chess.QUEEN):
+            squares |= {s for s in board.pieces(piece_type, color) if chess.square_file(s) == file}
+    return sorted(squares)
+
+
+def is_open_file(board: chess.Board, file: int) -> bool:
+    """A file is open when no pawn of either colour stands on it."""
+    return not (_pawns(board, chess.WHITE, [file]) or _pawns(board, chess.BLACK, [file]))
+
+
+def is_half_open_file(board: chess.Board, file: int, color: chess.Color) -> bool:
+    """A file is half-open for ``color`` when no pawn of ``color`` stands on it but an enemy pawn does."""
+    return not _pawns(board, color, [file]) and bool(_pawns(board, not color, [file]))
+
+
+def _standing_on(board: chess.Board, squares: Sequence[chess.Square]) -> str:
+    if not squares:
+        return ""
+    phrases = [_side_piece_phrase(board, s) for s in squares]
+    verb = "stands" if len(squares) == 1 else "stand"
+    return f"; {_join(phrases)} {verb} on it"
+
+
+def detect_open_file(board: chess.Board) -> list[Fact]:
+    """Open files (``open_file``): files with no pawn at all; ``squares`` are the rooks and queens on it."""
+    facts = []
+    for file in range(8):
+        if is_open_file(board, file):
+            heavy = _heavy_pieces_on_file(board, file, chess.COLORS)
+            name = chess.FILE_NAMES[file]
+            text = f"The {name}-file is open: no pawn of either side stands on it{_standing_on(board, heavy)}."
+            facts.append(_fact(board, "open_file", "openFile", heavy, text, {"file": name}))
+    return facts
+
+
+@fact_check("open_file")
+def _check_open_file(board: chess.Board, fact: Fact) -> bool:
+    file_name = fact.get("file")
+    if file_name not in chess.FILE_NAMES or not pieces_match(board, fact):
+        return False
+    file = chess.FILE_NAMES.index(file_name)
+    return is_open_file(board, file) and all(chess.square_file(s) == file for s in fact.squares)
+
+
+def detect_half_open_file(board: chess.Board) -> list[Fact]:
+    """Half-open files (``half_open_file``), see :func:`is_half_open_file`: one fact per side and file;
+    ``squares`` are the enemy pawns on the file, then the side's own rooks and queens on it.
+    """
+    facts = []
+    for color in chess.COLORS:
+        for file in range(8):
+            if not is_half_open_file(board, file, color):
+                continue
+            targets = _pawns(board, not color, [file])
+            heavy = _heavy_pieces_on_file(board, file, [color])
+            name = chess.FILE_NAMES[file]
+            target_text = _join([chess.square_name(s) for s in targets])
+            text = (
+                f"The {name}-file is half-open for {_SIDE[color]}: no {_COLOR_WORD[color]} pawn stands on it,"
+                f" only {_SIDE[not color]}'s pawn{'s' if len(targets) > 1 else ''} on {target_text}"
+                f"{_standing_on(board, heavy)}."
+            )
+            data = {"color": _COLOR_WORD[color], "file": name}
+            facts.append(_fact(board, "half_open_file", "halfOpenFile", [*targets, *heavy], text, data))
+    return facts
+
+
+@fact_check("half_open_file")
+def _check_half_open_file(board: chess.Board, fact: Fact) -> bool:
+    color, file_name = _color_of(fact), fact.get("file")
+    if color is None or file_name not in chess.FILE_NAMES or not pieces_match(board, fact):
+        return False
+    file = chess.FILE_NAMES.index(file_name)
+    return is_half_open_file(board, file, color) and all(chess.square_file(s) == file for s in fact.squares)
+
+
+# --- outposts -------------------------------------------------------------------------------------
+
+
+def is_outpost(board: chess.Board, square: chess.Square, color: chess.Color) -> bool:
+    """Whether ``square`` is an outpost for ``color``.
+
+    An outpost is a square on the owner's 4th to 6th rank (in the opponent's half or at its edge) that one of
+    the owner's pawns protects and that no enemy pawn can ever attack: no enemy pawn stands on a neighbouring
+    file further up the board (from the owner's side), where it could advance to hit the square. Pawn
+    captures that would bring an enemy pawn over from a more distant file are not considered.
+    """
+    rank = _relative_rank(square, color)
+    if rank not in OUTPOST_RANKS:
+        return False
+    if not board.attackers(color, square) & board.pieces(chess.PAWN, color):
+        return False
+    enemies = _pawns(board, not color, _adjacent_files(chess.square_file(square)))
+    return all(_relative_rank(e, color) <= rank for e in enemies)
+
+
+def _outpost_protectors(board: chess.Board, square: chess.Square, color: chess.Color) -> list[chess.Square]:
+    return sorted(board.attackers(color, square) & board.pieces(chess.PAWN, color))
+
+
+def _minor_pieces(board: chess.Board, color: chess.Color) -> chess.SquareSet:
+    return board.pieces(chess.KNIGHT, color) | board.pieces(chess.BISHOP, color)
+
+
+def detect_outpost(board: chess.Board) -> list[Fact]:
+    """Outposts (``outpost``), see :func:`is_outpost`, held or reachable by a knight or bishop.
+
+    One fact per outpost that a knight or bishop of its owner occupies (``status`` ``"occupied"``: squares
+    are the piece, then its protecting pawns), or that is empty and one move away for the owner's knights or
+    bishops (``status`` ``"reachable"``: squares are those pieces, the protecting pawns, then the outpost).
+    """
+    facts = []
+    for color in chess.COLORS:
+        minors = _minor_pieces(board, color)
+        for square in chess.SQUARES:
+            if not is_outpost(board, square, color):
+                continue
+            pawns = _outpost_protectors(board, square, color)
+            pawn_text = _join([chess.square_name(s) for s in pawns])
+            safe = f"no {_COLOR_WORD[not color]} pawn can ever attack it"
+            name = chess.square_name(square)
+            data = {"color": _COLOR_WORD[color], "outpost": name}
+            if square in minors:
+                text = (
+                    f"{_side_piece_phrase(board, square)} stands on an outpost: protected by the pawn"
+                    f"{'s' if len(pawns) > 1 else ''} on {pawn_text}, and {safe}."
+                )
+                data["status"] = "occupied"
+                facts.append(_fact(board, "outpost", "outpost", [square, *pawns], text, data))
+            elif board.piece_at(square) is None:
+                reachers = sorted(minors & board.attackers(color, square))
+                if not reachers:
+                    continue
+                who = _join([_piece_phrase(board, s) for s in reachers], "or")
+                text = (
+                    f"{name} is an outpost for {_SIDE[color]}, protected by the"
+                    f" pawn{'s' if len(pawns) > 1 else ''} on {pawn_text} where {safe}, and {who} can"
+                    " move there."
+                )
+                data["status"] = "reachable"
+                facts.append(_fact(board, "outpost", "outpost", [*reachers, *pawns, square], text, data))
+    return facts
+
+
+@fact_check("outpost")
+def _check_outpost(board: chess.Board, fact: Fact) -> bool:
+    color, name, status = _color_of(fact), fact.get("outpost"), fact.get("status")
+    if color is None or name not in chess.SQUARE_NAMES or not pieces_match(board, fact):
+        return False
+    square = chess.parse_square(name)
+    if not is_outpost(board, square, color):
+        return False
+    protectors = _outpost_protectors(board, square, color)
+    minors = _minor_pieces(board, color)
+    if status == "occupied":
+        return (
+            bool(fact.squares)
+            and fact.squares[0] == square
+            and square in minors
+            and (all(s in protectors for s in fact.squares[1:]))
+        )
+    if status == "reachable":
+        if board.piece_at(square) is not None or not fact.squares or fact.squares[-1] != square:
+            return False
+        listed = fact.squares[:-1]
+        reachers = [s for s in listed if s in minors]
+        return bool(reachers) and all(s in minors & board.attackers(color, square) or s in protectors for s in listed)
+    return False
+
+
+# --- bishop pair ----------------------------------------------------------------------------------
+
+
+def has_bishop_pair(board: chess.Board, color: chess.Color) -> bool:
+    """A side has the bishop pair when it has a bishop on a light square and one on a dark square."""
+    bishops = board.pieces(chess.BISHOP, color)
+    return bool(bishops & chess.BB_LIGHT_SQUARES) and bool(bishops & chess.BB_DARK_SQUARES)
+
+
+def _bishop_lack(board: chess.Board, color: chess.Color) -> str:
+    bishops = board.pieces(chess.BISHOP, color)
+    if not bishops:
+        return "no bishop"
+    if len(bishops) == 1:
+        return "only one bishop"
+    return "bishops on one colour of squares only"
+
+
+def detect_bishop_pair(board: chess.Board) -> list[Fact]:
+    """The bishop pair (``bishop_pair``): a side has bishops on both colours of squares and the opponent has
+    not. ``squares`` are the side's bishops.
+    """
+    facts = []
+    for color in chess.COLORS:
+        if has_bishop_pair(board, color) and not has_bishop_pair(board, not color):
+            bishops = sorted(board.pieces(chess.BISHOP, color))
+            names = _join([chess.square_name(s) for s in bishops])
+            text = (
+                f"{_SIDE[color]} has the bishop pair (bishops on {names}),"
+                f" while {_SIDE[not color]} has {_bishop_lack(board, not color)}."
+            )
+            facts.append(_fact(board, "bishop_pair", "bishopPair", bishops, text, {"color": _COLOR_WORD[color]}))
+    return facts
+
+
+@fact_check("bishop_pair")
+def _check_bishop_pair(board: chess.Board, fact: Fact) -> bool:
+    color = _color_of(fact)
+    if color is None or not pieces_match(board, fact) or has_bishop_pair(board, not color):
+        return False
+    listed = chess.SquareSet(fact.squares)
+    if not all(_is_piece(board, s, chess.BISHOP, color) for s in listed):
+        return False
+    return bool(listed & chess.BB_LIGHT_SQUARES) and bool(listed & chess.BB_DARK_SQUARES)
+
+
+# --- king safety ----------------------------------------------------------------------------------
+
+
+def shield_squares(king: chess.Square, color: chess.Color) -> list[chess.Square]:
+    """The pawn-shield squares of a king: on its file and the neighbouring files, one and two ranks ahead."""
+    squares = []
+    step = 1 if color == chess.WHITE else -1
+    for ahead in (1, 2):
+        rank = chess.square_rank(king) + step * ahead
+        if not 0 <= rank <= 7:
+            continue
+        for file in sorted([chess.square_file(king), *_adjacent_files(chess.square_file(king))]):
+            squares.append(chess.square(file, rank))
+    return squares
+
+
+def pawn_shield(board: chess.Board, color: chess.Color) -> list[chess.Square]:
+    """The pawns of ``color`` on its king's shield squares (:func:`shield_squares`), sorted."""
+    king = board.king(color)
+    if king is None:
+        return []
+    return sorted(s for s in shield_squares(king, color) if _is_piece(board, s, chess.PAWN, color))
+
+
+def detect_pawn_shield(board: chess.Board) -> list[Fact]:
+    """Pawn shields (``pawn_shield``), for each king still on its first or second rank: the own pawns on the
+    king's file and the neighbouring files, one or two ranks in front of it. ``squares`` are the king and
+    those pawns; ``data`` has their count.
+    """
+    facts = []
+    for color in chess.COLORS:
+        king = board.king(color)
+        if king is None or _relative_rank(king, color) > 1:
+            continue
+        shield = pawn_shield(board, color)
+        who = f"{_SIDE[color]}'s king on {chess.square_name(king)}"
+        if shield:
+            count = len(shield)
+            text = (
+                f"{who} has a pawn shield of {count} pawn{'s' if count > 1 else ''}:"
+                f" {_join([chess.square_name(s) for s in shield])}."
+            )
+        else:
+            files = sorted({chess.square_file(s) for s in shield_squares(king, color)})
+            text = (
+                f"{who} has no pawn shield: no {_COLOR_WORD[color]} pawn stands one or two squares in front"
+                f" of it on {_files_phrase(files)}."
+            )
+        data = {"color": _COLOR_WORD[color], "count": str(len(shield))}
+        facts.append(_fact(board, "pawn_shield", "kingSafety", [king, *shield], text, data))
+    return facts
+
+
+@fact_check("pawn_shield")
+def _check_pawn_shield(board: chess.Board, fact: Fact) -> bool:
+    color = _color_of(fact)
+    if color is None or not fact.squares or not pieces_match(board, fact) or board.king(color) != fact.squares[0]:
+        return False
+    shield = pawn_shield(board, color)
+    return list(fact.squares[1:]) == shield and _count_of(fact) == len(shield)
+
+
+def king_zone(king: chess.Square) -> chess.SquareSet:
+    """The king's square and the squares next to it."""
+    return chess.SquareSet(chess.BB_KING_ATTACKS[king]) | chess.SquareSet.from_square(king)
+
+
+def king_attackers(board: chess.Board, color: chess.Color) -> list[chess.Square]:
+    """The enemy knights, bishops, rooks and queens that attack at least one square of the king zone of
+    ``color`` (:func:`king_zone`), sorted by square. Pawns and the enemy king are not counted.
+    """
+    king = board.king(color)
+    if king is None:
+        return []
+    zone = king_zone(king)
+    attackers = []
+    for piece_type in MOBILE_PIECES:
+        for square in board.pieces(piece_type, not color):
+            if board.attacks(square) & zone:
+                attackers.append(square)
+    return sorted(attackers)
+
+
+def detect_king_attackers(board: chess.Board) -> list[Fact]:
+    """King attackers (``king_attackers``), see :func:`king_attackers`: one fact per king with at least one
+    attacker. ``squares`` are the king, then the attackers; ``data`` has their count and how many squares of
+    the king zone they hit.
+    """
+    facts = []
+    for color in chess.COLORS:
+        king = board.king(color)
+        attackers = king_attackers(board, color)
+        if king is None or not attackers:
+            continue
+        zone = king_zone(king)
+        hit = chess.SquareSet()
+        for square in attackers:
+            hit |= board.attacks(square) & zone
+        count = len(attackers)
+        pieces = _join([_piece_phrase(board, s) for s in attackers])
+        text = (
+            f"{_SIDE[color]}'s king on {chess.square_name(king)} has {count} {_COLOR_WORD[not color]}"
+            f" piece{'s' if count > 1 else ''} attacking the squares around it: {pieces}, hitting {len(hit)}"
+            f" of the {len(zone)} squares of its zone."
+        )
+        data = {"color": _COLOR_WORD[color], "count": str(count), "zone_squares_hit": str(len(hit))}
+        facts.append(_fact(board, "king_attackers", "kingSafety", [king, *attackers], text, data))
+    return facts
+
+
+@fact_check("king_attackers")
+def _check_king_attackers(board: chess.Board, fact: Fact) -> bool:
+    color = _color_of(fact)
+    if color is None or not fact.squares or not pieces_match(board, fact) or board.king(color) != fact.squares[0]:
+        return False
+    attackers = king_attackers(board, color)
+    return list(fact.squares[1:]) == attackers and _count_of(fact) == len(attackers)
+
+
+def detect_king_safety(board: chess.Board) -> list[Fact]:
+    """King safety (concept ``kingSafety``): :func:`detect_pawn_shield` and :func:`detect_king_attackers`."""
+    return detect_pawn_shield(board) + detect_king_attackers(board)
+
+
+# --- piece activity (mobility) --------------------------------------------------------------------
+
+
+def piece_mobility(board: chess.Board, square: chess.Square) -> int:
+    """The safe moves of the knight, bishop, rook or queen on ``square``: pseudo-legal moves (pins and checks
+    ignored) to squares not occupied by its own pieces and not attacked by an enemy pawn.
+    """
+    piece = board.piece_at(square)
+    if piece is None or piece.piece_type not in MOBILE_PIECES:
+        return 0
+    area = board.attacks(square) & ~chess.SquareSet(board.occupied_co[piece.color])
+    return len(area & ~_pawn_attacks(board, not piece.color))
+
+
+def mobility(board: chess.Board, color: chess.Color) -> dict[chess.Square, int]:
+    """:func:`piece_mobility` of each knight, bishop, rook and queen of ``color``, by square."""
+    squares = sorted(s for t in MOBILE_PIECES for s in board.pieces(t, color))
+    return {s: piece_mobility(board, s) for s in squares}
+
+
+def detect_piece_activity(board: chess.Board) -> list[Fact]:
+    """Piece activity (``mobility``): one fact per side with knights, bishops, rooks or queens;
+    ``squares`` are those pieces, ``data`` the side's total of safe moves (:func:`piece_mobility`) and each
+    piece's count (keyed by its square).
+    """
+    facts = []
+    for color in chess.COLORS:
+        counts = mobility(board, color)
+        if not counts:
+            continue
+        total = sum(counts.values())
+        most = max(counts, key=lambda s: (counts[s], -s))
+        least = min(counts, key=lambda s: (counts[s], s))
+        detail = f"the most active is {_piece_phrase(board, most)} with {counts[most]}"
+        if least != most:
+            detail += f", the least {_piece_phrase(board, least)} with {counts[least]}"
+        text = (
+            f"{_SIDE[color]}'s minor and major pieces have {total} safe move{'s' if total != 1 else ''} in all"
+            f" (to squares not held by their own side and not attacked by a {_COLOR_WORD[not color]} pawn); {detail}."
+        )
+        data = {"color": _COLOR_WORD[color], "count": str(total)}
+        data.update({chess.square_name(s): str(n) for s, n in counts.items()})
+        facts.append(_fact(board, "mobility", "pieceActivity", list(counts), text, data))
+    return facts
+
+
+@fact_check("mobility")
+def _check_mobility(board: chess.Board, fact: Fact) -> bool:
+    color = _color_of(fact)
+    if color is None or not pieces_match(board, fact):
+        return False
+    counts = mobility(board, color)
+    if list(fact.squares) != list(counts) or _count_of(fact) != sum(counts.values()):
+        return False
+    return all(_count_of(fact, chess.square_name(s)) == n for s, n in counts.items())
+
+
+# --- space ----------------------------------------------------------------------------------------
+
+
+def space_area(color: chess.Color) -> chess.SquareSet:
+    """The c- to f-file squares of ``color``'s 2nd to 4th rank."""
+    squares = chess.SquareSet()
+    for file in CENTRE_FILES:
+        for rank in SPACE_RANKS:
+            squares.add(chess.square(file, rank if color == chess.WHITE else 7 - rank))
+    return squares
+
+
+def space(board: chess.Board, color: chess.Color) -> int:
+    """Stockfish's (classical) space count for ``color``.
+
+    The *safe* squares of :func:`space_area` are those with no pawn of ``color`` on them and no enemy pawn
+    attacking them; the count is their number plus, once more, those of them that stand up to three squares
+    behind a pawn of ``color`` and that no enemy piece attacks.
+    """
+    own_pawns = board.pieces(chess.PAWN, color)
+    safe = space_area(color) & ~own_pawns & ~_pawn_attacks(board, not color)
+    behind = chess.SquareSet()
+    step = -8 if color == chess.WHITE else 8
+    for pawn in own_pawns:
+        for distance in (1, 2, 3):
+            square = pawn + step * distance
+            if 0 <= square < 64:
+                behind.add(square)
+    return len(safe) + len(safe & behind & ~_all_attacks(board, not color))
+
+
+def _non_pawn_material(board: chess.Board) -> int:
+    return sum(value * len(board.pieces(t, c)) for t, value in PIECE_VALUES.items() for c in chess.COLORS)
+
+
+def detect_space(board: chess.Board) -> list[Fact]:
+    """Space (``space``), by :func:`space`: one fact per side with pawns, while both sides keep at least
+    :data:`SPACE_MIN_MATERIAL` of non-pawn material. ``squares`` are the side's pawns on the c- to f-files;
+    ``data`` has its count and the opponent's.
+    """
+    if _non_pawn_material(board) < SPACE_MIN_MATERIAL:
+        return []
+    facts = []
+    for color in chess.COLORS:
+        if not board.pieces(chess.PAWN, color):
+            continue
+        mine, theirs = space(board, color), space(board, not color)
+        comparison = "more than" if mine > theirs else ("less than" if mine < theirs else "as much as")
+        text = (
+            f"{_SIDE[color]}'s space count is {mine}, {comparison} {_SIDE[not color]}'s {theirs}: safe"
+            f" squares on the c- to f-files of {_SIDE[color]}'s 2nd to 4th rank, those behind its pawns"
+            " counted twice."
+        )
+        data = {"color": _COLOR_WORD[color], "count": str(mine), "opponent_count": str(theirs)}
+        facts.append(_fact(board, "space", "space", _pawns(board, color, CENTRE_FILES), text, data))
+    return facts
+
+
+@fact_check("space")
+def _check_space(board: chess.Board, fact: Fact) -> bool:
+    color = _color_of(fact)
+    if color is None or not pieces_match(board, fact):
+        return False
+    return _count_of(fact) == space(board, color) and _count_of(fact, "opponent_count") == space(board, not color)
+
+
+# --- weak squares ---------------------------------------------------------------------------------
+
+
+def _weak_square_parts(
+    board: chess.Board, square: chess.Square, color: chess.Color
+) -> tuple[list[chess.Square], list[chess.Square]] | None:
+    """The own pawns that have passed ``square`` and the enemy pieces using it; None unless it is weak."""
+    if _is_piece(board, square, chess.PAWN, color):
+        return None
+    rank = _relative_rank(square, color)
+    neighbours = _pawns(board, color, _adjacent_files(chess.square_file(square)))
+    if not neighbours or any(_relative_rank(p, color) < rank for p in neighbours):
+        return None
+    occupant = board.piece_at(square)
+    users = [square] if occupant is not None and occupant.color != color else sorted(board.attackers(not color, square))
+    if not users:
+        return None
+    return neighbours, users
+
+
+def is_weak_square(board: chess.Board, square: chess.Square, color: chess.Color) -> bool:
+    """Whether ``square`` is a weak square (a hole) of ``color`` that the enemy can use.
+
+    A weak square has no pawn of ``color`` on it, and no pawn of ``color`` can ever defend it again: there are
+    pawns of ``color`` on the neighbouring files, but all of them stand level with it or beyond (from
+    ``color``'s side), so none can advance to protect it (whether a pawn is blocked is not considered). Only
+    squares the enemy uses count: an enemy piece stands on it or attacks it. Squares of a wing with no pawn
+    of ``color`` nearby are not called weak; there the whole wing is empty.
+    """
+    return _weak_square_parts(board, square, color) is not None
+
+
+def weak_square_area(board: chess.Board, color: chess.Color) -> list[chess.Square]:
+    """Where weak squares of ``color`` are looked for: its 3rd and 4th rank on the c- to f-files, and on the
+    king's file and its neighbours while the king is on its 1st or 2nd rank.
+    """
+    files = set(CENTRE_FILES)
+    king = board.king(color)
+    if king is not None and _relative_rank(king, color) <= 1:
+        files |= {chess.square_file(king), *_adjacent_files(chess.square_file(king))}
+    ranks = [r if color == chess.WHITE else 7 - r for r in WEAK_SQUARE_RANKS]
+    return sorted(chess.square(f, r) for f in files for r in ranks)
+
+
+def _weak_square_text(
+    board: chess.Board, square: chess.Square, color: chess.Color, passed: list[chess.Square], users: list[int]
+) -> str:
+    side, enemy = _SIDE[color], _SIDE[not color]
+    pawn_names = _join([chess.square_name(s) for s in passed])
+    plural = len(passed) > 1
+    reason = f"{side}'s pawn{'s' if plural else ''} on {pawn_names} {'have' if plural else 'has'} advanced past it"
+    passed_files = {chess.square_file(s) for s in passed}
+    empty = [f for f in _adjacent_files(chess.square_file(square)) if f not in passed_files]
+    if empty:
+        reason += f" and no {_COLOR_WORD[color]} pawn stands on {_files_phrase(empty)}"
+    if users == [square]:
+        use = f"{_side_piece_phrase(board, square)} stands there"
+    else:
+        attackers = _join([_piece_phrase(board, s).removeprefix("the ") for s in users])
+        use = f"{enemy}'s {attackers} attack{'s' if len(users) == 1 else ''} it"
+    return (
+        f"{chess.square_name(square)} is a weak square in {side}'s camp: no {_COLOR_WORD[color]} pawn can"
+        f" ever defend it ({reason}), and {use}."
+    )
+
+
+def detect_weak_squares(board: chess.Board) -> list[Fact]:
+    """Weak squares (``weak_square``), see :func:`is_weak_square`, within :func:`weak_square_area`.
+
+    ``squares`` are the own pawns that have advanced past the square, then the enemy pieces that use it (the
+    occupant, or the attackers), then the square itself if it is empty; ``data`` names the square.
+    """
+    facts = []
+    for color in chess.COLORS:
+        for square in weak_square_area(board, color):
+            parts = _weak_square_parts(board, square, color)
+            if parts is None:
+                continue
+            passed, users = parts
+            squares = [*passed, *users] if users == [square] else [*passed, *users, square]
+            text = _weak_square_text(board, square, color, passed, users)
+            data = {"color": _COLOR_WORD[color], "square": chess.square_name(square)}
+            facts.append(_fact(board, "weak_square", "weakSquares", squares, text, data))
+    return facts
+
+
+@fact_check("weak_square")
+def _check_weak_square(board: chess.Board, fact: Fact) -> bool:
+    color, name = _color_of(fact), fact.get("square")
+    if color is None or name not in chess.SQUARE_NAMES or not pieces_match(board, fact):
+        return False
+    square = chess.parse_square(name)
+    parts = _weak_square_parts(board, square, color)
+    if parts is None or not fact.squares:
+        return False
+    passed, users = parts
+    listed = [s for s in fact.squares if s != square]
+    return all(s in passed or s in users for s in listed)
+
+
+# --- overloaded defenders -------------------------------------------------------------------------
+
+
+def sole_defended(board: chess.Board, defender: chess.Square) -> list[chess.Square]:
+    """The pieces (not the king) of the defender's side that the enemy attacks and that only the piece on
+    ``defender`` defends (attacks and defences as :meth:`chess.Board.attackers` sees them: direct, pins and
+    x-rays ignored). Empty for a king or an empty square.
+    """
+    piece = board.piece_at(defender)
+    if piece is None or piece.piece_type == chess.KING:
+        return []
+    color = piece.color
+    loaded = []
+    for square in chess.SquareSet(board.occupied_co[color]):
+        target = board.piece_at(square)
+        if square == defender or target is None or target.piece_type == chess.KING:
+            continue
+        if board.attackers(not color, square) and list(board.attackers(color, square)) == [defender]:
+            loaded.append(square)
+    return sorted(loaded)
+
+
+def detect_overloaded_defender(board: chess.Board) -> list[Fact]:
+    """Overloaded defenders (``overloaded_defender``): a piece that is the only defender of two or more pieces
+    the enemy attacks (see :func:`sole_defended`). ``squares`` are the defender, then those pieces.
+    """
+    facts = []
+    for color in chess.COLORS:
+        for defender in sorted(chess.SquareSet(board.occupied_co[color])):
+            loaded = sole_defended(board, defender)
+            if len(loaded) < 2:
+                continue
+            targets = _join([_piece_phrase(board, s) for s in loaded])
+            text = (
+                f"{_side_piece_phrase(board, defender)} is overloaded: it is the only defender of {targets},"
+                f" and {_SIDE[not color]} attacks {'both' if len(loaded) == 2 else 'all of them'}."
+            )
+            data = {"color": _COLOR_WORD[color], "count": str(len(loaded))}
+            facts.append(_fact(board, "overloaded_defender", "overloadedDefender", [defender, *loaded], text, data))
+    return facts
+
+
+@fact_check("overloaded_defender")
+def _check_overloaded_defender(board: chess.Board, fact: Fact) -> bool:
+    if len(fact.squares) < 3 or not pieces_match(board, fact):
+        return False
+    loaded = sole_defended(board, fact.squares[0])
+    return all(s in loaded for s in fact.squares[1:])
+
+
+# --- all together ---------------------------------------------------------------------------------
+
+DETECTORS: dict[str, Detector] = {
+    "isolatedPawn": detect_isolated_pawn,
+    "doubledPawns": detect_doubled_pawns,
+    "backwardPawn": detect_backward_pawn,
+    "passedPawn": detect_passed_pawn,
+    "pawnIslands": detect_pawn_islands,
+    "openFile": detect_open_file,
+    "halfOpenFile": detect_half_open_file,
+    "outpost": detect_outpost,
+    "bishopPair": detect_bishop_pair,
+    "kingSafety": detect_king_safety,
+    "pieceActivity": detect_piece_activity,
+    "space": detect_space,
+    "weakSquares": detect_weak_squares,
+    "overloadedDefender": detect_overloaded_defender,
+}
+"""The detector of each positional concept, by catalog id."""
+
+
+def positional_facts(board: chess.Board, concepts: Iterable[str] | None = None) -> list[Fact]:
+    """Every positional fact about ``board``, or those of the given catalog ids, in catalog order.
+
+    Raises :class:`~chessteach.concepts.catalog.UnknownConceptError` for an unknown id, and ``ValueError``
+    for a known concept that has no positional detector.
+
+    >>> board = chess.Board("4k3/8/8/8/3P4/8/8/4K3 w - - 0 1")
+    >>> [f.kind for f in positional_facts(board, ["isolatedPawn", "passedPawn"])]
+    ['isolated_pawn', 'passed_pawn']
+    """
+    wanted = list(DETECTORS) if concepts is None else list(concepts)
+    for concept_id in wanted:
+        if concept_id not in DETECTORS:
+            get_concept(concept_id)  # raises with suggestions when the id is unknown
+            raise ValueError(
+                f"concept {concept_id!r} has no positional detector; positional concepts: {', '.join(DETECTORS)}"
+            )
+    facts = []
+    for concept_id in DETECTORS:
+        if concept_id in wanted:
+            facts.extend(DETECTORS[concept_id](board))
+    logger.debug("%d positional facts for %s", len(facts), board.fen())
+    return facts
+
+
+def verified_positional_facts(board: chess.Board, concepts: Iterable[str] | None = None) -> list[Fact]:
+    """:func:`positional_facts`, keeping only facts their checker confirms (a detector bug is logged)."""
+    facts = []
+    for fact in positional_facts(board, concepts):
+        if check_fact(board, fact):
+            facts.append(fact)
+        else:
+            logger.warning("dropping a %s fact its checker rejects in %s: %s", fact.kind, board.fen(), fact.text)
+    return facts
+
+
+__all__ = [
+    "DETECTORS",
+    "detect_backward_pawn",
+    "detect_bishop_pair",
+    "detect_doubled_pawns",
+    "detect_half_open_file",
+    "detect_isolated_pawn",
+    "detect_king_attackers",
+    "detect_king_safety",
+    "detect_open_file",
+    "detect_outpost",
+    "detect_overloaded_defender",
+    "detect_passed_pawn",
+    "detect_pawn_islands",
+    "detect_pawn_shield",
+    "detect_piece_activity",
+    "detect_space",
+    "detect_weak_squares",
+    "has_bishop_pair",
+    "is_backward_pawn",
+    "is_half_open_file",
+    "is_isolated_pawn",
+    "is_open_file",
+    "is_outpost",
+    "is_passed_pawn",
+    "is_weak_square",
+    "king_attackers",
+    "mobility",
+    "pawn_islands",
+    "pawn_shield",
+    "piece_mobility",
+    "positional_facts",
+    "sole_defended",
+    "space",
+    "verified_positional_facts",
+]

@@ -1,0 +1,293 @@
+"""Lichess puzzle themes computed from a puzzle's position and solution line, without the engine.
+
+:func:`tag_puzzle` gives the themes of one puzzle, spelled as Lichess spells them and in the stable order
+of :data:`THEMES`; :func:`tag_puzzles` tags many with a progress callback; :func:`theme_report` scores the
+computed themes against the themes a puzzle set already carries (precision, recall, F1 per theme, and
+micro-F1 over all of them).
+
+Themes that need an engine (``advantage``, ``crushing``, ``equality``, ``zugzwang``) come from the
+``engine_themes`` hook when one is given, and are otherwise neither computed nor scored. Themes from the
+players' titles (``master``, ``masterVsMaster``, ``superGM``) are never computed.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Iterable, Sequence
+
+import chess
+import pandas as pd
+
+from chessteach.concepts import mates, motifs
+from chessteach.concepts.line import Line
+from chessteach.concepts.phase import game_phase
+from chessteach.puzzles.puzzle import Puzzle
+
+logger = logging.getLogger(__name__)
+
+EngineThemes = Callable[[Puzzle], Iterable[str]]
+"""A hook that returns a puzzle's engine themes (any of :data:`ENGINE_THEMES`)."""
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)``."""
+
+ENGINE_THEMES: tuple[str, ...] = ("advantage", "crushing", "equality", "zugzwang")
+TITLE_THEMES: tuple[str, ...] = ("master", "masterVsMaster", "superGM")
+
+MATE_THEMES: tuple[str, ...] = ("mate", "mateIn1", "mateIn2", "mateIn3", "mateIn4", "mateIn5", *mates.MATE_PATTERNS)
+MOTIF_THEMES: tuple[str, ...] = (
+    "attraction",
+    "deflection",
+    "advancedPawn",
+    "doubleCheck",
+    "quietMove",
+    "defensiveMove",
+    "sacrifice",
+    "xRayAttack",
+    "fork",
+    "hangingPiece",
+    "trappedPiece",
+    "discoveredAttack",
+    "discoveredCheck",
+    "exposedKing",
+    "skewer",
+    "interference",
+    "intermezzo",
+    "pin",
+    "attackingF2F7",
+    "clearance",
+    "enPassant",
+    "castling",
+    "promotion",
+    "underPromotion",
+    "capturingDefender",
+    "kingsideAttack",
+    "queensideAttack",
+)
+LENGTH_THEMES: tuple[str, ...] = ("oneMove", "short", "long", "veryLong")
+PHASE_THEMES: tuple[str, ...] = ("opening", "middlegame", "endgame")
+ENDGAME_THEMES: tuple[str, ...] = (
+    "pawnEndgame",
+    "queenEndgame",
+    "rookEndgame",
+    "bishopEndgame",
+    "knightEndgame",
+    "queenRookEndgame",
+)
+THEMES: tuple[str, ...] = (*MATE_THEMES, *MOTIF_THEMES, *LENGTH_THEMES, *PHASE_THEMES, *ENDGAME_THEMES)
+"""Every theme computed without the engine, in the order :func:`tag_puzzle` lists them."""
+
+_ORDER = {theme: i for i, theme in enumerate((*THEMES, *ENGINE_THEMES))}
+
+_MOTIFS: dict[str, Callable[[Line], object]] = {
+    "attraction": motifs.has_attraction,
+    "deflection": motifs.has_deflection,
+    "advancedPawn": motifs.has_advanced_pawn,
+    "doubleCheck": motifs.double_checks,
+    "quietMove": motifs.has_quiet_move,
+    "defensiveMove": motifs.is_defensive_move,
+    "sacrifice": motifs.is_sacrifice,
+    "xRayAttack": motifs.has_x_ray,
+    "fork": motifs.forks,
+    "hangingPiece": motifs.hangs_piece,
+    "trappedPiece": motifs.trapped_pieces,
+    "discoveredAttack": motifs.has_discovered_attack,
+    "discoveredCheck": motifs.discovered_checks,
+    "exposedKing": motifs.has_exposed_king,
+    "skewer": motifs.skewers,
+    "interference": motifs.has_interference,
+    "intermezzo": motifs.has_intermezzo,
+    "pin": motifs.pins,
+    "attackingF2F7": motifs.f2_f7_attacks,
+    "clearance": motifs.has_clearance,
+    "enPassant": motifs.plays_en_passant,
+    "castling": motifs.castles,
+    "promotion": motifs.promotes,
+    "underPromotion": motifs.under_promotes,
+    "capturingDefender": motifs.captures_defender,
+}
+"""Motif themes and their detectors (a detector answers with a bool or with the facts it found)."""
+
+
+def puzzle_line(puzzle: Puzzle) -> Line:
+    """The puzzle's solution line, from its FEN, with its setup move when it has one."""
+    return Line.from_moves(chess.Board(puzzle.fen), list(puzzle.moves), setup=puzzle.has_setup)
+
+
+def mate_themes(line: Line) -> list[str]:
+    """``mate``, ``mateInN`` (N solver moves; 5 means five or more) and the named pattern, if the line ends
+    in checkmate."""
+    if not line.final.is_checkmate():
+        return []
+    moves = min(len(line.solver_plies), 5)
+    return ["mate", f"mateIn{moves}", *mates.named_mates(line.final, line.moves[-1])]
+
+
+def length_theme(line: Line) -> str:
+    """``oneMove``, ``short`` (2 solver moves), ``long`` (3) or ``veryLong`` (4 or more)."""
+    return LENGTH_THEMES[min(len(line.solver_plies), 4) - 1]
+
+
+def _only(board: chess.Board, piece_types: set[chess.PieceType]) -> bool:
+    return all(piece.piece_type in piece_types for piece in board.piece_map().values())
+
+
+def endgame_theme(line: Line) -> str | None:
+    """The kind of endgame, judged on the solver's position and the one after its first move: only pawns;
+    or only queens, rooks, bishops or knights of one kind (with pawns); or queens and rooks (with pawns,
+    exactly one queen)."""
+    boards = [line.start, line.after(line.first)]
+    for theme, piece_type in zip(
+        ENDGAME_THEMES[:5], (chess.PAWN, chess.QUEEN, chess.ROOK, chess.BISHOP, chess.KNIGHT), strict=True
+    ):
+        if all(
+            board.pieces_mask(piece_type, chess.WHITE) | board.pieces_mask(piece_type, chess.BLACK) for board in boards
+        ) and all(_only(board, {chess.KING, chess.PAWN, piece_type}) for board in boards):
+            return theme
+    if all(
+        chess.popcount(board.queens) == 1
+        and board.rooks
+        and _only(board, {chess.KING, chess.PAWN, chess.QUEEN, chess.ROOK})
+        for board in boards
+    ):
+        return "queenRookEndgame"
+    return None
+
+
+def tag_line(line: Line) -> list[str]:
+    """The engine-free themes of a solution line, in the order of :data:`THEMES`."""
+    themes = mate_themes(line)
+    themes += [theme for theme, detect in _MOTIFS.items() if detect(line)]
+    if "backRankMate" not in themes and "fork" not in themes:
+        if motifs.attacks_wing(line, motifs.KINGSIDE):
+            themes.append("kingsideAttack")
+        elif motifs.attacks_wing(line, motifs.QUEENSIDE):
+            themes.append("queensideAttack")
+    themes.append(length_theme(line))
+    themes.append(game_phase(line.start))
+    endgame = endgame_theme(line)
+    if endgame:
+        themes.append(endgame)
+    return sorted(themes, key=_ORDER.__getitem__)
+
+
+def tag_puzzle(puzzle: Puzzle, *, engine_themes: EngineThemes | None = None) -> list[str]:
+    """The Lichess themes of a puzzle, computed from its position and solution line.
+
+    ``engine_themes``, when given, adds the themes that need an engine (see :data:`ENGINE_THEMES`).
+
+    >>> p = Puzzle(id="x", fen="6k1/5ppp/8/8/8/8/5PPP/R5K1 b - - 0 1",
+    ...            moves=[chess.Move.from_uci(m) for m in ("g8h8", "a1a8")])
+    >>> tag_puzzle(p)
+    ['mate', 'mateIn1', 'backRankMate', 'oneMove', 'endgame', 'rookEndgame']
+    """
+    themes = tag_line(puzzle_line(puzzle))
+    if engine_themes is not None:
+        extra = [t for t in engine_themes(puzzle) if t in ENGINE_THEMES and t not in themes]
+        themes = sorted([*themes, *extra], key=_ORDER.__getitem__)
+    return themes
+
+
+def tag_puzzles(
+    puzzles: Sequence[Puzzle],
+    *,
+    engine_themes: EngineThemes | None = None,
+    progress: Progress | None = None,
+) -> list[list[str] | None]:
+    """Tag many puzzles; ``progress(done, total)`` is called after each. A puzzle that cannot be tagged is
+    logged and gets ``None``, and the count of such puzzles is logged at the end."""
+    results: list[list[str] | None] = []
+    failed = 0
+    total = len(puzzles)
+    for done, puzzle in enumerate(puzzles, start=1):
+        try:
+            results.append(tag_puzzle(puzzle, engine_themes=engine_themes))
+        except (ValueError, AssertionError, IndexError) as exc:
+            failed += 1
+            logger.warning("cannot tag puzzle %s: %s", puzzle.id, exc)
+            results.append(None)
+        if progress is not None:
+            progress(done, total)
+    if failed:
+        logger.warning("%d of %d puzzles could not be tagged", failed, total)
+    return results
+
+
+def with_computed_themes(puzzle: Puzzle, themes: list[str] | None) -> Puzzle:
+    """A copy of the puzzle whose ``themes`` are the computed ones; its own move to ``extra["SourceThemes"]``."""
+    tagged = copy.copy(puzzle)
+    tagged.extra = {**puzzle.extra, "SourceThemes": " ".join(puzzle.themes)}
+    tagged.themes = list(themes or [])
+    return tagged
+
+
+def scored_themes(*, engine: bool = False) -> tuple[str, ...]:
+    """The themes a report scores: every computed theme, plus the engine's when an engine hook was used."""
+    return (*THEMES, *ENGINE_THEMES) if engine else THEMES
+
+
+def has_generator_themes(themes: Iterable[str]) -> bool:
+    """Whether a puzzle's own themes come from Lichess's tagger at all: every tagged puzzle has a length
+    theme; puzzles with only a phase (and title) theme were never tagged."""
+    return any(t in LENGTH_THEMES for t in themes)
+
+
+def theme_report(
+    source: Sequence[Iterable[str]],
+    predicted: Sequence[Iterable[str] | None],
+    *,
+    themes: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Precision, recall and F1 of each computed theme against the puzzles' own themes.
+
+    ``source[i]`` and ``predicted[i]`` are the themes of puzzle ``i`` (a ``None`` prediction, a puzzle that
+    could not be tagged, counts as predicting nothing). Columns: ``theme, support, predicted, tp,
+    precision, recall, f1``, sorted by support; ``attrs`` holds ``micro_precision``, ``micro_recall``,
+    ``micro_f1`` (over all scored themes) and ``puzzles``.
+    """
+    if len(source) != len(predicted):
+        raise ValueError(f"{len(source)} source theme lists but {len(predicted)} predictions")
+    scored = list(themes or THEMES)
+    wanted = set(scored)
+    counts = {theme: [0, 0, 0] for theme in scored}  # support, predicted, tp
+    for truth, guess in zip(source, predicted, strict=True):
+        true_set = set(truth) & wanted
+        guess_set = set(guess or ()) & wanted
+        for theme in true_set:
+            counts[theme][0] += 1
+        for theme in guess_set:
+            counts[theme][1] += 1
+        for theme in true_set & guess_set:
+            counts[theme][2] += 1
+    rows = []
+    for theme, (support, guessed, tp) in counts.items():
+        precision, recall = _ratio(tp, guessed), _ratio(tp, support)
+        rows.append(
+            {
+                "theme": theme,
+                "support": support,
+                "predicted": guessed,
+                "tp": tp,
+                "precision": precision,
+                "recall": recall,
+                "f1": _f1(precision, recall),
+            }
+        )
+    table = pd.DataFrame(rows, columns=["theme", "support", "predicted", "tp", "precision", "recall", "f1"])
+    table = table.sort_values(["support", "predicted"], ascending=False, kind="stable").reset_index(drop=True)
+    support, guessed, tp = (int(table[c].sum()) for c in ("support", "predicted", "tp"))
+    micro_p, micro_r = _ratio(tp, guessed), _ratio(tp, support)
+    table.attrs.update(
+        micro_precision=micro_p, micro_recall=micro_r, micro_f1=_f1(micro_p, micro_r), puzzles=len(source)
+    )
+    return table
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else float("nan")
+
+
+def _f1(precision: float, recall: float) -> float:
+    if precision != precision or recall != recall or precision + recall == 0:  # NaN or both zero
+        return float("nan") if precision != precision and recall != recall else 0.0
+    return 2 * precision * recall / (precision + recall)
