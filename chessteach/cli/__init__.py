@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from chessteach import __version__
+from chessteach.cli.analyze import analyze
 from chessteach.cli.bench import bench_app
 from chessteach.cli.engine import engine_commands
 from chessteach.cli.puzzles import puzzles_app
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(bench_app, name="bench")
 puzzles_app.command("verify")(verify)
 app.add_typer(puzzles_app, name="puzzles")
+app.command("analyze")(analyze)
 engine_commands(app)
 
 console = Console(stderr=True)

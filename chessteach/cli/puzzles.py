@@ -10,8 +10,12 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from chessteach.cli.display import progress_bar
+from chessteach.cli.options import CacheOpt, WorkersOpt, open_pool
 from chessteach.puzzles import read_puzzles, write_puzzles
-from chessteach.puzzles.tag import tag_puzzles, theme_report, with_computed_themes
+from chessteach.puzzles.engine_themes import engine_themes
+from chessteach.puzzles.tag import scored_themes, tag_puzzles, theme_report, with_computed_themes
+from chessteach.puzzles.verify import DEFAULT_VERIFY_NODES
 
 puzzles_app = typer.Typer(help="Puzzle sets: tag themes, verify with the engine.", no_args_is_help=True)
 
@@ -35,19 +39,42 @@ def tag(
     report_csv: Annotated[
         Path | None, typer.Option("--report-csv", help="Write the per-theme report as CSV here.")
     ] = None,
+    engine_themes_on: Annotated[
+        bool,
+        typer.Option("--engine", help="Also compute advantage, crushing, equality and zugzwang with the engine."),
+    ] = False,
+    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position (with --engine).")] = (
+        DEFAULT_VERIFY_NODES
+    ),
+    workers: WorkersOpt = None,
+    engine_path: Annotated[
+        str | None, typer.Option("--engine-path", help="Engine binary (here --engine is the on/off switch).")
+    ] = None,
+    cache: CacheOpt = None,
 ) -> None:
-    """Compute Lichess themes from each puzzle's position and line (no engine).
+    """Compute Lichess themes from each puzzle's position and line.
 
     With -o the file's own themes move to a SourceThemes column. With --report, print precision, recall
-    and F1 per theme against the file's own themes, and micro-F1 over all computed themes.
+    and F1 per theme against the file's own themes, and micro-F1 over all computed themes. With --engine,
+    the themes that need an engine are computed too (their analyses are shared with `puzzles verify`
+    through the cache).
     """
     if output is None and not report:
         raise typer.BadParameter("give -o OUT.csv, --report, or both")
     puzzle_file = read_puzzles(puzzles_csv)
     puzzles = puzzle_file.puzzles
+    hook = None
+    if engine_themes_on:
+        with open_pool(
+            engine=engine_path, engine_config=None, engine_option=None, nodes=nodes, workers=workers, cache=cache
+        ) as pool, progress_bar("engine themes: positions") as progress:
+            by_id = engine_themes(puzzles, pool, progress=progress)
+        hook = lambda puzzle: by_id.get(puzzle.id, [])  # noqa: E731
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("tagging", total=len(puzzles))
-        computed = tag_puzzles(puzzles, progress=lambda done, total: bar.update(task, completed=done))
+        computed = tag_puzzles(
+            puzzles, engine_themes=hook, progress=lambda done, total: bar.update(task, completed=done)
+        )
     if output is not None:
         columns = [*puzzle_file.columns, *(["SourceThemes"] if "SourceThemes" not in puzzle_file.columns else [])]
         write_puzzles(
@@ -55,7 +82,9 @@ def tag(
         )
         console.print(f"wrote {len(puzzles)} tagged puzzles to {output}")
     if report:
-        table = theme_report([p.themes for p in puzzles], computed)
+        table = theme_report(
+            [p.themes for p in puzzles], computed, themes=scored_themes(engine=engine_themes_on)
+        )
         _show_report(table)
         if report_csv is not None:
             report_csv.parent.mkdir(parents=True, exist_ok=True)

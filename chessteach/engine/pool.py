@@ -225,12 +225,18 @@ class EnginePool:
         return [g[0] for g in self.analyse_games([[b] for b in boards], multipv=multipv, progress=progress)]
 
     def analyse_games(
-        self, games: Sequence[Sequence[chess.Board]], *, multipv: int = 1, progress: Progress | None = None
+        self,
+        games: Sequence[Sequence[chess.Board]],
+        *,
+        multipv: int = 1,
+        progress: Progress | None = None,
+        on_game_done: Callable[[int], None] | None = None,
     ) -> list[list[Analysis | None]]:
         """Analyse the positions of each game, in order, one process per game at a time.
 
         Returns, for each game, an analysis per position in input order; ``None`` where the engine failed
         twice (see :attr:`failures`). Positions without legal moves are scored from the rules alone.
+        ``on_game_done(index)`` is called (from the calling thread) as each game is complete.
         """
         if multipv < 1:
             raise ValueError(f"multipv must be at least 1, got {multipv}")
@@ -257,10 +263,13 @@ class EnginePool:
             done += len(game) - len(pending)
             if pending:
                 todo.append((gi, pending))
+            elif on_game_done is not None:
+                on_game_done(gi)
         if progress is not None:
             progress(done, total)
         if not todo:
             return results
+        remaining = {gi: len(pending) for gi, pending in todo}
 
         self._call += 1
         call = self._call
@@ -291,6 +300,9 @@ class EnginePool:
                         self.cache.put(position_key(board), search_limit, multipv, analysis)
                 if progress is not None:
                     progress(done, total)
+                remaining[gi] -= 1
+                if remaining[gi] == 0 and on_game_done is not None:
+                    on_game_done(gi)
         except BaseException:
             # Ctrl-C or an error: keep what was computed, stop the engines, leave the cache consistent.
             self._abort()

@@ -7,16 +7,21 @@ next, so ``n`` moves need ``n + 1`` analyses.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import chess
 import chess.engine
 import chess.pgn
 
+from chessteach.concepts.phase import game_phase
 from chessteach.engine import Analysis, EnginePool, Judgment, clamp_cp, game_accuracy, judge, move_accuracy
 from chessteach.engine.pool import Progress
 from chessteach.engine.score import score_win_percent
+from chessteach.games.moments import MoveFacts, is_critical, move_facts
+from chessteach.teaching.template import MomentExplainer, TemplateExplainer
+
+PHASES = ("opening", "middlegame", "endgame")
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +44,11 @@ class MoveReview:
     judgment: Judgment | None
     best_san: str | None
     best_pv_san: list[str]
+    phase: str = "opening"
+    critical: bool = False
+    played_facts: MoveFacts | None = None
+    best_facts: MoveFacts | None = None
+    writeup: str = ""
 
     @property
     def move_number(self) -> int:
@@ -51,22 +61,38 @@ class MoveReview:
 
 @dataclass
 class SideStats:
-    """Per side: Lichess accuracy, average centipawn loss and the judgments' counts."""
+    """Per side: Lichess accuracy, average centipawn loss, the judgments' counts and accuracy by phase.
+
+    ``accuracy`` is Lichess's game accuracy; ``by_phase`` maps each phase the side moved in to the
+    harmonic-and-weighted accuracy of its moves there (the same formula over that phase's moves).
+    """
 
     accuracy: float | None
     acpl: float | None
     inaccuracies: int = 0
     mistakes: int = 0
     blunders: int = 0
+    by_phase: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
 class GameReview:
+    """A reviewed game: every move, both sides' statistics, and what could not be analysed."""
+
     headers: dict[str, str]
     moves: list[MoveReview]
     white: SideStats
     black: SideStats
     errors: list[str] = field(default_factory=list)
+    number: int = 0
+
+    @property
+    def moments(self) -> list[MoveReview]:
+        """The critical moments: mistakes, blunders and large swings."""
+        return [m for m in self.moves if m.critical]
+
+    def side(self, color: chess.Color) -> SideStats:
+        return self.white if color == chess.WHITE else self.black
 
 
 def game_positions(game: chess.pgn.Game) -> tuple[list[chess.Board], list[chess.Move]]:
@@ -81,9 +107,23 @@ def game_positions(game: chess.pgn.Game) -> tuple[list[chess.Board], list[chess.
     return boards, moves
 
 
+def _phase_accuracy(moves: Sequence[MoveReview], color: chess.Color) -> dict[str, float]:
+    """Per phase, the mean of the arithmetic and the harmonic mean of the side's move accuracies there
+    (Lichess's ``arithmeticAndHarmonicMean``, which its insights use per phase)."""
+    out: dict[str, float] = {}
+    for phase in PHASES:
+        accs = [m.accuracy for m in moves if m.color == color and m.phase == phase]
+        if accs:
+            arithmetic = sum(accs) / len(accs)
+            harmonic = len(accs) / sum(1 / max(1.0, a) for a in accs)
+            out[phase] = (arithmetic + harmonic) / 2
+    return out
+
+
 def _side_stats(moves: Sequence[MoveReview], color: chess.Color, accuracy: float | None) -> SideStats:
     own = [m for m in moves if m.color == color]
     return SideStats(
+        by_phase=_phase_accuracy(moves, color),
         accuracy=accuracy,
         acpl=(sum(m.cp_loss for m in own) / len(own)) if own else None,
         inaccuracies=sum(m.judgment is Judgment.INACCURACY for m in own),
@@ -92,12 +132,21 @@ def _side_stats(moves: Sequence[MoveReview], color: chess.Color, accuracy: float
     )
 
 
-def review_game(game: chess.pgn.Game, analyses: Sequence[Analysis | None]) -> GameReview:
+def review_game(
+    game: chess.pgn.Game,
+    analyses: Sequence[Analysis | None],
+    *,
+    explainer: MomentExplainer | None = None,
+    number: int = 0,
+) -> GameReview:
     """Review a game from the analyses of its positions (``len(moves) + 1`` of them, in order).
 
-    A move whose position before or after has no analysis (the engine failed twice) is skipped and noted
-    in ``errors``.
+    Each move gets its phase (Lichess's division, never going back), its judgment, and, at critical moments,
+    the facts of the move played and of the best move with a write-up from ``explainer`` (the grounded
+    template explainer by default). A move whose position before or after has no analysis (the engine
+    failed twice) is skipped and noted in ``errors``.
     """
+    explainer = explainer or TemplateExplainer()
     boards, moves = game_positions(game)
     if len(analyses) != len(boards):
         raise ValueError(f"expected {len(boards)} analyses (moves + 1), got {len(analyses)}")
@@ -105,9 +154,11 @@ def review_game(game: chess.pgn.Game, analyses: Sequence[Analysis | None]) -> Ga
     reviews: list[MoveReview] = []
     errors: list[str] = []
     white_cps: list[int] = []
+    phase_index = 0
     for i, move in enumerate(moves):
         board, before, after = boards[i], analyses[i], analyses[i + 1]
         ply = start_ply + i + 1
+        phase_index = max(phase_index, PHASES.index(game_phase(board)))
         if before is None or after is None:
             errors.append(f"ply {ply}: no engine analysis; move skipped")
             continue
@@ -118,8 +169,9 @@ def review_game(game: chess.pgn.Game, analyses: Sequence[Analysis | None]) -> Ga
         cp_before, cp_after = clamp_cp(eval_before.pov(mover)), clamp_cp(eval_after.pov(mover))
         white_cps.append(clamp_cp(eval_after.white()))
         best = before.best_move
-        reviews.append(
-            MoveReview(
+        judgment = judge(eval_before, eval_after, mover)
+        critical = is_critical(judgment, win_before, win_after)
+        review = MoveReview(
                 ply=ply,
                 san=board.san(move),
                 uci=move.uci(),
@@ -131,15 +183,27 @@ def review_game(game: chess.pgn.Game, analyses: Sequence[Analysis | None]) -> Ga
                 win_after=win_after,
                 accuracy=move_accuracy(win_before, win_after),
                 cp_loss=max(0, cp_before - cp_after),
-                judgment=judge(eval_before, eval_after, mover),
+                judgment=judgment,
                 best_san=board.san(best) if best is not None else None,
                 best_pv_san=_pv_san(board, before.best.pv),
+                phase=PHASES[phase_index],
+                critical=critical,
             )
-        )
+        if critical:
+            played = move_facts(board, move, after.best_move)
+            best_facts = (
+                move_facts(board, best, before.best.pv[1] if len(before.best.pv) > 1 else None)
+                if best is not None and best != move
+                else None
+            )
+            review = replace(review, played_facts=played, best_facts=best_facts)
+            review = replace(review, writeup=explainer.explain_moment(review))
+        reviews.append(review)
     accuracy = game_accuracy(white_cps, start_color=boards[0].turn) if not errors else game_accuracy([])
     if errors:
         logger.warning("%s: %d move(s) without analysis; game accuracy not computed", _title(game), len(errors))
     return GameReview(
+        number=number,
         headers=dict(game.headers),
         moves=reviews,
         white=_side_stats(reviews, chess.WHITE, accuracy.white),
@@ -149,12 +213,22 @@ def review_game(game: chess.pgn.Game, analyses: Sequence[Analysis | None]) -> Ga
 
 
 def review_games(
-    games: Sequence[chess.pgn.Game], pool: EnginePool, *, progress: Progress | None = None
+    games: Sequence[chess.pgn.Game],
+    pool: EnginePool,
+    *,
+    progress: Progress | None = None,
+    on_game_done: Callable[[int], None] | None = None,
+    explainer: MomentExplainer | None = None,
+    numbers: Sequence[int] | None = None,
 ) -> list[GameReview]:
     """Analyse every position of every game through the pool, then review each game."""
     positions = [game_positions(g)[0] for g in games]
-    analyses = pool.analyse_games(positions, progress=progress)
-    return [review_game(g, a) for g, a in zip(games, analyses, strict=True)]
+    analyses = pool.analyse_games(positions, progress=progress, on_game_done=on_game_done)
+    numbers = list(numbers) if numbers is not None else list(range(1, len(games) + 1))
+    return [
+        review_game(g, a, explainer=explainer, number=n)
+        for g, a, n in zip(games, analyses, numbers, strict=True)
+    ]
 
 
 def _pv_san(board: chess.Board, pv: Sequence[chess.Move], limit: int = 8) -> list[str]:

@@ -1,0 +1,143 @@
+"""``chessteach analyze``: the game review for players and coaches."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import chess
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from chessteach.cli.options import (
+    CacheOpt,
+    EngineConfigOpt,
+    EngineOpt,
+    EngineOptionOpt,
+    NoCacheOpt,
+    WorkersOpt,
+    open_pool,
+)
+from chessteach.engine import DEFAULT_NODES
+from chessteach.games.annotate import write_annotated_pgn
+from chessteach.games.export import games_frame, moves_frame
+from chessteach.games.read import read_games
+from chessteach.games.review import GameReview, review_games
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _plays(headers: dict[str, str], player: str) -> chess.Color | None:
+    needle = player.casefold()
+    if needle in headers.get("White", "").casefold():
+        return chess.WHITE
+    if needle in headers.get("Black", "").casefold():
+        return chess.BLACK
+    return None
+
+
+def analyze(
+    pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file, any number of games.", exists=True)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output directory.")] = Path("review"),
+    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_NODES,
+    player: Annotated[
+        str | None, typer.Option("--player", help="Only games of this player (a part of the name); their summary.")
+    ] = None,
+    game: Annotated[
+        list[int] | None, typer.Option("--game", "-g", min=1, help="Game number(s) in the file (default: all).")
+    ] = None,
+    workers: WorkersOpt = None,
+    engine: EngineOpt = None,
+    engine_config: EngineConfigOpt = None,
+    engine_option: EngineOptionOpt = None,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Review every game: annotated.pgn, moves.csv, games.csv and report.html in the output directory.
+
+    Each position is analysed once at a fixed node limit; results go to the analysis cache, so after
+    Ctrl-C a rerun resumes where it stopped.
+    """
+    records = [r for r in read_games(pgn) if not game or r.number in game]
+    skipped = [r for r in records if r.error is not None or r.game is None]
+    for record in skipped:
+        err.print(f"[yellow]skipped[/yellow] {record.error}")
+    selected = [r for r in records if r not in skipped]
+    if player:
+        selected = [r for r in selected if _plays(r.headers, player) is not None]
+    if not selected:
+        err.print(f"[red]error:[/red] {pgn}: no game to analyse" + (f" with player {player!r}" if player else ""))
+        raise typer.Exit(1)
+    games = [r.game for r in selected if r.game is not None]
+    output.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with open_pool(
+        engine=engine,
+        engine_config=engine_config,
+        engine_option=engine_option,
+        nodes=nodes,
+        workers=workers,
+        cache=cache,
+        no_cache=no_cache,
+    ) as pool:
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TimeRemainingColumn())
+        try:
+            with Progress(*columns, console=err) as bar:
+                games_task = bar.add_task("games", total=len(games))
+                positions_task = bar.add_task("positions", total=None)
+                reviews = review_games(
+                    games,
+                    pool,
+                    progress=lambda done, total: bar.update(positions_task, completed=done, total=total),
+                    on_game_done=lambda _: bar.advance(games_task),
+                    numbers=[r.number for r in selected],
+                )
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/yellow]: the finished positions are in the cache; rerun to resume")
+            raise typer.Exit(130) from None
+        annotator = f"chessteach ({pool.engine_id}, {nodes} nodes)"
+        failures = list(pool.failures)
+    seconds = time.perf_counter() - start
+
+    write_annotated_pgn(str(output / "annotated.pgn"), games, reviews, annotator=annotator)
+    moves_frame(reviews).to_csv(output / "moves.csv", index=False)
+    games_frame(reviews).to_csv(output / "games.csv", index=False)
+    from chessteach.games.report import write_report
+
+    report = write_report(reviews, output / "report.html", title=f"Game review: {pgn.name}", source=str(pgn))
+    _summary(reviews, player)
+    if failures:
+        err.print(f"[red]{len(failures)} position(s) failed twice in the engine[/red]; their moves are skipped")
+    out.print(
+        f"{len(reviews)} game(s) reviewed in {seconds:.1f} s ({len(skipped)} skipped). "
+        f"Report: [bold]{report}[/bold]; also annotated.pgn, moves.csv, games.csv in {output}"
+    )
+
+
+def _summary(reviews: list[GameReview], player: str | None) -> None:
+    table = Table(title="Accuracy (Lichess)")
+    for column in ("#", "White", "Black", "Result", "White acc.", "Black acc.", "?! / ? / ?? (W)", "?! / ? / ?? (B)"):
+        table.add_column(column)
+    for r in reviews:
+        w, b = r.white, r.black
+        table.add_row(
+            str(r.number),
+            r.headers.get("White", "?"),
+            r.headers.get("Black", "?"),
+            r.headers.get("Result", "*"),
+            "n/a" if w.accuracy is None else f"{w.accuracy:.1f}",
+            "n/a" if b.accuracy is None else f"{b.accuracy:.1f}",
+            f"{w.inaccuracies} / {w.mistakes} / {w.blunders}",
+            f"{b.inaccuracies} / {b.mistakes} / {b.blunders}",
+        )
+    out.print(table)
+    if player:
+        own = [(r, _plays(r.headers, player)) for r in reviews]
+        accs = [r.side(c).accuracy for r, c in own if c is not None and r.side(c).accuracy is not None]
+        if accs:
+            out.print(f"{player}: {len(accs)} game(s), mean accuracy {sum(a for a in accs if a) / len(accs):.1f}%")

@@ -1,0 +1,81 @@
+"""Tables of a review: a row per move (``moves.csv``) and a row per game (``games.csv``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import chess
+import pandas as pd
+
+from chessteach.engine import clamp_cp
+from chessteach.games.review import PHASES, GameReview, format_score
+
+
+def moves_frame(reviews: Sequence[GameReview]) -> pd.DataFrame:
+    """One row per reviewed move. Win% and centipawn loss are the mover's; evals are white's."""
+    rows = []
+    for review in reviews:
+        for m in review.moves:
+            rows.append(
+                {
+                    "game": review.number,
+                    "ply": m.ply,
+                    "move_number": m.move_number,
+                    "color": "white" if m.color == chess.WHITE else "black",
+                    "san": m.san,
+                    "uci": m.uci,
+                    "phase": m.phase,
+                    "fen_before": m.fen_before,
+                    "eval_before": format_score(m.eval_before),
+                    "eval_after": format_score(m.eval_after),
+                    "cp_before_white": clamp_cp(m.eval_before.white()),
+                    "cp_after_white": clamp_cp(m.eval_after.white()),
+                    "win_before": round(m.win_before, 3),
+                    "win_after": round(m.win_after, 3),
+                    "win_drop": round(m.win_drop, 3),
+                    "accuracy": round(m.accuracy, 3),
+                    "cp_loss": m.cp_loss,
+                    "judgment": str(m.judgment) if m.judgment else "",
+                    "best_san": m.best_san or "",
+                    "best_line": " ".join(m.best_pv_san),
+                    "critical": m.critical,
+                    "concepts": " ".join(
+                        dict.fromkeys(
+                            f.concept
+                            for facts in (m.played_facts, m.best_facts)
+                            if facts is not None
+                            for f in facts.all
+                            if f.concept
+                        )
+                    ),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def games_frame(reviews: Sequence[GameReview]) -> pd.DataFrame:
+    """One row per game: players, result, and per side accuracy, ACPL, judgments and accuracy by phase."""
+    rows = []
+    for review in reviews:
+        h = review.headers
+        row: dict[str, object] = {
+            "game": review.number,
+            "white": h.get("White", "?"),
+            "black": h.get("Black", "?"),
+            "result": h.get("Result", "*"),
+            "event": h.get("Event", ""),
+            "date": h.get("Date", ""),
+            "plies": len(review.moves),
+        }
+        for side, stats in (("white", review.white), ("black", review.black)):
+            row[f"{side}_accuracy"] = None if stats.accuracy is None else round(stats.accuracy, 2)
+            row[f"{side}_acpl"] = None if stats.acpl is None else round(stats.acpl, 1)
+            row[f"{side}_inaccuracies"] = stats.inaccuracies
+            row[f"{side}_mistakes"] = stats.mistakes
+            row[f"{side}_blunders"] = stats.blunders
+            for phase in PHASES:
+                value = stats.by_phase.get(phase)
+                row[f"{side}_accuracy_{phase}"] = None if value is None else round(value, 2)
+        row["errors"] = "; ".join(review.errors)
+        rows.append(row)
+    return pd.DataFrame(rows)

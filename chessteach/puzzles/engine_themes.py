@@ -1,0 +1,107 @@
+"""The themes only an engine can decide: ``advantage``, ``crushing``, ``equality`` and ``zugzwang``.
+
+- Evaluation themes, for puzzles that do not end in mate, from the engine's score of the solution's first
+  move (the solver's point of view): above +600 cp ``crushing``, above +200 cp ``advantage``, otherwise
+  ``equality`` (the solution saves the game). A mate puzzle takes none of them.
+- ``zugzwang``: after one of the solver's moves, the opponent (not in check, with few moves) would be
+  better off passing: the null move scores at least 0.3 winning chances better for them than their best
+  real move.
+
+The solution positions are analysed exactly as :func:`~chessteach.puzzles.verify.verify_puzzles` analyses
+them (multipv 2, the same limit), so after a verification run their analyses come from the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import chess
+
+from chessteach.engine import EnginePool, clamp_cp, winning_chances
+from chessteach.engine.pool import Progress
+from chessteach.puzzles.puzzle import Puzzle
+from chessteach.puzzles.verify import solver_positions
+
+logger = logging.getLogger(__name__)
+
+CRUSHING_CP = 600
+ADVANTAGE_CP = 200
+ZUGZWANG_MARGIN = 0.3
+ZUGZWANG_MAX_MOVES = 15
+
+
+def evaluation_theme(cp: int) -> str:
+    """The evaluation theme of a solution worth ``cp`` centipawns to the solver.
+
+    >>> evaluation_theme(750), evaluation_theme(350), evaluation_theme(40)
+    ('crushing', 'advantage', 'equality')
+    """
+    if cp > CRUSHING_CP:
+        return "crushing"
+    if cp > ADVANTAGE_CP:
+        return "advantage"
+    return "equality"
+
+
+def _zugzwang_candidates(puzzle: Puzzle) -> list[chess.Board]:
+    """Positions after a solver's move where the opponent could be in zugzwang: not in check, few moves."""
+    out = []
+    for i, (board, move) in enumerate(puzzle.boards()):
+        if i % 2:
+            continue
+        after = board.copy(stack=False)
+        after.push(move)
+        if after.is_check() or after.is_game_over() or after.legal_moves.count() > ZUGZWANG_MAX_MOVES:
+            continue
+        out.append(after)
+    return out
+
+
+def _passed(board: chess.Board) -> chess.Board:
+    null = board.copy(stack=False)
+    null.push(chess.Move.null())
+    return chess.Board(null.fen())
+
+
+def engine_themes(
+    puzzles: Sequence[Puzzle], pool: EnginePool, *, progress: Progress | None = None
+) -> dict[str, list[str]]:
+    """The engine themes of each puzzle, by puzzle id."""
+    solution_positions = [[b for _, b, _ in solver_positions(p)] for p in puzzles]
+    zugzwang_positions = [_zugzwang_candidates(p) for p in puzzles]
+    pairs = [[x for b in boards for x in (b, _passed(b))] for boards in zugzwang_positions]
+    n = len(puzzles)
+    total = sum(map(len, solution_positions)) + sum(map(len, pairs))
+
+    def first(done: int, _: int) -> None:
+        if progress is not None:
+            progress(done, total)
+
+    def second(done: int, _: int) -> None:
+        if progress is not None:
+            progress(done + sum(map(len, solution_positions)), total)
+
+    solutions = pool.analyse_games(solution_positions, multipv=2, progress=first)
+    nulls = pool.analyse_games(pairs, progress=second)
+    themes: dict[str, list[str]] = {}
+    for i in range(n):
+        puzzle, found = puzzles[i], []
+        if not puzzle.final_board().is_checkmate() and solutions[i] and solutions[i][0] is not None:
+            analysis = solutions[i][0]
+            assert analysis is not None
+            found.append(evaluation_theme(clamp_cp(analysis.score.pov(analysis.turn))))
+        analyses = nulls[i]
+        for j in range(0, len(analyses), 2):
+            real, passed = analyses[j], analyses[j + 1]
+            if real is None or passed is None:
+                continue
+            defender = real.turn
+            gain = winning_chances(clamp_cp(passed.score.pov(defender))) - winning_chances(
+                clamp_cp(real.score.pov(defender))
+            )
+            if gain >= ZUGZWANG_MARGIN:
+                found.append("zugzwang")
+                break
+        themes[puzzle.id] = found
+    return themes

@@ -1,0 +1,59 @@
+"""The grounded template explainer: write-ups built only from engine facts and checked board facts.
+
+It is the default wherever no teacher model is configured. Anything it says is either an engine number
+(evaluation, win%, the best line) or the sentence of a :class:`~chessteach.concepts.facts.Fact` that was
+checked against the board.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from chessteach.games.review import MoveReview
+
+
+class MomentExplainer(Protocol):
+    """Anything that writes a short explanation of a critical moment of a game (the seam for LLM teachers)."""
+
+    def explain_moment(self, moment: MoveReview) -> str: ...
+
+
+def _sentences(texts: list[str]) -> str:
+    return " ".join(t[:1].upper() + t[1:] for t in texts)
+
+
+def _move_label(moment: MoveReview, san: str) -> str:
+    return f"{moment.move_number}.{'' if moment.color else '..'} {san}"
+
+
+class TemplateExplainer:
+    """Fills a fixed structure from the facts: what happened, what was better, and why (the concepts)."""
+
+    max_facts = 3
+
+    def explain_moment(self, moment: MoveReview) -> str:
+        played = _move_label(moment, moment.san)
+        verdict = str(moment.judgment) if moment.judgment else "A turning point"
+        parts = [
+            f"{played}: {verdict.lower() if moment.judgment else verdict}; the mover's winning chances go from "
+            f"{moment.win_before:.0f}% to {moment.win_after:.0f}%."
+        ]
+        facts = moment.played_facts
+        if facts is not None:
+            own = [f.text for f in facts.after_move[: self.max_facts]]
+            if own:
+                parts.append("After it: " + _sentences(own))
+            if facts.reply_san and facts.after_reply:
+                parts.append(
+                    f"The engine's answer {facts.reply_san} punishes it: "
+                    + _sentences([f.text for f in facts.after_reply[: self.max_facts]])
+                )
+        if moment.best_san and moment.best_san != moment.san:
+            line = " ".join(moment.best_pv_san[:5])
+            text = f"Better was {_move_label(moment, moment.best_san)} (line: {line})."
+            best = moment.best_facts
+            if best is not None and best.all:
+                text += " " + _sentences([f.text for f in best.all[: self.max_facts]])
+            parts.append(text)
+        return " ".join(parts)

@@ -1,0 +1,160 @@
+"""Game review end to end, with the real Stockfish on real tournament games."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import chess
+import chess.pgn
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from chessteach.cli import app
+from chessteach.engine import AnalysisCache, EngineLimit, EnginePool
+from chessteach.games.read import read_games
+from chessteach.games.review import game_positions, review_games
+
+NODES = "20000"
+MINIATURE = """[Event "Miniature"]
+[White "Attacker"]
+[Black "Victim"]
+[Result "1-0"]
+
+1. e4 e5 2. Bc4 Nc6 3. Qh5 Nf6 4. Qxf7# 1-0
+"""
+
+
+def first_games(pgn: Path, n: int) -> str:
+    """The text of the first ``n`` games of a PGN file."""
+    text = pgn.read_text()
+    chunks = text.split("\n[Event ")
+    return chunks[0] + "".join("\n[Event " + c for c in chunks[1:n])
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory: pytest.TempPathFactory, pgn_dir: Path) -> Path:
+    """Three real games plus a miniature, reviewed through the CLI at a low node limit."""
+    out = tmp_path_factory.mktemp("review")
+    pgn = out / "games.pgn"
+    pgn.write_text(first_games(pgn_dir / "norway-chess-2022-classical.pgn", 3) + "\n\n" + MINIATURE)
+    result = CliRunner().invoke(
+        app,
+        ["analyze", str(pgn), "-o", str(out / "out"), "--nodes", NODES, "--workers", "2", "--cache",
+         str(out / "cache.sqlite")],
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_annotated_pgn_reparses_with_the_same_mainline_and_evals(reviewed: Path) -> None:
+    originals = [r.game for r in read_games(reviewed / "games.pgn")]
+    with open(reviewed / "out" / "annotated.pgn") as fh:
+        annotated = []
+        while (game := chess.pgn.read_game(fh)) is not None:
+            assert game.errors == []
+            annotated.append(game)
+    assert len(annotated) == len(originals) == 4
+    for original, game in zip(originals, annotated, strict=True):
+        assert original is not None
+        assert list(game.mainline_moves()) == list(original.mainline_moves())
+        for node in game.mainline():
+            if node.board().is_checkmate():
+                continue  # a finished game has no eval (as in Lichess's exports)
+            assert node.eval() is not None, f"no eval at ply {node.ply()}"
+        assert "chessteach" in game.headers["Annotator"]
+        for node in game.mainline():
+            assert not ({2, 4, 6} & node.nags) or "was best" in node.comment or "Inaccuracy" in node.comment
+
+
+def test_judgments_agree_with_the_win_drops(reviewed: Path) -> None:
+    moves = pd.read_csv(reviewed / "out" / "moves.csv", keep_default_na=False)
+    assert len(moves) > 100
+    # Without mates and inside +/-1000 cp, Lichess's judgment is the drop of the mover's win% (clamped
+    # curve = unclamped curve there): 5 / 10 / 15 points.
+    plain = moves[
+        moves.eval_before.str.match(r"^[+-]\d")
+        & moves.eval_after.str.match(r"^[+-]\d")
+        & (moves.cp_before_white.abs() < 1000)
+        & (moves.cp_after_white.abs() < 1000)
+    ]
+    assert len(plain) > 100
+    for row in plain.itertuples():
+        drop = row.win_before - row.win_after
+        expected = "Blunder" if drop >= 15 else "Mistake" if drop >= 10 else "Inaccuracy" if drop >= 5 else ""
+        if not math.isclose(drop, 5, abs_tol=1e-3) and not math.isclose(drop, 10, abs_tol=1e-3):
+            assert row.judgment == expected, (row.game, row.ply, row.san, drop, row.judgment)
+    assert set(moves.judgment) <= {"", "Inaccuracy", "Mistake", "Blunder"}
+
+
+def test_accuracies_and_the_crushed_side(reviewed: Path) -> None:
+    games = pd.read_csv(reviewed / "out" / "games.csv")
+    assert len(games) == 4
+    for column in ("white_accuracy", "black_accuracy"):
+        assert games[column].between(0, 100).all()
+    miniature = games[games.white == "Attacker"].iloc[0]
+    assert miniature.black_accuracy < miniature.white_accuracy
+    assert miniature.black_blunders >= 1
+
+
+def test_report_and_outputs_exist(reviewed: Path) -> None:
+    for name in ("annotated.pgn", "moves.csv", "games.csv", "report.html"):
+        assert (reviewed / "out" / name).stat().st_size > 0
+
+
+def test_broken_game_in_the_middle_is_reported_and_the_rest_analysed(tmp_path: Path, pgn_dir: Path) -> None:
+    games = first_games(pgn_dir / "candidates-madrid-2022.pgn", 3).split("\n[Event ")
+    second = games[1].replace(" 5. ", " 5. Qxh8 ", 1)  # an illegal move in game 2
+    assert second != games[1]
+    pgn = tmp_path / "broken.pgn"
+    pgn.write_text(games[0] + "\n[Event " + second + "\n[Event " + games[2])
+    records = list(read_games(pgn))
+    assert [r.number for r in records] == [1, 2, 3]
+    assert records[1].error is not None and "game 2" in records[1].error and "Qxh8" in records[1].error
+    assert records[1].headers["White"] in records[1].error
+    result = CliRunner().invoke(
+        app,
+        ["analyze", str(pgn), "-o", str(tmp_path / "out"), "--nodes", "5000", "--workers", "2",
+         "--game", "1", "--game", "2", "--cache", str(tmp_path / "c.sqlite")],
+    )
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.output and "game 2" in result.output
+    assert list(pd.read_csv(tmp_path / "out" / "games.csv").game) == [1]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_pgn_never_crashes_the_reader(data: st.DataObject, tmp_path: Path, pgn_dir: Path) -> None:
+    raw = bytearray(first_games(pgn_dir / "candidates-zurich-1953.pgn", 3).encode())
+    for _ in range(data.draw(st.integers(1, 12))):
+        kind = data.draw(st.sampled_from(["flip", "delete", "insert"]))
+        at = data.draw(st.integers(0, len(raw) - 1))
+        if kind == "flip":
+            raw[at] = data.draw(st.integers(0, 255))
+        elif kind == "delete":
+            del raw[at : at + data.draw(st.integers(1, 40))]
+        else:
+            raw[at:at] = data.draw(st.binary(min_size=1, max_size=20))
+    path = tmp_path / "damaged.pgn"
+    path.write_bytes(bytes(raw))
+    for record in read_games(path):
+        if record.error is not None:
+            assert str(path) in record.error and f"game {record.number}" in record.error
+        if record.game is not None:
+            boards, moves = game_positions(record.game)  # what the review would analyse
+            assert len(boards) == len(moves) + 1
+
+
+def test_review_library_on_a_miniature() -> None:
+    game = chess.pgn.read_game(io.StringIO(MINIATURE))
+    assert game is not None
+    with EnginePool(limit=EngineLimit(nodes=5000), workers=1, cache=AnalysisCache(":memory:")) as pool:
+        [review] = review_games([game], pool)
+    assert [m.san for m in review.moves][-1] == "Qxf7#"
+    nf6 = review.moves[5]
+    assert nf6.san == "Nf6" and nf6.judgment is not None and nf6.critical
+    assert nf6.best_san != "Nf6" and nf6.writeup.startswith("3... Nf6")
