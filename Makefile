@@ -8,16 +8,23 @@ PIP    := $(BIN)/python -m pip
 
 DEMO_PGN := chessteach/data/games/candidates-2022-sample.pgn
 
-.PHONY: help setup setup-train engine demo test bench lint clean
+.PHONY: help setup setup-train engine browser demo test bench lint clean
 
 help:
-	@echo "make demo   set up, then review a bundled game with Stockfish"
+	@echo "make demo   set up, then review two bundled games with Stockfish (report in review/)"
 	@echo "make test   set up (the [train] extra included), then run the whole test suite"
 	@echo "make bench  the engine benchmark (positions/s against Stockfish's own speed)"
 	@echo "make lint   ruff"
 
 engine:
 	@bash engines/install.sh
+
+# Headless Chromium, for the test that opens the HTML report (Debian's package).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		echo "browser: installing Debian's chromium for the report test"; \
+		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +44,9 @@ setup: engine $(VENV)/.setup
 setup-train: engine $(VENV)/.setup-train
 
 demo: setup
-	$(BIN)/chessteach evals $(DEMO_PGN) --game 1
+	$(BIN)/chessteach analyze $(DEMO_PGN) -o review
 
-test: setup-train
+test: setup-train browser
 	$(BIN)/python -m pytest -q
 
 bench: setup
@@ -49,4 +56,4 @@ lint: setup
 	$(BIN)/ruff check chessteach tests
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache review
