@@ -92,18 +92,20 @@ class _Worker:
         with contextlib.suppress(Exception):
             engine.close()
 
-    def _search(self, board: chess.Board, game: object, multipv: int) -> list[chess.engine.InfoDict]:
+    def _search(
+        self, board: chess.Board, game: object, multipv: int, limit: EngineLimit
+    ) -> list[chess.engine.InfoDict]:
         assert self.engine is not None
         engine = self.engine
         coro = asyncio.wait_for(
             engine.protocol.analyse(
                 board,
-                self.pool.limit.to_chess(),
+                limit.to_chess(),
                 multipv=multipv,
                 game=game,
                 info=chess.engine.INFO_BASIC | chess.engine.INFO_SCORE | chess.engine.INFO_PV,
             ),
-            self.pool.search_timeout,
+            self.pool.timeout_for(limit),
         )
         future = asyncio.run_coroutine_threadsafe(coro, engine.protocol.loop)
         return future.result()
@@ -114,7 +116,7 @@ class _Worker:
             job = pool._jobs.get()
             if job is None:
                 break
-            call, game_index, positions, multipv = job
+            call, game_index, positions, multipv, limit = job
             game_token = object()  # a new game for the engine: python-chess sends ucinewgame
             for index, board in positions:
                 if pool._stopping.is_set() or call != pool._call:
@@ -126,7 +128,7 @@ class _Worker:
                         if self.engine is None:
                             self.engine = self._start()
                             game_token = object()
-                        infos = self._search(board, game_token, multipv)
+                        infos = self._search(board, game_token, multipv, limit)
                         result = Analysis.from_infos(board, infos, pool.engine_id)
                         break
                     except _engine_errors() as exc:
@@ -168,7 +170,9 @@ class EnginePool:
         self.failures: list[PositionFailure] = []
         self.engines_started = 0
         self._engine_name: str | None = cache.engine_name(self.config.path) if cache is not None else None
-        self._jobs: queue.Queue[tuple[int, int, list[tuple[int, chess.Board]], int] | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[int, int, list[tuple[int, chess.Board]], int, EngineLimit] | None] = (
+            queue.Queue()
+        )
         self._results: queue.Queue[
             tuple[int, int, int, chess.Board, Analysis | None, BaseException | None]
         ] = queue.Queue()
@@ -177,14 +181,13 @@ class EnginePool:
         self._threads: list[_Worker] = []
         self._call = 0
 
-    @property
-    def search_timeout(self) -> float:
+    def timeout_for(self, limit: EngineLimit) -> float:
         """Seconds one search may take before its process counts as hung.
 
         The configured timeout plus the time the limit itself allows (a node limit is budgeted at a
         pessimistic 100k nodes/s; a depth limit gets ten times the timeout).
         """
-        limit, base = self.limit, self.config.timeout
+        base = self.config.timeout
         if limit.nodes is not None:
             return base + limit.nodes / 100_000
         if limit.depth is not None:
@@ -219,10 +222,16 @@ class EnginePool:
     # -- work -------------------------------------------------------------------------------------
 
     def analyse(
-        self, boards: Sequence[chess.Board], *, multipv: int = 1, progress: Progress | None = None
+        self,
+        boards: Sequence[chess.Board],
+        *,
+        multipv: int = 1,
+        progress: Progress | None = None,
+        limit: EngineLimit | None = None,
     ) -> list[Analysis | None]:
         """Analyse independent positions (each one its own game: the hash is cleared before each)."""
-        return [g[0] for g in self.analyse_games([[b] for b in boards], multipv=multipv, progress=progress)]
+        games = self.analyse_games([[b] for b in boards], multipv=multipv, progress=progress, limit=limit)
+        return [g[0] for g in games]
 
     def analyse_games(
         self,
@@ -231,13 +240,16 @@ class EnginePool:
         multipv: int = 1,
         progress: Progress | None = None,
         on_game_done: Callable[[int], None] | None = None,
+        limit: EngineLimit | None = None,
     ) -> list[list[Analysis | None]]:
         """Analyse the positions of each game, in order, one process per game at a time.
 
         Returns, for each game, an analysis per position in input order; ``None`` where the engine failed
         twice (see :attr:`failures`). Positions without legal moves are scored from the rules alone.
-        ``on_game_done(index)`` is called (from the calling thread) as each game is complete.
+        ``on_game_done(index)`` is called (from the calling thread) as each game is complete. ``limit``
+        overrides the pool's limit for this call.
         """
+        limit = limit or self.limit
         if multipv < 1:
             raise ValueError(f"multipv must be at least 1, got {multipv}")
         # Boards are sent as bare FENs: the cache key is the position, so the history must not matter.
@@ -246,7 +258,7 @@ class EnginePool:
         total = sum(len(g) for g in prepared)
         done = 0
         engine_id = self.engine_id  # from the cache when this binary is known; else one short-lived process
-        search_limit = self.limit.key
+        search_limit = limit.key
 
         todo: list[tuple[int, list[tuple[int, chess.Board]]]] = []
         for gi, game in enumerate(prepared):
@@ -275,7 +287,7 @@ class EnginePool:
         call = self._call
         self._ensure_workers(min(self.workers, len(todo)))
         for gi, pending in todo:
-            self._jobs.put((call, gi, pending, multipv))
+            self._jobs.put((call, gi, pending, multipv, limit))
         outstanding = sum(len(p) for _, p in todo)
         try:
             while outstanding:

@@ -137,17 +137,14 @@ def write_report(
     html = render_report(games, title=title or _default_title(games), source=source)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
-    logger.info(
-        "wrote %s: %d game(s), %d critical moment(s)", path, len(games), sum(len(g.moments) for g in games)
-    )
+    logger.info("wrote %s: %d game(s), %d critical moment(s)", path, len(games), sum(len(g.moments) for g in games))
     return path
 
 
 def render_report(games: Sequence[GameView], *, title: str, source: str | None = None) -> str:
     """The page's HTML for games already turned into views (see :func:`write_report`)."""
-    return _environment().get_template(TEMPLATE).render(
-        games=games, title=title, source=source, phases=PHASES, swing=SWING
-    )
+    template = _environment().get_template(TEMPLATE)
+    return template.render(games=games, title=title, source=source, phases=PHASES, swing=SWING)
 
 
 def _environment() -> jinja2.Environment:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import chess
 
-from chessteach.engine import EnginePool, clamp_cp, winning_chances
+from chessteach.engine import EngineLimit, EnginePool, clamp_cp, winning_chances
 from chessteach.engine.pool import Progress
 from chessteach.puzzles.puzzle import Puzzle
 from chessteach.puzzles.verify import solver_positions
@@ -29,6 +29,8 @@ CRUSHING_CP = 600
 ADVANTAGE_CP = 200
 ZUGZWANG_MARGIN = 0.3
 ZUGZWANG_MAX_MOVES = 15
+ZUGZWANG_NODES = 250_000
+"""Nodes for each side of the zugzwang test (the position and the position after a pass)."""
 
 
 def evaluation_theme(cp: int) -> str:
@@ -65,9 +67,14 @@ def _passed(board: chess.Board) -> chess.Board:
 
 
 def engine_themes(
-    puzzles: Sequence[Puzzle], pool: EnginePool, *, progress: Progress | None = None
+    puzzles: Sequence[Puzzle],
+    pool: EnginePool,
+    *,
+    progress: Progress | None = None,
+    zugzwang_nodes: int = ZUGZWANG_NODES,
 ) -> dict[str, list[str]]:
-    """The engine themes of each puzzle, by puzzle id."""
+    """The engine themes of each puzzle, by puzzle id (solutions at the pool's limit, zugzwang tests at
+    ``zugzwang_nodes``)."""
     solution_positions = [[b for _, b, _ in solver_positions(p)] for p in puzzles]
     zugzwang_positions = [_zugzwang_candidates(p) for p in puzzles]
     pairs = [[x for b in boards for x in (b, _passed(b))] for boards in zugzwang_positions]
@@ -83,7 +90,7 @@ def engine_themes(
             progress(done + sum(map(len, solution_positions)), total)
 
     solutions = pool.analyse_games(solution_positions, multipv=2, progress=first)
-    nulls = pool.analyse_games(pairs, progress=second)
+    nulls = pool.analyse_games(pairs, progress=second, limit=EngineLimit(nodes=zugzwang_nodes))
     themes: dict[str, list[str]] = {}
     for i in range(n):
         puzzle, found = puzzles[i], []
