@@ -12,9 +12,10 @@ from rich.table import Table
 
 from chessteach.cli.display import progress_bar
 from chessteach.cli.options import EngineConfigOpt, EngineOpt, EngineOptionOpt, parse_engine_options
-from chessteach.engine import load_config
+from chessteach.engine import DEFAULT_NODES, load_config
 from chessteach.engine.bench import run_engine_bench
 from chessteach.errors import ChessteachError
+from chessteach.games.bench import run_review_bench
 from chessteach.puzzles import read_puzzles
 
 bench_app = typer.Typer(help="Benchmarks: measured rates against their physical limits.", no_args_is_help=True)
@@ -62,4 +63,35 @@ def bench_engine(
     table.add_row("scaling = pool / (workers x bare engine)", f"{result.scaling_ratio:.3f}")
     table.add_row("rerun from the cache", f"{result.cached_seconds * 1000:.0f} ms (no engine started)")
     table.add_row("failed positions", str(result.failures))
+    out.print(table)
+
+
+REVIEW_PGN = Path(__file__).resolve().parents[3] / "shared" / "data" / "pgn" / "candidates-madrid-2022.pgn"
+
+
+@bench_app.command("review")
+def bench_review(
+    pgn: Annotated[Path, typer.Argument(help="PGN file to review.", exists=True, dir_okay=False)] = REVIEW_PGN,
+    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_NODES,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Engine processes.")] = os.cpu_count() or 1,
+    engine: EngineOpt = None,
+) -> None:
+    """Review a whole PGN (default: the 2022 Candidates) against the engine-bound limit."""
+    try:
+        config = load_config(engine)
+    except ChessteachError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    with progress_bar(f"reviewing {pgn.name}") as progress:
+        result = run_review_bench(pgn, config=config, nodes=nodes, workers=workers, progress=progress)
+    table = Table(title=f"chessteach bench review ({pgn.name})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("games / positions (engine)", f"{result.games} / {result.positions} ({result.engine_positions})")
+    table.add_row("nodes per position, workers", f"{result.nodes:,}, {result.workers}")
+    table.add_row("Stockfish bench, 1 thread", f"{result.single_thread_nps:,} nodes/s")
+    table.add_row("measured", f"{result.seconds:.1f} s, {result.games_per_minute:.2f} games/min")
+    table.add_row("limit = positions x nodes / (nps x workers)", f"{result.limit_seconds:.1f} s")
+    table.add_row("ratio (goal >= 0.85)", f"[bold]{result.ratio:.3f}[/bold]")
+    table.add_row("node ratio = nodes searched/s / (nps x workers)", f"{result.node_ratio:.3f}")
     out.print(table)

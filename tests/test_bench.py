@@ -1,0 +1,31 @@
+"""The benchmarks run end to end (tiny sizes: the figures themselves are in BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from chessteach.cli import app
+from chessteach.engine import load_config
+from chessteach.engine.bench import stockfish_bench_nps
+
+
+def test_stockfish_bench_reports_its_speed() -> None:
+    assert stockfish_bench_nps(load_config().path) > 10_000
+
+
+def test_bench_engine_prints_its_ratio() -> None:
+    result = CliRunner().invoke(app, ["bench", "engine", "-n", "6", "--nodes", "5000", "-w", "2"])
+    assert result.exit_code == 0, result.output
+    assert "ratio (goal >= 0.85)" in result.output
+    assert "no engine started" in result.output
+
+
+def test_bench_review_prints_games_per_minute(pgn_dir: Path, tmp_path: Path) -> None:
+    text = (pgn_dir / "norway-chess-2022-classical.pgn").read_text().split("\n[Event ")
+    pgn = tmp_path / "two.pgn"
+    pgn.write_text(text[0] + "\n[Event " + text[1])
+    result = CliRunner().invoke(app, ["bench", "review", str(pgn), "--nodes", "3000", "-w", "2"])
+    assert result.exit_code == 0, result.output
+    assert "games/min" in result.output and "ratio" in result.output
