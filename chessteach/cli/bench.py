@@ -11,10 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from chessteach.cli.display import progress_bar
-from chessteach.cli.options import EngineConfigOpt, EngineOpt, EngineOptionOpt, parse_engine_options
-from chessteach.engine import DEFAULT_NODES, load_config
+from chessteach.cli.options import EngineConfigOpt, EngineOpt, EngineOptionOpt, engine_config_or_exit
+from chessteach.engine import DEFAULT_NODES
 from chessteach.engine.bench import run_engine_bench
-from chessteach.errors import ChessteachError
 from chessteach.games.bench import run_review_bench
 from chessteach.puzzles import read_puzzles
 
@@ -30,18 +29,14 @@ def bench_engine(
         Path, typer.Option("--puzzles", help="Lichess puzzle CSV whose puzzle positions are analysed.", exists=True)
     ] = REPO_PUZZLES,
     positions: Annotated[int, typer.Option("--positions", "-n", min=1, help="Positions to analyse.")] = 200,
-    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = 250_000,
+    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_NODES,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Engine processes.")] = os.cpu_count() or 1,
     engine: EngineOpt = None,
     engine_config: EngineConfigOpt = None,
     engine_option: EngineOptionOpt = None,
 ) -> None:
     """Pool throughput at a fixed node limit against Stockfish's own single-thread speed x workers."""
-    try:
-        config = load_config(engine, config_file=engine_config, overrides=parse_engine_options(engine_option))
-    except ChessteachError as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
+    config = engine_config_or_exit(engine, engine_config, engine_option)
     boards = [p.position() for p in read_puzzles(puzzles).puzzles[:positions]]
     with progress_bar(f"analysing {len(boards)} positions") as progress:
         result = run_engine_bench(boards, config=config, nodes=nodes, workers=workers, progress=progress)
@@ -77,11 +72,7 @@ def bench_review(
     engine: EngineOpt = None,
 ) -> None:
     """Review a whole PGN (default: the 2022 Candidates) against the engine-bound limit."""
-    try:
-        config = load_config(engine)
-    except ChessteachError as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
+    config = engine_config_or_exit(engine)
     with progress_bar(f"reviewing {pgn.name}") as progress:
         result = run_review_bench(pgn, config=config, nodes=nodes, workers=workers, progress=progress)
     table = Table(title=f"chessteach bench review ({pgn.name})")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chessteach.engine import AnalysisCache, EngineLimit, EnginePool, load_config
+from chessteach.engine import AnalysisCache, EngineConfig, EngineLimit, EnginePool, load_config
 from chessteach.errors import ChessteachError
 
 EngineOpt = Annotated[
@@ -44,6 +44,17 @@ def parse_engine_options(items: list[str] | None) -> dict[str, Any]:
     return options
 
 
+def engine_config_or_exit(
+    engine: str | None, engine_config: Path | None = None, engine_option: list[str] | None = None
+) -> EngineConfig:
+    """The engine configuration the options describe; a missing engine exits with its one-line error."""
+    try:
+        return load_config(engine, config_file=engine_config, overrides=parse_engine_options(engine_option))
+    except ChessteachError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
 def open_pool(
     *,
     engine: str | None,
@@ -55,10 +66,6 @@ def open_pool(
     no_cache: bool = False,
 ) -> EnginePool:
     """Build the engine pool the options describe; a missing engine exits with its one-line error."""
-    try:
-        config = load_config(engine, config_file=engine_config, overrides=parse_engine_options(engine_option))
-    except ChessteachError as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
+    config = engine_config_or_exit(engine, engine_config, engine_option)
     store = None if no_cache else AnalysisCache(cache)
     return EnginePool(limit=EngineLimit(nodes=nodes), workers=workers, config=config, cache=store)
