@@ -47,6 +47,8 @@ def _root(
         handlers=[RichHandler(console=console, show_path=False, show_time=False)],
         force=True,
     )
+    # python-chess logs each PGN error itself; chessteach reports them once, with the game's number and headers.
+    logging.getLogger("chess.pgn").setLevel(logging.CRITICAL)
 
 
 def main() -> None:
