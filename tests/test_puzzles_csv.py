@@ -65,3 +65,18 @@ def test_puzzle_from_the_command_line_form() -> None:
     assert puzzle.final_board().is_checkmate()
     with pytest.raises(ValueError, match="bad solution move 'Ra9'"):
         Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["Ra9"])
+
+
+def test_one_puzzle_on_the_command_line() -> None:
+    from typer.testing import CliRunner
+
+    from chessteach.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["puzzles", "tag", "--fen", "6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", "--solution", "Ra8#"])
+    assert result.exit_code == 0, result.output
+    assert "mateIn1" in result.output and "backRankMate" in result.output
+    bad = runner.invoke(app, ["puzzles", "tag", "--fen", "8/8/8/8/8/8/8/K6k w - - 0 1", "--solution", "Ka9"])
+    assert bad.exit_code == 2 and "bad solution move 'Ka9'" in bad.output
+    neither = runner.invoke(app, ["puzzles", "tag"])
+    assert neither.exit_code == 2 and "--fen" in neither.output

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from chessteach.engine import AnalysisCache, EngineConfig, EngineLimit, EnginePool, load_config
-from chessteach.errors import ChessteachError
+from chessteach.errors import BadRecordError, ChessteachError
+from chessteach.puzzles import LICHESS_COLUMNS, Puzzle, PuzzleFile, read_puzzles
 
 EngineOpt = Annotated[
     str | None,
@@ -69,3 +70,43 @@ def open_pool(
     config = engine_config_or_exit(engine, engine_config, engine_option)
     store = None if no_cache else AnalysisCache(cache)
     return EnginePool(limit=EngineLimit(nodes=nodes), workers=workers, config=config, cache=store)
+
+
+PuzzlesArg = Annotated[
+    Path | None,
+    typer.Argument(metavar="IN.csv", help="A Lichess puzzle CSV (or give one puzzle with --fen and --solution).",
+                   exists=True, dir_okay=False),
+]
+FenOpt = Annotated[
+    str | None, typer.Option("--fen", help="One puzzle: the position the solver faces (instead of IN.csv).")
+]
+SolutionOpt = Annotated[
+    str | None, typer.Option("--solution", help="With --fen: the solution line, UCI or SAN, space separated.")
+]
+
+
+def load_puzzle_file(puzzles_csv: Path | None, fen: str | None, solution: str | None) -> PuzzleFile:
+    """The puzzles to work on: a CSV file, or one puzzle given as a FEN and its solution.
+
+    Exits with a one-line error when neither or both are given, or when the file or the puzzle is bad.
+    """
+    if (puzzles_csv is None) == (fen is None):
+        raise typer.BadParameter("give a puzzle CSV, or --fen with --solution (not both)")
+    if fen is not None:
+        if not solution:
+            raise typer.BadParameter("--fen needs --solution", param_hint="--solution")
+        try:
+            puzzle = Puzzle.from_solution(fen, solution.split())
+        except ValueError as exc:
+            typer.secho(f"error: --fen/--solution: {exc}", fg="red", err=True)
+            raise typer.Exit(2) from None
+        return PuzzleFile(path="<command line>", columns=list(LICHESS_COLUMNS), puzzles=[puzzle])
+    assert puzzles_csv is not None
+    try:
+        puzzle_file = read_puzzles(puzzles_csv)
+    except (BadRecordError, OSError, UnicodeDecodeError) as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    for error in puzzle_file.errors:
+        typer.secho(f"skipped: {error}", fg="yellow", err=True)
+    return puzzle_file

@@ -11,8 +11,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from chessteach.cli.display import progress_bar
-from chessteach.cli.options import CacheOpt, WorkersOpt, open_pool
-from chessteach.puzzles import read_puzzles, write_puzzles
+from chessteach.cli.options import CacheOpt, FenOpt, PuzzlesArg, SolutionOpt, WorkersOpt, load_puzzle_file, open_pool
+from chessteach.puzzles import write_puzzles
 from chessteach.puzzles.engine_themes import engine_themes
 from chessteach.puzzles.tag import scored_themes, tag_puzzles, theme_report, with_computed_themes
 from chessteach.puzzles.verify import DEFAULT_VERIFY_NODES
@@ -29,7 +29,7 @@ def _puzzles() -> None:
 
 @puzzles_app.command("tag")
 def tag(
-    puzzles_csv: Annotated[Path, typer.Argument(help="Lichess puzzle CSV to tag.", exists=True, dir_okay=False)],
+    puzzles_csv: PuzzlesArg = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write every input column plus the computed Themes here.")
     ] = None,
@@ -51,17 +51,17 @@ def tag(
         str | None, typer.Option("--engine-path", help="Engine binary (here --engine is the on/off switch).")
     ] = None,
     cache: CacheOpt = None,
+    fen: FenOpt = None,
+    solution: SolutionOpt = None,
 ) -> None:
     """Compute Lichess themes from each puzzle's position and line.
 
-    With -o the file's own themes move to a SourceThemes column. With --report, print precision, recall
+    Without -o or --report, print each puzzle's themes. With -o the file's own themes move to a SourceThemes column. With --report, print precision, recall
     and F1 per theme against the file's own themes, and micro-F1 over all computed themes. With --engine,
     the themes that need an engine are computed too (their analyses are shared with `puzzles verify`
     through the cache).
     """
-    if output is None and not report:
-        raise typer.BadParameter("give -o OUT.csv, --report, or both")
-    puzzle_file = read_puzzles(puzzles_csv)
+    puzzle_file = load_puzzle_file(puzzles_csv, fen, solution)
     puzzles = puzzle_file.puzzles
     hook = None
     if engine_themes_on:
@@ -81,6 +81,9 @@ def tag(
             output, [with_computed_themes(p, t) for p, t in zip(puzzles, computed, strict=True)], columns=columns
         )
         console.print(f"wrote {len(puzzles)} tagged puzzles to {output}")
+    if output is None and not report:
+        for puzzle, themes in zip(puzzles, computed, strict=True):
+            console.print(f"{puzzle.id}: {' '.join(themes or [])}")
     if report:
         table = theme_report(
             [p.themes for p in puzzles], computed, themes=scored_themes(engine=engine_themes_on)

@@ -16,20 +16,27 @@ from chessteach.cli.options import (
     EngineConfigOpt,
     EngineOpt,
     EngineOptionOpt,
+    FenOpt,
     NoCacheOpt,
+    PuzzlesArg,
+    SolutionOpt,
     WorkersOpt,
+    load_puzzle_file,
     open_pool,
 )
-from chessteach.errors import BadRecordError
-from chessteach.puzzles import read_puzzles, write_puzzles
+from chessteach.puzzles import write_puzzles
 from chessteach.puzzles.verify import DEFAULT_VERIFY_NODES, verify_puzzles
 
 out = Console()
 
 
 def verify(
-    puzzles_csv: Annotated[Path, typer.Argument(metavar="IN.csv", help="A Lichess puzzle CSV.", exists=True)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the CSV with Verified, VerifyReason.")],
+    puzzles_csv: PuzzlesArg = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the CSV with Verified, VerifyReason.")
+    ] = Path("verified.csv"),
+    fen: FenOpt = None,
+    solution: SolutionOpt = None,
     nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_VERIFY_NODES,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Only the first N puzzles.")] = None,
     workers: WorkersOpt = None,
@@ -45,13 +52,7 @@ def verify(
     at least a blunder on Lichess's scale (0.3 winning chances); in a mate, every alternative must lose the
     mate or lengthen it; the line must keep its advantage to the end. Reruns are served from the cache.
     """
-    try:
-        puzzle_file = read_puzzles(puzzles_csv)
-    except BadRecordError as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
-    for error in puzzle_file.errors:
-        typer.secho(f"skipped: {error}", fg="yellow", err=True)
+    puzzle_file = load_puzzle_file(puzzles_csv, fen, solution)
     puzzles = puzzle_file.puzzles[:limit] if limit else puzzle_file.puzzles
     start = time.perf_counter()
     with open_pool(
