@@ -14,7 +14,7 @@ help:
 	@echo "make demo   set up, then review two bundled games with Stockfish (report in review/)"
 	@echo "make test   set up (the [train] extra included), then run the whole test suite"
 	@echo "make bench  the engine benchmark (positions/s against Stockfish's own speed)"
-	@echo "make lint   ruff"
+	@echo "make lint   ruff and mypy --strict"
 
 engine:
 	@bash engines/install.sh
@@ -54,6 +54,7 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check chessteach tests
+	$(BIN)/mypy chessteach
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache review

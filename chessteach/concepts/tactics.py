@@ -164,7 +164,7 @@ def _check_fork(board: chess.Board, fact: Fact) -> bool:
 
 def find_pins(board: chess.Board, color: chess.Color) -> list[Fact]:
     """Pieces of ``color`` pinned to their king: one fact per pinned piece (pinner, pinned, king)."""
-    facts = []
+    facts: list[Fact] = []
     king = board.king(color)
     if king is None:
         return facts

@@ -46,7 +46,7 @@ def read_games(path: str | os.PathLike[str]) -> Iterator[GameRecord]:
         while True:
             line = fh.next_game_line()
             try:
-                game = chess.pgn.read_game(fh)  # type: ignore[arg-type]
+                game = chess.pgn.read_game(fh)  # type: ignore[call-overload]
             except (ValueError, UnicodeDecodeError) as exc:  # damaged beyond what the reader tolerates
                 number += 1
                 record = GameRecord(number, line, None, f"{source}:{line}: game {number}: unreadable: {exc}")
