@@ -29,3 +29,15 @@ def test_bench_review_prints_games_per_minute(pgn_dir: Path, tmp_path: Path) -> 
     result = CliRunner().invoke(app, ["bench", "review", str(pgn), "--nodes", "3000", "-w", "2"])
     assert result.exit_code == 0, result.output
     assert "games/min" in result.output and "ratio" in result.output
+
+
+def test_bench_nodes_compares_limits(pgn_dir: Path, tmp_path: Path) -> None:
+    text = (pgn_dir / "norway-chess-2022-classical.pgn").read_text().split("\n[Event ")
+    pgn = tmp_path / "one.pgn"
+    pgn.write_text(text[0])
+    result = CliRunner().invoke(
+        app, ["bench", "nodes", str(pgn), "--nodes", "2000", "--nodes", "8000", "-n", "1", "-w", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if "8,000" in line and "1.000" in line]
+    assert rows, result.output  # the reference agrees with itself

@@ -206,9 +206,13 @@ def test_cli_report_prints_and_writes_f1(lichess_csv: Path, tmp_path: Path) -> N
     assert "advantage" not in rows and "master" not in rows
 
 
-def test_cli_needs_an_output_or_a_report(lichess_csv: Path) -> None:
-    result = CliRunner().invoke(puzzles_app, ["tag", str(lichess_csv)])
-    assert result.exit_code != 0
+def test_cli_without_output_prints_the_themes(lichess_csv: Path, tmp_path: Path) -> None:
+    sample = tmp_path / "three.csv"
+    sample.write_text("\n".join(lichess_csv.read_text().splitlines()[:4]) + "\n")
+    result = CliRunner().invoke(puzzles_app, ["tag", str(sample)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == ["00008: hangingPiece long middlegame", "0000D: short endgame", "0008Q: short endgame rookEndgame"]
 
 
 def test_a_bad_puzzle_is_skipped_not_fatal(dev_puzzles: dict[str, Puzzle], caplog: pytest.LogCaptureFixture) -> None:

@@ -14,7 +14,7 @@ from chessteach.cli.display import progress_bar
 from chessteach.cli.options import EngineConfigOpt, EngineOpt, EngineOptionOpt, engine_config_or_exit
 from chessteach.engine import DEFAULT_NODES
 from chessteach.engine.bench import run_engine_bench
-from chessteach.games.bench import run_review_bench
+from chessteach.games.bench import run_nodes_study, run_review_bench
 from chessteach.puzzles import read_puzzles
 
 bench_app = typer.Typer(help="Benchmarks: measured rates against their physical limits.", no_args_is_help=True)
@@ -85,4 +85,31 @@ def bench_review(
     table.add_row("limit = positions x nodes / (nps x workers)", f"{result.limit_seconds:.1f} s")
     table.add_row("ratio (goal >= 0.85)", f"[bold]{result.ratio:.3f}[/bold]")
     table.add_row("node ratio = nodes searched/s / (nps x workers)", f"{result.node_ratio:.3f}")
+    out.print(table)
+
+
+@bench_app.command("nodes")
+def bench_nodes(
+    pgn: Annotated[Path, typer.Argument(help="PGN file.", exists=True, dir_okay=False)] = REVIEW_PGN,
+    nodes: Annotated[
+        list[int] | None, typer.Option("--nodes", min=1, help="Node limits to compare (the largest is the reference).")
+    ] = None,
+    games: Annotated[int, typer.Option("--games", "-n", min=1, help="How many games of the file.")] = 6,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Engine processes.")] = os.cpu_count() or 1,
+    engine: EngineOpt = None,
+) -> None:
+    """How much the review changes with the node limit: judgments and win% against the largest limit."""
+    config = engine_config_or_exit(engine)
+    limits = nodes or [50_000, 100_000, 250_000, 1_000_000, 2_000_000]
+    with progress_bar("reviewing at each node limit") as progress:
+        rows = run_nodes_study(pgn, config=config, node_limits=limits, workers=workers, games=games, progress=progress)
+    table = Table(title=f"chessteach bench nodes ({games} games of {pgn.name}; reference {max(limits):,} nodes)")
+    for column in ("nodes", "seconds", "moves", "same judgment", "mistakes+blunders agreed", "same best move",
+                   "mean |win% diff|"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(
+            f"{row.nodes:,}", f"{row.seconds:.1f}", str(row.moves), f"{row.judgment_agreement:.3f}",
+            f"{row.flagged_agreement:.3f}", f"{row.best_move_agreement:.3f}", f"{row.mean_win_error:.2f}",
+        )
     out.print(table)

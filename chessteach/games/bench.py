@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from chessteach.engine import AnalysisCache, EngineLimit, EnginePool
+from chessteach.engine import AnalysisCache, EngineLimit, EnginePool, Judgment
 from chessteach.engine.bench import stockfish_bench_nps
 from chessteach.engine.config import EngineConfig
 from chessteach.engine.pool import Progress
@@ -86,3 +86,70 @@ def run_review_bench(
         seconds=seconds,
         single_thread_nps=nps,
     )
+
+
+@dataclass(frozen=True)
+class NodeStudyRow:
+    """How a review at ``nodes`` compares with the review at the reference (largest) node limit."""
+
+    nodes: int
+    seconds: float
+    moves: int
+    judgment_agreement: float
+    flagged_agreement: float
+    best_move_agreement: float
+    mean_win_error: float
+
+
+def run_nodes_study(
+    pgn: Path,
+    *,
+    config: EngineConfig,
+    node_limits: list[int],
+    workers: int,
+    games: int,
+    progress: Progress | None = None,
+) -> list[NodeStudyRow]:
+    """Review the first ``games`` games at each node limit and compare with the largest limit.
+
+    ``judgment_agreement``: the share of moves with the same judgment (none included); ``flagged_agreement``:
+    of the moves either review judges a mistake or a blunder, the share both do; ``mean_win_error``: the
+    mean absolute difference of the mover's win% after the move.
+    """
+    chosen = [r.game for r in read_games(pgn) if r.game is not None and r.error is None][:games]
+    limits = sorted(node_limits)
+    runs = {}
+    for nodes in limits:
+        with tempfile.TemporaryDirectory() as tmp, AnalysisCache(Path(tmp) / "study.sqlite") as cache, EnginePool(
+            limit=EngineLimit(nodes=nodes), workers=workers, config=config, cache=cache
+        ) as pool:
+            _ = pool.engine_id
+            start = time.perf_counter()
+            reviews = review_games(chosen, pool, progress=progress)
+            runs[nodes] = (time.perf_counter() - start, [m for r in reviews for m in r.moves])
+    _, reference = runs[limits[-1]]
+    rows = []
+    for nodes in limits:
+        seconds, moves = runs[nodes]
+        pairs = list(zip(moves, reference, strict=True))
+        flagged = [(a, b) for a, b in pairs if _serious(a.judgment) or _serious(b.judgment)]
+        rows.append(
+            NodeStudyRow(
+                nodes=nodes,
+                seconds=seconds,
+                moves=len(pairs),
+                judgment_agreement=sum(a.judgment == b.judgment for a, b in pairs) / len(pairs),
+                flagged_agreement=(
+                    sum(_serious(a.judgment) and _serious(b.judgment) for a, b in flagged) / len(flagged)
+                    if flagged
+                    else 1.0
+                ),
+                best_move_agreement=sum(a.best_san == b.best_san for a, b in pairs) / len(pairs),
+                mean_win_error=sum(abs(a.win_after - b.win_after) for a, b in pairs) / len(pairs),
+            )
+        )
+    return rows
+
+
+def _serious(judgment: Judgment | None) -> bool:
+    return judgment in (Judgment.MISTAKE, Judgment.BLUNDER)
