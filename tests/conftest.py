@@ -47,3 +47,13 @@ def cache_path(tmp_path: Path) -> Path:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test touches the user's real analysis cache."""
     monkeypatch.setenv("CHESSTEACH_CACHE", str(tmp_path_factory.mktemp("cache") / "analysis.sqlite"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """A tiny random Llama with a chess-trained BPE tokenizer, saved as a checkpoint (see tests/tiny_model.py)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"), shared_data)
