@@ -15,12 +15,12 @@ from chessteach.cli.options import EngineConfigOpt, EngineOpt, EngineOptionOpt, 
 from chessteach.engine import DEFAULT_NODES
 from chessteach.engine.bench import run_engine_bench
 from chessteach.games.bench import run_nodes_study, run_review_bench
-from chessteach.puzzles import read_puzzles
+from chessteach.puzzles import bundled_puzzles, read_puzzles
 
 bench_app = typer.Typer(help="Benchmarks: measured rates against their physical limits.", no_args_is_help=True)
 out = Console()
 
-REPO_PUZZLES = Path(__file__).resolve().parents[2] / "puzzles" / "lichess-sample.csv"
+REPO_PUZZLES = bundled_puzzles()
 
 
 @bench_app.command("engine")

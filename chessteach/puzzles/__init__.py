@@ -1,10 +1,18 @@
 """Puzzles in Lichess's conventions: the type, CSV in and out, tagging, verification and mining."""
 
-from chessteach.puzzles.lichess_csv import LICHESS_COLUMNS, PuzzleFile, iter_puzzles, read_puzzles, write_puzzles
+from chessteach.puzzles.lichess_csv import (
+    LICHESS_COLUMNS,
+    PuzzleFile,
+    bundled_puzzles,
+    iter_puzzles,
+    read_puzzles,
+    write_puzzles,
+)
 from chessteach.puzzles.puzzle import Puzzle, parse_moves
 from chessteach.puzzles.tag import THEMES, tag_puzzle, tag_puzzles, theme_report
 
 __all__ = [
+    "bundled_puzzles",
     "LICHESS_COLUMNS",
     "THEMES",
     "Puzzle",

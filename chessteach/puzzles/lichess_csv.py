@@ -43,6 +43,13 @@ class PuzzleFile:
     errors: list[BadRecordError] = field(default_factory=list)
 
 
+def bundled_puzzles() -> Path:
+    """The bundled sample set, ``puzzles/lichess-sample.csv`` (packaged as ``chessteach/data/puzzles``)."""
+    from importlib import resources
+
+    return Path(str(resources.files("chessteach.data").joinpath("puzzles", "lichess-sample.csv")))
+
+
 def _row_to_puzzle(row: dict[str, str], source: str) -> Puzzle:
     rating_text = (row.get("Rating") or "").strip()
     try:

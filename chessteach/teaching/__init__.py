@@ -1,5 +1,27 @@
-"""Teaching: explanations of concepts and moments (the grounded template explainer; LLM teachers later)."""
+"""Teaching: explanations of concepts and moments (the grounded template explainer or a teacher model), and their fact-checks."""
 
+from chessteach.teaching.explain import (
+    Explanation,
+    NoExampleError,
+    example_facts,
+    explain_concept,
+    explanation_markdown,
+    pick_example,
+)
+from chessteach.teaching.factcheck import Claim, FactCheck, check_explanation, check_text
 from chessteach.teaching.template import MomentExplainer, TemplateExplainer
 
-__all__ = ["MomentExplainer", "TemplateExplainer"]
+__all__ = [
+    "Claim",
+    "Explanation",
+    "FactCheck",
+    "MomentExplainer",
+    "NoExampleError",
+    "TemplateExplainer",
+    "check_explanation",
+    "check_text",
+    "example_facts",
+    "explain_concept",
+    "explanation_markdown",
+    "pick_example",
+]

@@ -7,10 +7,14 @@ checked against the board.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from chessteach.concepts.facts import Fact
     from chessteach.games.review import MoveReview
+    from chessteach.puzzles.puzzle import Puzzle
+    from chessteach.teaching.explain import Explanation
 
 
 class MomentExplainer(Protocol):
@@ -28,9 +32,17 @@ def _move_label(moment: MoveReview, san: str) -> str:
 
 
 class TemplateExplainer:
-    """Fills a fixed structure from the facts: what happened, what was better, and why (the concepts)."""
+    """Fills a fixed structure from the facts: for a game's moment, what happened, what was better, and why
+    (the concepts); for a concept, the four sections of :func:`chessteach.teaching.explain.explain_concept`."""
 
     max_facts = 3
+
+    def explain_concept(self, concept_id: str, example: Puzzle, *, facts: Sequence[Fact] | None = None) -> Explanation:
+        """The template explanation of a concept with an example puzzle (see
+        :func:`chessteach.teaching.explain.explain_concept`, which holds the concept logic)."""
+        from chessteach.teaching.explain import explain_concept
+
+        return explain_concept(concept_id, example, facts=facts)
 
     def explain_moment(self, moment: MoveReview) -> str:
         played = _move_label(moment, moment.san)
