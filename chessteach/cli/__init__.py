@@ -12,6 +12,7 @@ from chessteach import __version__
 from chessteach.cli.analyze import analyze
 from chessteach.cli.bench import bench_app
 from chessteach.cli.engine import engine_commands
+from chessteach.cli.exam import exam
 from chessteach.cli.explain import explain
 from chessteach.cli.puzzles import puzzles_app
 from chessteach.cli.verify import verify
@@ -26,6 +27,7 @@ app.add_typer(bench_app, name="bench")
 puzzles_app.command("verify")(verify)
 app.add_typer(puzzles_app, name="puzzles")
 app.command("analyze")(analyze)
+app.command("exam")(exam)
 app.command("explain")(explain)
 engine_commands(app)
 

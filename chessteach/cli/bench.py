@@ -113,3 +113,78 @@ def bench_nodes(
             f"{row.flagged_agreement:.3f}", f"{row.best_move_agreement:.3f}", f"{row.mean_win_error:.2f}",
         )
     out.print(table)
+
+
+@bench_app.command("exam")
+def bench_exam(
+    student: Annotated[
+        str | None,
+        typer.Option("--student", help="A student spec (hf:PATH...). Default: a random model of --random-config."),
+    ] = None,
+    random_config: Annotated[
+        str, typer.Option("--random-config", help="Random student to build: tiny or qwen2.5-1.5b.")
+    ] = "tiny",
+    puzzles: Annotated[
+        Path, typer.Option("--puzzles", help="Lichess puzzle CSV whose puzzles are asked.", exists=True)
+    ] = REPO_PUZZLES,
+    count: Annotated[int, typer.Option("-n", min=1, help="Puzzles per measurement.")] = 32,
+    batch_size: Annotated[
+        list[int] | None, typer.Option("--batch-size", "-b", min=1, help="Batch sizes (repeatable).")
+    ] = None,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1, help="Tokens per answer.")] = 8,
+    device: Annotated[str | None, typer.Option("--device", help="cpu or cuda (default: cuda if present).")] = None,
+    dtype: Annotated[
+        str | None, typer.Option("--dtype", help="bfloat16, float16 or float32 (default: bf16 on CUDA).")
+    ] = None,
+) -> None:
+    """Student exam throughput (puzzles/s) through the transformers backend against the decode bound."""
+    import tempfile
+
+    import torch
+
+    from chessteach.llm import load_model
+    from chessteach.teaching.exam import (
+        BENCH_BATCH_SIZES,
+        RANDOM_MODEL_CONFIGS,
+        build_random_model,
+        chess_corpus,
+        run_exam_bench,
+    )
+
+    if random_config not in RANDOM_MODEL_CONFIGS:
+        raise typer.BadParameter(f"valid: {', '.join(RANDOM_MODEL_CONFIGS)}", param_hint="--random-config")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = dtype or ("bfloat16" if device.startswith("cuda") else "float32")
+    asked = read_puzzles(puzzles).puzzles[:count]
+    with tempfile.TemporaryDirectory(prefix="chessteach-bench-exam-") as scratch:
+        checkpoint = None
+        if student is None:
+            checkpoint = build_random_model(
+                RANDOM_MODEL_CONFIGS[random_config], Path(scratch) / random_config, chess_corpus(asked), dtype=dtype
+            )
+            student = f"hf:{checkpoint}"
+        separator = "&" if "?" in student else "?"
+        model = load_model(f"{student}{separator}device={device}&dtype={dtype}") if student.startswith("hf:") \
+            else load_model(student)
+        try:
+            with progress_bar("timing exams") as progress:
+                result = run_exam_bench(
+                    model, asked, batch_sizes=batch_size or list(BENCH_BATCH_SIZES), max_new_tokens=max_new_tokens,
+                    device=device, checkpoint=checkpoint, progress=progress,
+                )
+        finally:
+            model.close()
+    table = Table(title=f"chessteach bench exam ({result.student}, {device}, {dtype})")
+    for column in ("batch", "explanation", "prompt tokens", "puzzles/s", "bound puzzles/s", "ratio"):
+        table.add_column(column, justify="right")
+    for row in result.rows:
+        table.add_row(
+            str(row.batch_size), "with" if row.with_explanation else "without", f"{row.prompt_tokens:.0f}",
+            f"{row.puzzles_per_s:.2f}", f"{row.bound_puzzles_per_s:,.0f}", f"[bold]{row.ratio:.3g}[/bold]",
+        )
+    out.print(table)
+    out.print(
+        f"model {result.model_bytes / 1e6:.2f} MB, memory bandwidth {result.bandwidth / 1e9:.1f} GB/s "
+        f"(copy), decode bound {result.step_seconds * 1e6:.1f} us per step x {result.decode_steps} steps per batch "
+        f"({max_new_tokens} new tokens + prefill + scoring)"
+    )

@@ -1,0 +1,182 @@
+"""``chessteach exam``: how much an explanation of each theme raises a student model's accuracy."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chessteach.cli.display import progress_bar
+from chessteach.errors import ChessteachError
+from chessteach.llm import LanguageModel, load_model
+from chessteach.puzzles import Puzzle, read_puzzles
+from chessteach.teaching.exam import (
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_PROMPT_FORMAT,
+    PROMPT_FORMATS,
+    THEME_SOURCES,
+    ExamCache,
+    ExamConfig,
+    ExamReport,
+    RatingBand,
+    concept_profile,
+    draw_exam,
+    plot_profile,
+    run_exam,
+)
+
+logger = logging.getLogger(__name__)
+out = Console()
+
+REPO_PUZZLES = Path(__file__).resolve().parents[2] / "puzzles" / "lichess-sample.csv"
+FORMAT_HELP = "; ".join(f"{f.name}: {f.help}" for f in PROMPT_FORMATS.values())
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    return typer.Exit(2)
+
+
+def _load(spec: str) -> LanguageModel:
+    try:
+        return load_model(spec)
+    except ChessteachError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _explanation(
+    theme: str, puzzles: list[Puzzle], teacher: LanguageModel | None, text: str | None
+) -> tuple[str, Puzzle | None]:
+    """The explanation of a theme and the example it was written from (none for an explanation file)."""
+    if text is not None:
+        return text, None
+    from chessteach.teaching.explain import explain_concept, pick_example
+
+    example = pick_example(theme, puzzles)
+    return explain_concept(theme, example, teacher=teacher).text, example
+
+
+def exam(
+    student: Annotated[str, typer.Option("--student", help="The student model: hf:PATH, openai:URL#MODEL, vllm:PATH.")],
+    themes: Annotated[str, typer.Option("--themes", help="Comma-separated theme ids, e.g. fork,pin,mateIn2.")],
+    puzzles: Annotated[
+        Path, typer.Option("--puzzles", help="Lichess puzzle CSV to draw examples and exams from.", exists=True,
+                           dir_okay=False)
+    ] = REPO_PUZZLES,
+    outdir: Annotated[Path, typer.Option("--out", "-o", help="Where the CSVs and charts go.")] = Path("exam"),
+    teacher: Annotated[
+        str | None, typer.Option("--teacher", help="A teacher model spec (default: the grounded template explainer).")
+    ] = None,
+    explanation: Annotated[
+        Path | None,
+        typer.Option("--explanation", help="A text file: the explanation to give for every theme (no teacher).",
+                     exists=True, dir_okay=False),
+    ] = None,
+    n: Annotated[int, typer.Option("-n", min=1, help="Exam puzzles per theme.")] = 50,
+    rating: Annotated[
+        str | None, typer.Option("--rating", help="Rating band of the exam puzzles: LOW-HIGH, LOW- or -HIGH.")
+    ] = None,
+    prompt_format: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = DEFAULT_PROMPT_FORMAT,
+    chat: Annotated[bool, typer.Option("--chat", help="Ask in chat messages (for chat models).")] = False,
+    theme_source: Annotated[
+        str, typer.Option("--theme-source", help=f"Which themes a puzzle has: {', '.join(THEME_SOURCES)} "
+                          "(own = the CSV's, computed = the tagger's).")
+    ] = "own",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the exam draw and the bootstrap.")] = 0,
+    max_new_tokens: Annotated[
+        int, typer.Option("--max-new-tokens", min=1, help="Longest answer the student may write.")
+    ] = DEFAULT_MAX_NEW_TOKENS,
+    cache: Annotated[
+        Path | None,
+        typer.Option("--cache", help="SQLite exam cache (default: $CHESSTEACH_EXAM_CACHE or the user cache dir)."),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the student everything again.")] = False,
+) -> None:
+    """Examine a student on each theme without and with an explanation; print and save the uplift."""
+    if teacher is not None and explanation is not None:
+        raise _fail("give --teacher or --explanation, not both")
+    theme_ids = [t.strip() for t in themes.split(",") if t.strip()]
+    if not theme_ids:
+        raise _fail("--themes names no theme")
+    try:
+        band = RatingBand.parse(rating) if rating else None
+        config = ExamConfig(prompt_format=prompt_format, chat=chat, max_new_tokens=max_new_tokens, seed=seed)
+        from chessteach.concepts.catalog import get_concept
+
+        for theme in theme_ids:
+            get_concept(theme)
+    except (ChessteachError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if theme_source not in THEME_SOURCES:
+        raise _fail(f"unknown --theme-source {theme_source!r}; valid: {', '.join(THEME_SOURCES)}")
+    loaded = read_puzzles(puzzles)
+    if loaded.errors:
+        logger.warning("%s: %d bad row(s) skipped", puzzles, len(loaded.errors))
+    text = explanation.read_text(encoding="utf-8") if explanation is not None else None
+    model = _load(student)
+    teacher_model = _load(teacher) if teacher is not None else None
+    store = None if no_cache else ExamCache(cache)
+    reports: list[ExamReport] = []
+    try:
+        for theme in theme_ids:
+            try:
+                shown, example = _explanation(theme, loaded.puzzles, teacher_model, text)
+                drawn = draw_exam(
+                    loaded.puzzles, theme, n=n, example=example, rating=band,
+                    theme_source=theme_source,  # type: ignore[arg-type]
+                    seed=seed,
+                )
+            except (ChessteachError, LookupError) as exc:
+                logger.warning("%s: skipped: %s", theme, exc)
+                continue
+            with progress_bar(f"{theme}: {len(drawn)} puzzles") as progress:
+                reports.append(
+                    run_exam(
+                        model, drawn, shown, concept=theme, example_id=example.id if example else None,
+                        config=config, cache=store, progress=progress,
+                    )
+                )
+    finally:
+        model.close()
+        if teacher_model is not None:
+            teacher_model.close()
+        if store is not None:
+            store.close()
+    if not reports:
+        raise _fail("no theme could be examined")
+    _write(reports, outdir)
+
+
+def _write(reports: list[ExamReport], outdir: Path) -> None:
+    profile = concept_profile(reports)
+    bands = concept_profile(reports, by="rating_band")
+    outdir.mkdir(parents=True, exist_ok=True)
+    profile.rename(columns={"concept": "theme"}).to_csv(outdir / "exam.csv", index=False)
+    bands.to_csv(outdir / "rating_bands.csv", index=False)
+    pd.concat([r.frame() for r in reports], ignore_index=True).to_csv(outdir / "answers.csv", index=False)
+    (outdir / "explanations").mkdir(exist_ok=True)
+    for report in reports:
+        (outdir / "explanations" / f"{report.concept}.txt").write_text(report.explanation or "", encoding="utf-8")
+        per_band = concept_profile([report], by="rating_band")
+        plot_profile(per_band, outdir / f"{report.concept}.png", by="rating_band",
+                     title=f"{report.concept}: accuracy by rating band")
+    plot_profile(profile, outdir / "exam.png", title=f"student {reports[0].student}: accuracy by theme")
+
+    table = Table(title=f"chessteach exam: {reports[0].student} ({reports[0].prompt_format})")
+    for column in ("theme", "n", "accuracy without", "with", "uplift", "95% CI", "log-prob change"):
+        table.add_column(column, justify="left" if column == "theme" else "right")
+    for row in profile.itertuples(index=False):
+        table.add_row(
+            str(row.concept), str(row.n), f"{row.accuracy_without:.3f}", f"{row.accuracy_with:.3f}",
+            f"{row.uplift:+.3f}", f"[{row.ci_low:+.3f}, {row.ci_high:+.3f}]", f"{row.logprob_change:+.3f}",
+        )
+    out.print(table)
+    errors = sum(len(r.errors) for r in reports)
+    if errors:
+        out.print(f"{errors} puzzle(s) left out: the student could not answer them (see the log)")
+    out.print(f"wrote {outdir}/exam.csv, rating_bands.csv, answers.csv and the charts")
