@@ -15,6 +15,7 @@ from chessteach.cli.engine import engine_commands
 from chessteach.cli.exam import exam
 from chessteach.cli.explain import explain
 from chessteach.cli.puzzles import puzzles_app
+from chessteach.cli.train import TRAIN_CONTEXT, train
 from chessteach.cli.verify import verify
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.add_typer(puzzles_app, name="puzzles")
 app.command("analyze")(analyze)
 app.command("exam")(exam)
 app.command("explain")(explain)
+app.command("train", context_settings=TRAIN_CONTEXT)(train)
 engine_commands(app)
 
 console = Console(stderr=True)
