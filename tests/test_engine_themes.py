@@ -13,7 +13,7 @@ from chessteach.puzzles import read_puzzles
 from chessteach.puzzles.engine_themes import engine_themes, evaluation_theme
 
 
-@pytest.mark.parametrize(("cp", "theme"), [(601, "crushing"), (600, "advantage"), (201, "advantage"), (200, "equality"), (-50, "equality")])
+@pytest.mark.parametrize(("cp", "theme"), [(347, "crushing"), (346, "advantage"), (116, "advantage"), (115, "equality"), (-50, "equality")])
 def test_evaluation_theme_thresholds(cp: int, theme: str) -> None:
     assert evaluation_theme(cp) == theme
 

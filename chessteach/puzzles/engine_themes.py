@@ -1,8 +1,11 @@
 """The themes only an engine can decide: ``advantage``, ``crushing``, ``equality`` and ``zugzwang``.
 
 - Evaluation themes, for puzzles that do not end in mate, from the engine's score of the solution's first
-  move (the solver's point of view): above +600 cp ``crushing``, above +200 cp ``advantage``, otherwise
-  ``equality`` (the solution saves the game). A mate puzzle takes none of them.
+  move (the solver's point of view): Lichess's thresholds, +600 cp for ``crushing`` and +200 cp for
+  ``advantage`` (otherwise ``equality``: the solution saves the game), were set on the centipawn scale of
+  the Stockfish versions that generated its puzzles (12-14: 208 internal units per pawn). Stockfish 15.1
+  normalises its output to 361 units per pawn, so the same thresholds read +346 cp and +115 cp there
+  (``x 208/361``). A mate puzzle takes none of them.
 - ``zugzwang``: after one of the solver's moves, the opponent (not in check, with few moves) would be
   better off passing: the null move scores at least 0.3 winning chances better for them than their best
   real move.
@@ -25,8 +28,10 @@ from chessteach.puzzles.verify import solver_positions
 
 logger = logging.getLogger(__name__)
 
-CRUSHING_CP = 600
-ADVANTAGE_CP = 200
+LICHESS_TO_SF15_CP = 208 / 361
+"""Stockfish 12-14 centipawns (PawnValueEg 208) to Stockfish 15.1's normalised centipawns (361 per pawn)."""
+CRUSHING_CP = round(600 * LICHESS_TO_SF15_CP)  # 346
+ADVANTAGE_CP = round(200 * LICHESS_TO_SF15_CP)  # 115
 ZUGZWANG_MARGIN = 0.3
 ZUGZWANG_MAX_MOVES = 15
 ZUGZWANG_NODES = 250_000
@@ -36,7 +41,7 @@ ZUGZWANG_NODES = 250_000
 def evaluation_theme(cp: int) -> str:
     """The evaluation theme of a solution worth ``cp`` centipawns to the solver.
 
-    >>> evaluation_theme(750), evaluation_theme(350), evaluation_theme(40)
+    >>> evaluation_theme(400), evaluation_theme(200), evaluation_theme(40)
     ('crushing', 'advantage', 'equality')
     """
     if cp > CRUSHING_CP:
