@@ -85,6 +85,10 @@ def bench_review(
     table.add_row("limit = positions x nodes / (nps x workers)", f"{result.limit_seconds:.1f} s")
     table.add_row("ratio (goal >= 0.85)", f"[bold]{result.ratio:.3f}[/bold]")
     table.add_row("node ratio = nodes searched/s / (nps x workers)", f"{result.node_ratio:.3f}")
+    table.add_row(
+        f"one bare engine, {result.bare_positions} of the positions", f"{result.bare_nps:,.0f} nodes/s"
+    )
+    table.add_row("scaling = pool nodes/s / (workers x bare engine)", f"{result.bare_ratio:.3f}")
     out.print(table)
 
 

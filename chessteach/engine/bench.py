@@ -108,7 +108,7 @@ def run_engine_bench(
     logger.info("Stockfish bench: %d nodes/s on one thread", nps)
     limit = EngineLimit(nodes=nodes)
     solo_boards = boards if solo_positions is None else boards[:solo_positions]
-    solo_seconds, solo_nodes = _solo_run(config, solo_boards, limit)
+    solo_seconds, solo_nodes = solo_run(config, solo_boards, limit)
     with tempfile.TemporaryDirectory() as tmp:
         cache_file = Path(tmp) / "bench.sqlite"
         with AnalysisCache(cache_file) as cache, EnginePool(
@@ -143,7 +143,7 @@ def run_engine_bench(
     )
 
 
-def _solo_run(config: EngineConfig, boards: list[chess.Board], limit: EngineLimit) -> tuple[float, int]:
+def solo_run(config: EngineConfig, boards: list[chess.Board], limit: EngineLimit) -> tuple[float, int]:
     """One engine analysing ``boards`` serially through python-chess alone: the baseline for the pool."""
     engine = chess.engine.SimpleEngine.popen_uci(config.path)
     try:

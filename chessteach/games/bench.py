@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chessteach.engine import AnalysisCache, EngineLimit, EnginePool, Judgment
-from chessteach.engine.bench import stockfish_bench_nps
+from chessteach.engine.bench import solo_run, stockfish_bench_nps
 from chessteach.engine.config import EngineConfig
 from chessteach.engine.pool import Progress
 from chessteach.games.read import read_games
@@ -30,6 +30,19 @@ class ReviewBenchResult:
     workers: int
     seconds: float
     single_thread_nps: int
+    bare_positions: int = 0
+    bare_seconds: float = 0.0
+    bare_nodes: int = 0
+
+    @property
+    def bare_nps(self) -> float:
+        """One engine alone (python-chess, no pool) on a sample of the same positions, by wall clock."""
+        return self.bare_nodes / self.bare_seconds if self.bare_seconds else 0.0
+
+    @property
+    def bare_ratio(self) -> float:
+        """Nodes searched per second by the pool against ``workers x`` one bare engine on these positions."""
+        return self.nodes_searched / self.seconds / (self.workers * self.bare_nps) if self.bare_nps else 0.0
 
     @property
     def games_per_minute(self) -> float:
@@ -51,12 +64,25 @@ class ReviewBenchResult:
 
 
 def run_review_bench(
-    pgn: Path, *, config: EngineConfig, nodes: int, workers: int, progress: Progress | None = None
+    pgn: Path,
+    *,
+    config: EngineConfig,
+    nodes: int,
+    workers: int,
+    bare_sample: int = 20,
+    progress: Progress | None = None,
 ) -> ReviewBenchResult:
-    """Review every readable game of ``pgn`` with a fresh cache; time it against the engine-bound limit."""
+    """Review every readable game of ``pgn`` with a fresh cache; time it against the engine-bound limit.
+
+    Side by side in the same run: Stockfish's own ``bench`` speed, and one bare engine (python-chess, no
+    pool, no cache) on every ``bare_sample``-th position, which gives Stockfish's real speed on these
+    positions (balanced game positions search slower than ``bench``'s).
+    """
     nps = stockfish_bench_nps(config.path)
     games = [r.game for r in read_games(pgn) if r.game is not None and r.error is None]
     boards = [b for g in games for b in game_positions(g)[0]]
+    sample = [b for b in boards[::bare_sample] if any(b.generate_legal_moves())]
+    bare_seconds, bare_nodes = solo_run(config, sample, EngineLimit(nodes=nodes))
     engine_positions = sum(1 for b in boards if any(b.generate_legal_moves()))
     with tempfile.TemporaryDirectory() as tmp, AnalysisCache(Path(tmp) / "bench.sqlite") as cache, EnginePool(
         limit=EngineLimit(nodes=nodes), workers=workers, config=config, cache=cache
@@ -85,6 +111,9 @@ def run_review_bench(
         workers=workers,
         seconds=seconds,
         single_thread_nps=nps,
+        bare_positions=len(sample),
+        bare_seconds=bare_seconds,
+        bare_nodes=bare_nodes,
     )
 
 
