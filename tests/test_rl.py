@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("trl")
 
-from chessteach.llm.base import GenerationConfig, Prompt, load_model, register_backend  # noqa: E402
+from chessteach.llm.base import GenerationConfig, Prompt, load_model  # noqa: E402
 from chessteach.puzzles import Puzzle, bundled_puzzles, read_puzzles  # noqa: E402
 from chessteach.rl.config import GRPOScriptArguments, TeacherGRPOConfig, parse_args  # noqa: E402
 from chessteach.rl.metrics import CURVE_PNG, METRICS_CSV, read_metrics  # noqa: E402
@@ -147,9 +147,17 @@ class RuleStudent:
         pass
 
 
-@register_backend("rule")
 def _rule_student(target: str) -> RuleStudent:
     return RuleStudent()
+
+
+@pytest.fixture(autouse=True)
+def _rule_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ``rule:`` spec names the rule student, for these tests only (the registry is global)."""
+    from chessteach.llm import base
+
+    base._import_backends()
+    monkeypatch.setitem(base._BACKENDS, "rule", _rule_student)
 
 
 @pytest.fixture(scope="module")
