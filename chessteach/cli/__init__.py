@@ -14,6 +14,7 @@ from chessteach.cli.bench import bench_app
 from chessteach.cli.engine import engine_commands
 from chessteach.cli.exam import exam
 from chessteach.cli.explain import explain
+from chessteach.cli.mine import mine
 from chessteach.cli.puzzles import puzzles_app
 from chessteach.cli.train import TRAIN_CONTEXT, train
 from chessteach.cli.verify import verify
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(bench_app, name="bench")
 puzzles_app.command("verify")(verify)
+puzzles_app.command("mine")(mine)
 app.add_typer(puzzles_app, name="puzzles")
 app.command("analyze")(analyze)
 app.command("exam")(exam)

@@ -17,14 +17,14 @@ from chessteach.puzzles.engine_themes import engine_themes
 from chessteach.puzzles.tag import scored_themes, tag_puzzles, theme_report, with_computed_themes
 from chessteach.puzzles.verify import DEFAULT_VERIFY_NODES
 
-puzzles_app = typer.Typer(help="Puzzle sets: tag themes, verify with the engine.", no_args_is_help=True)
+puzzles_app = typer.Typer(help="Puzzle sets: tag themes, verify with the engine, mine them from games.", no_args_is_help=True)
 
 console = Console()
 
 
 @puzzles_app.callback()
 def _puzzles() -> None:
-    """Puzzle sets: tag themes, verify with the engine."""
+    """Puzzle sets: tag themes, verify with the engine, mine them from games."""
 
 
 @puzzles_app.command("tag")

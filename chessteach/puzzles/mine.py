@@ -1,0 +1,368 @@
+"""Mining puzzles from games: engine-verified only-move wins and forced mates after an opponent's mistake.
+
+The definitions, applied to every game of a PGN file:
+
+1. **Scan.** Every position of the game is analysed (multipv 1, through the pool, so a rerun is served
+   from the cache).
+2. **Candidates.** A candidate is the position after a move that Lichess judges a mistake or a blunder
+   (:func:`~chessteach.engine.score.judge`), provided the side now to move (the *solver*) was not already
+   winning before it: its winning chances were below :data:`WINNING_CHANCES` (0.6 on the -1..1 scale,
+   about +375 cp). A position already mined from the same file is skipped.
+3. **Line.** From the candidate, with multipv 2 analyses, each solver step must be an only move:
+
+   - in a mating line (the first best move mates by force), every best move mates by force and the second
+     best does not mate, or mates more slowly; after the first move, any move that mates at once will do
+     (the verifier accepts every mating move), but a mate in one as the whole puzzle must be the only one;
+     a mate found inside an advantage line ends that line before it;
+   - otherwise the best move's winning chances are more than :data:`ONLY_MOVE_MARGIN` (0.7) above the
+     second best's, and the solver is still winning: its winning chances are at least
+     :data:`WINNING_CHANCES` at the first step and never :data:`MAX_ADVANTAGE_DROP` below the first step's
+     later on (the verifier's "keeps the advantage" rule).
+
+   The best move is played, then the opponent's best reply (from a multipv 1 analysis of the position after
+   the solver's move), and the line goes on while the steps pass, up to :data:`MAX_SOLVER_MOVES`. It ends on
+   a solver move: a step that fails drops the opponent's reply before it. A mating line must end in
+   checkmate; a one-mover is kept only when it mates; the first solver move may not be the only legal move.
+4. **Verification.** Every puzzle goes through :func:`~chessteach.puzzles.verify.verify_puzzles` with the
+   same pool; those that fail are dropped and counted.
+
+A puzzle's ``fen`` is the position before the opponent's mistake and ``moves[0]`` is that mistake (the
+setup move), as in Lichess's CSV. Its id is a short hash of the source file's name, the game's number and
+the setup move's ply, so a rerun gives the same ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import chess
+import chess.engine
+
+from chessteach.engine import Analysis, EnginePool, clamp_cp, position_key, winning_chances
+from chessteach.engine.score import Judgment, judge
+from chessteach.games.read import read_games
+from chessteach.games.review import game_positions
+from chessteach.puzzles.lichess_csv import LICHESS_COLUMNS
+from chessteach.puzzles.puzzle import Puzzle
+from chessteach.puzzles.tag import tag_puzzle
+from chessteach.puzzles.verify import BLUNDER_MARGIN, Verdict, verify_puzzles
+
+logger = logging.getLogger(__name__)
+
+WINNING_CHANCES = 0.6
+"""Winning chances (-1..1) from which a side counts as winning (about +375 cp)."""
+
+ONLY_MOVE_MARGIN = 0.7
+"""How far (in winning chances, -1..1) the best move must be above the second best to be an only move."""
+
+MAX_ADVANTAGE_DROP = 0.3
+"""A later solver step may not be this much below the first step's winning chances (the verifier's rule)."""
+
+MAX_SOLVER_MOVES = 8
+"""The longest solution mined, in solver moves."""
+
+MISTAKES = (Judgment.MISTAKE, Judgment.BLUNDER)
+"""The judgments of the opponent's move that make a candidate."""
+
+MINED_COLUMNS = [*LICHESS_COLUMNS, "SourceFile", "SourceGame", "SourcePly"]
+"""The columns of a mined puzzle file."""
+
+MineProgress = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)``; stages are ``"games"``, ``"lines"`` and ``"verify"``."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A position after the opponent's mistake, where the solver may have an only-move win."""
+
+    game: int
+    ply: int
+    """1-based ply of the opponent's mistake (the setup move) in the game's mainline."""
+    before: chess.Board
+    """The position before the mistake."""
+    mistake: chess.Move
+    source: str = ""
+    """The PGN file's name."""
+    site: str = ""
+    """The game's Site header."""
+
+
+@dataclass
+class MineResult:
+    """What mining a file gave: the verified puzzles and the counts behind them."""
+
+    puzzles: list[Puzzle] = field(default_factory=list)
+    games: int = 0
+    bad_games: list[str] = field(default_factory=list)
+    candidates: int = 0
+    found: int = 0
+    rejected: list[Verdict] = field(default_factory=list)
+
+    @property
+    def verified(self) -> int:
+        return len(self.puzzles)
+
+    @property
+    def per_100_games(self) -> float:
+        """Verified puzzles per 100 games read."""
+        return 100 * self.verified / self.games if self.games else 0.0
+
+
+def puzzle_id(source: str, game: int, ply: int) -> str:
+    """A short, stable id from the source file's name, the game's number and the ply.
+
+    >>> puzzle_id("games.pgn", 3, 41) == puzzle_id("/elsewhere/games.pgn", 3, 41)
+    True
+    """
+    text = f"{os.path.basename(source)}:{game}:{ply}"
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
+def _chances(score: chess.engine.PovScore, pov: chess.Color) -> float:
+    return winning_chances(clamp_cp(score.pov(pov)))
+
+
+def _mate_for(score: chess.engine.Score) -> int | None:
+    mate = score.mate()
+    return mate if mate is not None and mate > 0 else None
+
+
+def _mates_at_once(board: chess.Board, move: chess.Move) -> bool:
+    board.push(move)
+    try:
+        return board.is_checkmate()
+    finally:
+        board.pop()
+
+
+def find_candidates(
+    boards: Sequence[chess.Board],
+    moves: Sequence[chess.Move],
+    analyses: Sequence[Analysis | None],
+    *,
+    game: int,
+    source: str = "",
+    site: str = "",
+) -> list[Candidate]:
+    """The positions of one game after a mistake or blunder by the side that just moved (see the module doc).
+
+    ``boards`` and ``moves`` come from :func:`~chessteach.games.review.game_positions`; ``analyses`` has one
+    (multipv 1) analysis per board.
+    """
+    out: list[Candidate] = []
+    for i, move in enumerate(moves):
+        before, after = analyses[i], analyses[i + 1]
+        if before is None or after is None or not after.lines or not any(boards[i + 1].generate_legal_moves()):
+            continue
+        mover = boards[i].turn
+        if judge(before.score, after.score, mover) not in MISTAKES:
+            continue
+        if _chances(before.score, not mover) >= WINNING_CHANCES:
+            continue  # the solver was already winning
+        out.append(Candidate(game, i + 1, boards[i], move, source, site))
+    return out
+
+
+@dataclass
+class _Line:
+    """A line being built from a candidate."""
+
+    candidate: Candidate
+    solution: list[chess.Move] = field(default_factory=list)
+    first_chances: float | None = None
+    mating: bool = False
+    done: bool = False
+    failed: bool = False
+
+    @property
+    def solver(self) -> chess.Color:
+        return not self.candidate.before.turn
+
+    def end(self, *, drop_reply: bool = False) -> None:
+        if drop_reply and len(self.solution) % 2 == 0 and self.solution:
+            self.solution.pop()
+        self.done = True
+
+
+def _step_ok(line: _Line, board: chess.Board, analysis: Analysis, margin: float) -> bool:
+    """Whether the engine's best move here is an only move that keeps the solver winning."""
+    best = analysis.lines[0]
+    if best.move is None:
+        return False
+    first = not line.solution
+    if len(analysis.lines) < 2:  # the only legal move: fine inside a line, no puzzle if it is the first
+        return not first and not line.mating
+    best_score = best.score.pov(line.solver)
+    alt_score = analysis.lines[1].score.pov(line.solver)
+    best_mate = _mate_for(best_score)
+    if first:
+        line.mating = best_mate is not None
+    if line.mating:
+        if best_mate is None:
+            return False
+        if not first and _mates_at_once(board, best.move):
+            return True  # any mate in one ends a longer line (the verifier accepts every mating move)
+        alt_mate = _mate_for(alt_score)
+        return alt_mate is None or alt_mate > best_mate
+    if best_mate is not None:
+        return False  # a mate inside an advantage line: the line stops before it
+    chances = winning_chances(clamp_cp(best_score))
+    if chances - winning_chances(clamp_cp(alt_score)) <= margin:
+        return False
+    if first:
+        line.first_chances = chances
+        return chances >= WINNING_CHANCES
+    assert line.first_chances is not None
+    return line.first_chances - chances < MAX_ADVANTAGE_DROP
+
+
+def build_lines(
+    candidates: Sequence[Candidate],
+    pool: EnginePool,
+    *,
+    margin: float = ONLY_MOVE_MARGIN,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Puzzle]:
+    """Extend each candidate into a puzzle line (see the module doc); candidates without one give none.
+
+    All live lines advance together, one solver step and one reply per round, so the pool works on many
+    positions at once. ``progress(round, max_rounds)`` is called after each round.
+    """
+    lines = [_Line(candidate) for candidate in candidates]
+    for step in range(MAX_SOLVER_MOVES):
+        live = [line for line in lines if not line.done]
+        if not live:
+            break
+        boards = [_position(line) for line in live]
+        for line, board, analysis in zip(live, boards, pool.analyse(boards, multipv=2), strict=True):
+            if analysis is None or not _step_ok(line, board, analysis, margin):
+                line.failed = not line.solution or line.mating
+                line.end(drop_reply=True)
+                continue
+            move = analysis.lines[0].move
+            assert move is not None
+            line.solution.append(move)
+            board.push(move)
+            if board.is_game_over(claim_draw=False) or step + 1 == MAX_SOLVER_MOVES:
+                line.failed = line.mating and not board.is_checkmate()
+                line.end()
+        replying = [line for line in lines if not line.done]
+        boards = [_position(line) for line in replying]
+        for line, board, analysis in zip(replying, boards, pool.analyse(boards, multipv=1), strict=True):
+            reply = analysis.best_move if analysis is not None else None
+            if reply is None:
+                line.failed = line.mating
+                line.end()
+                continue
+            line.solution.append(reply)
+            board.push(reply)
+            if not any(board.generate_legal_moves()):
+                line.failed = line.mating
+                line.end(drop_reply=True)
+        if progress is not None:
+            progress(step + 1, MAX_SOLVER_MOVES)
+    puzzles = []
+    for line in lines:
+        if line.failed or not line.solution:
+            continue
+        if len(line.solution) == 1 and not line.mating:
+            continue  # a one-mover only when it mates
+        puzzles.append(_puzzle(line))
+    return puzzles
+
+
+def _position(line: _Line) -> chess.Board:
+    """The line's current position: the candidate's, then the solution so far."""
+    board = line.candidate.before.copy(stack=False)
+    board.push(line.candidate.mistake)
+    for move in line.solution:
+        board.push(move)
+    return board
+
+
+def _puzzle(line: _Line) -> Puzzle:
+    """The finished line as a tagged puzzle with its source columns."""
+    c = line.candidate
+    puzzle = Puzzle(id=puzzle_id(c.source, c.game, c.ply), fen=c.before.fen(), moves=[c.mistake, *line.solution])
+    puzzle.extra = {
+        "GameUrl": c.site if c.site.startswith(("http://", "https://")) else "",
+        "SourceFile": c.source,
+        "SourceGame": str(c.game),
+        "SourcePly": str(c.ply),
+    }
+    puzzle.themes = tag_puzzle(puzzle)
+    return puzzle
+
+
+def mine_puzzles(
+    path: str | os.PathLike[str],
+    pool: EnginePool,
+    *,
+    margin: float = ONLY_MOVE_MARGIN,
+    progress: MineProgress | None = None,
+) -> MineResult:
+    """Mine verified, tagged puzzles from every game of a PGN file; bad games are reported and skipped.
+
+    ``margin`` is the only-move margin (winning chances, -1..1); it may not be below the verifier's
+    :data:`~chessteach.puzzles.verify.BLUNDER_MARGIN`, or mined puzzles could not pass it.
+
+    >>> with EnginePool(limit=EngineLimit(nodes=100_000), workers=2) as pool:  # doctest: +SKIP
+    ...     result = mine_puzzles("games.pgn", pool)
+    """
+    if margin < BLUNDER_MARGIN:
+        raise ValueError(f"the only-move margin must be at least {BLUNDER_MARGIN}, got {margin}")
+    source = os.path.basename(os.fspath(path))
+    result = MineResult()
+    games: list[tuple[int, str, list[chess.Board], list[chess.Move]]] = []
+    for record in read_games(path):
+        result.games += 1
+        if record.error is not None or record.game is None:
+            result.bad_games.append(record.error or f"game {record.number}: unreadable")
+            continue
+        boards, moves = game_positions(record.game)
+        games.append((record.number, record.headers.get("Site", ""), boards, moves))
+
+    def stage(name: str) -> Callable[[int, int], None] | None:
+        if progress is None:
+            return None
+        return lambda done, total: progress(name, done, total)
+
+    analyses = pool.analyse_games([boards for _, _, boards, _ in games], multipv=1, progress=stage("games"))
+    seen: set[str] = set()
+    candidates: list[Candidate] = []
+    for (number, site, boards, moves), game_analyses in zip(games, analyses, strict=True):
+        for candidate in find_candidates(boards, moves, game_analyses, game=number, source=source, site=site):
+            after = candidate.before.copy(stack=False)
+            after.push(candidate.mistake)
+            key = position_key(after)
+            if key in seen:
+                continue
+            seen.add(key)
+            candidates.append(candidate)
+    result.candidates = len(candidates)
+    logger.info("%s: %d games, %d candidates", source, len(games), len(candidates))
+
+    found = build_lines(candidates, pool, margin=margin, progress=stage("lines"))
+    result.found = len(found)
+
+    verdicts = verify_puzzles(found, pool, progress=stage("verify"))
+    for puzzle, verdict in zip(found, verdicts, strict=True):
+        if verdict.verified:
+            result.puzzles.append(puzzle)
+        else:
+            result.rejected.append(verdict)
+            logger.warning(
+                "puzzle %s (game %s, ply %s) failed verification: %s",
+                puzzle.id,
+                puzzle.extra["SourceGame"],
+                puzzle.extra["SourcePly"],
+                verdict.reason,
+            )
+    logger.info(
+        "%s: %d puzzles found, %d verified, %d rejected", source, result.found, result.verified, len(result.rejected)
+    )
+    return result
