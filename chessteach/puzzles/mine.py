@@ -47,9 +47,9 @@ from chessteach.engine.score import Judgment, judge
 from chessteach.games.read import read_games
 from chessteach.games.review import game_positions
 from chessteach.puzzles.lichess_csv import LICHESS_COLUMNS
-from chessteach.puzzles.puzzle import Puzzle
+from chessteach.puzzles.puzzle import Puzzle, mates_at_once
 from chessteach.puzzles.tag import tag_puzzle
-from chessteach.puzzles.verify import BLUNDER_MARGIN, Verdict, verify_puzzles
+from chessteach.puzzles.verify import BLUNDER_MARGIN, Verdict, mate_for, verify_puzzles
 
 logger = logging.getLogger(__name__)
 
@@ -126,19 +126,6 @@ def _chances(score: chess.engine.PovScore, pov: chess.Color) -> float:
     return winning_chances(clamp_cp(score.pov(pov)))
 
 
-def _mate_for(score: chess.engine.Score) -> int | None:
-    mate = score.mate()
-    return mate if mate is not None and mate > 0 else None
-
-
-def _mates_at_once(board: chess.Board, move: chess.Move) -> bool:
-    board.push(move)
-    try:
-        return board.is_checkmate()
-    finally:
-        board.pop()
-
-
 def find_candidates(
     boards: Sequence[chess.Board],
     moves: Sequence[chess.Move],
@@ -198,15 +185,15 @@ def _step_ok(line: _Line, board: chess.Board, analysis: Analysis, margin: float)
         return not first and not line.mating
     best_score = best.score.pov(line.solver)
     alt_score = analysis.lines[1].score.pov(line.solver)
-    best_mate = _mate_for(best_score)
+    best_mate = mate_for(best_score)
     if first:
         line.mating = best_mate is not None
     if line.mating:
         if best_mate is None:
             return False
-        if not first and _mates_at_once(board, best.move):
+        if not first and mates_at_once(board, best.move):
             return True  # any mate in one ends a longer line (the verifier accepts every mating move)
-        alt_mate = _mate_for(alt_score)
+        alt_mate = mate_for(alt_score)
         return alt_mate is None or alt_mate > best_mate
     if best_mate is not None:
         return False  # a mate inside an advantage line: the line stops before it

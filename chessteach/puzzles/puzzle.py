@@ -116,6 +116,19 @@ class Puzzle:
         return [board.san(move) for board, move in self.boards()]
 
 
+def mates_at_once(board: chess.Board, move: chess.Move) -> bool:
+    """Whether ``move`` gives checkmate on ``board``.
+
+    >>> mates_at_once(chess.Board("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1"), chess.Move.from_uci("a1a8"))
+    True
+    """
+    board.push(move)
+    try:
+        return board.is_checkmate()
+    finally:
+        board.pop()
+
+
 def _looks_uci(text: str) -> bool:
     try:
         chess.Move.from_uci(text)
@@ -139,4 +152,4 @@ def parse_moves(text: str) -> list[chess.Move]:
     return moves
 
 
-__all__ = ["BadRecordError", "Puzzle", "parse_moves"]
+__all__ = ["BadRecordError", "Puzzle", "mates_at_once", "parse_moves"]

@@ -26,7 +26,7 @@ import chess.engine
 
 from chessteach.engine import Analysis, EnginePool, clamp_cp, winning_chances
 from chessteach.engine.pool import Progress
-from chessteach.puzzles.puzzle import Puzzle
+from chessteach.puzzles.puzzle import Puzzle, mates_at_once
 
 logger = logging.getLogger(__name__)
 
@@ -64,24 +64,16 @@ class Verdict:
         return self.steps[0].score if self.steps else None
 
 
-def _mates_at_once(board: chess.Board, move: chess.Move) -> bool:
-    board.push(move)
-    try:
-        return board.is_checkmate()
-    finally:
-        board.pop()
-
-
-def _mate_for(score: chess.engine.Score) -> int | None:
-    """Moves to mate when the score is a forced mate for its side, else None."""
+def mate_for(score: chess.engine.Score) -> int | None:
+    """Moves to mate when the score is a forced mate for its own side, else None."""
     mate = score.mate()
     return mate if mate is not None and mate > 0 else None
 
 
 def _alternative_ok(best: chess.engine.Score, alternative: chess.engine.Score) -> bool:
-    best_mate = _mate_for(best)
+    best_mate = mate_for(best)
     if best_mate is not None:
-        alt_mate = _mate_for(alternative)
+        alt_mate = mate_for(alternative)
         return alt_mate is None or alt_mate > best_mate
     drop = winning_chances(clamp_cp(best)) - winning_chances(clamp_cp(alternative))
     return drop >= BLUNDER_MARGIN - 1e-12
@@ -91,7 +83,7 @@ def solver_positions(puzzle: Puzzle) -> list[tuple[int, chess.Board, chess.Move]
     """The solver's moves that need the engine (those that do not mate at once), with their positions."""
     out = []
     for i, (board, move) in enumerate(puzzle.boards()):
-        if i % 2 == 0 and not _mates_at_once(board, move):
+        if i % 2 == 0 and not mates_at_once(board, move):
             out.append((i // 2, board, move))
     return out
 
@@ -116,11 +108,11 @@ def check_step(index: int, board: chess.Board, move: chess.Move, analysis: Analy
     alt = lines[1]
     alt_score = alt.score.pov(solver)
     alt_san = board.san(alt.move) if alt.move is not None else "?"
-    if _mates_at_once(board, alt.move) if alt.move is not None else False:
+    if mates_at_once(board, alt.move) if alt.move is not None else False:
         # The solution does not mate at once but an alternative does: the solution cannot be the best.
         return StepCheck(index, san, False, f"{alt_san} mates at once", best_score, alt_san, alt_score)
     if not _alternative_ok(best_score, alt_score):
-        what = "keeps the mate as fast" if _mate_for(best_score) else "is not a blunder"
+        what = "keeps the mate as fast" if mate_for(best_score) else "is not a blunder"
         return StepCheck(
             index, san, False, f"{alt_san} ({alt_score}) {what} against {san} ({best_score})", best_score, alt_san,
             alt_score,
@@ -144,7 +136,7 @@ def verdict(puzzle: Puzzle, analyses: Sequence[Analysis | None]) -> Verdict:
     scored = [s.score for s in steps if s.score is not None]
     if len(scored) >= 2:
         first, last = scored[0], scored[-1]
-        if _mate_for(first) is None and _mate_for(last) is None:
+        if mate_for(first) is None and mate_for(last) is None:
             drop = winning_chances(clamp_cp(first)) - winning_chances(clamp_cp(last))
             if drop >= BLUNDER_MARGIN:
                 return Verdict(puzzle.id, False, f"the line loses the advantage ({first} -> {last})", steps)

@@ -29,7 +29,7 @@ import re
 
 import chess
 
-from chessteach.puzzles.puzzle import Puzzle
+from chessteach.puzzles.puzzle import Puzzle, mates_at_once
 
 _FIGURINES = str.maketrans(
     {"♔": "K", "♕": "Q", "♖": "R", "♗": "B", "♘": "N", "♚": "K", "♛": "Q", "♜": "R", "♝": "B", "♞": "N",
@@ -124,19 +124,6 @@ def _parse_san_forgiving(board: chess.Board, token: str) -> chess.Move | None:
         if move is not None:
             return move
     return None
-
-
-def mates_at_once(board: chess.Board, move: chess.Move) -> bool:
-    """Whether ``move`` gives checkmate on ``board``.
-
-    >>> mates_at_once(chess.Board("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1"), chess.Move.from_uci("a1a8"))
-    True
-    """
-    board.push(move)
-    try:
-        return board.is_checkmate()
-    finally:
-        board.pop()
 
 
 def accepted_moves(puzzle: Puzzle) -> set[chess.Move]:
