@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import chess.pgn
 import pytest
+from games import extract_game
 from typer.testing import CliRunner
 
 from chessteach.cli import app
@@ -20,17 +20,6 @@ SZABO_RESHEVSKY = 130
 """Szabo - Reshevsky, Zurich 1953, game 130: 20...Bxf6? allows 21.Qxg6+ Kh8 22.Bxf6#, a forced mate in two."""
 NAJDORF_GLIGORIC = 15
 """Najdorf - Gligoric, Zurich 1953, game 15: a quiet 20-move draw."""
-
-
-def extract_game(pgn: Path, number: int, out_dir: Path) -> Path:
-    """Game ``number`` (1-based) of ``pgn`` as its own PGN file."""
-    with open(pgn, encoding="utf-8") as fh:
-        for _ in range(number):
-            game = chess.pgn.read_game(fh)
-    assert game is not None
-    path = out_dir / f"zurich-{number}.pgn"
-    path.write_text(str(game) + "\n\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from chessteach.cli.display import stage_bars
 from chessteach.cli.options import (
     CacheOpt,
     EngineConfigOpt,
@@ -34,20 +33,9 @@ out = Console()
 err = Console(stderr=True)
 
 
-@contextmanager
-def _stage_bar() -> Iterator[MineProgress]:
-    """One Rich progress bar per mining stage, on stderr."""
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        yield update
+def stage_bar() -> AbstractContextManager[MineProgress]:
+    """One Rich progress bar per stage, on stderr."""
+    return stage_bars(_STAGES)
 
 
 def mine(
@@ -88,7 +76,7 @@ def mine(
             cache=cache,
             no_cache=no_cache,
         ) as pool,
-        _stage_bar() as progress,
+        stage_bar() as progress,
     ):
         result = mine_puzzles(pgn, pool, margin=margin, progress=progress)
     seconds = time.perf_counter() - start

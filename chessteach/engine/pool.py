@@ -169,6 +169,10 @@ class EnginePool:
         self.cache = cache
         self.failures: list[PositionFailure] = []
         self.engines_started = 0
+        self.searches = 0
+        """Positions the engines searched (cache hits and rule-scored positions not counted)."""
+        self.nodes_searched = 0
+        """Nodes the engines reported for those searches."""
         self._engine_name: str | None = cache.engine_name(self.config.path) if cache is not None else None
         self._jobs: queue.Queue[tuple[int, int, list[tuple[int, chess.Board]], int, EngineLimit] | None] = (
             queue.Queue()
@@ -308,6 +312,8 @@ class EnginePool:
                     logger.error("gave up on game %d position %d (%s): %s", gi, pi, board.fen(), failure.error)
                 else:
                     results[gi][pi] = analysis
+                    self.searches += 1
+                    self.nodes_searched += analysis.nodes
                     if self.cache is not None:
                         self.cache.put(position_key(board), search_limit, multipv, analysis)
                 if progress is not None:
