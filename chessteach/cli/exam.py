@@ -22,6 +22,7 @@ from chessteach.teaching.exam import (
     THEME_SOURCES,
     ExamCache,
     ExamConfig,
+    ExamError,
     ExamReport,
     RatingBand,
     concept_profile,
@@ -63,10 +64,15 @@ def _explanation(
 
 def exam(
     student: Annotated[str, typer.Option("--student", help="The student model: hf:PATH, openai:URL#MODEL, vllm:PATH.")],
-    themes: Annotated[str, typer.Option("--themes", help="Comma-separated theme ids, e.g. fork,pin,mateIn2.")],
+    themes: Annotated[
+        str,
+        typer.Option("--themes", "--concepts", "--concept",
+                     help="Comma-separated theme (concept) ids, e.g. fork,pin,mateIn2, or outpost,openFile for an "
+                          "exercises CSV."),
+    ],
     puzzles: Annotated[
-        Path, typer.Option("--puzzles", help="Lichess puzzle CSV to draw examples and exams from.", exists=True,
-                           dir_okay=False)
+        Path, typer.Option("--puzzles", help="Lichess puzzle CSV (or positional exercises CSV) to draw examples and "
+                           "exams from.", exists=True, dir_okay=False)
     ] = REPO_PUZZLES,
     outdir: Annotated[Path, typer.Option("--out", "-o", help="Where the CSVs and charts go.")] = Path("exam"),
     teacher: Annotated[
@@ -83,9 +89,13 @@ def exam(
     ] = None,
     prompt_format: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = DEFAULT_PROMPT_FORMAT,
     chat: Annotated[bool, typer.Option("--chat", help="Ask in chat messages (for chat models).")] = False,
+    choices: Annotated[
+        bool, typer.Option("--choices", help="Multiple choice: list the best move and the puzzle's three Distractors "
+                           "(an exercises CSV) instead of all legal moves.")
+    ] = False,
     theme_source: Annotated[
         str, typer.Option("--theme-source", help=f"Which themes a puzzle has: {', '.join(THEME_SOURCES)} "
-                          "(own = the CSV's, computed = the tagger's).")
+                          "(own = the CSV's, computed = the tagger's, or a positional concept's detector).")
     ] = "own",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the exam draw and the bootstrap.")] = 0,
     max_new_tokens: Annotated[
@@ -97,7 +107,11 @@ def exam(
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the student everything again.")] = False,
 ) -> None:
-    """Examine a student on each theme without and with an explanation; print and save the uplift."""
+    """Examine a student on each theme without and with an explanation; print and save the uplift.
+
+    Positional exercises (a CSV with a Distractors column) work like puzzles, with positional concept ids as
+    themes; --choices asks them as multiple choice among the best move and the three distractors.
+    """
     if teacher is not None and explanation is not None:
         raise _fail("give --teacher or --explanation, not both")
     theme_ids = [t.strip() for t in themes.split(",") if t.strip()]
@@ -105,7 +119,9 @@ def exam(
         raise _fail("--themes names no theme")
     try:
         band = RatingBand.parse(rating) if rating else None
-        config = ExamConfig(prompt_format=prompt_format, chat=chat, max_new_tokens=max_new_tokens, seed=seed)
+        config = ExamConfig(
+            prompt_format=prompt_format, chat=chat, choices=choices, max_new_tokens=max_new_tokens, seed=seed
+        )
         from chessteach.concepts.catalog import get_concept
 
         for theme in theme_ids:
@@ -134,13 +150,16 @@ def exam(
             except (ChessteachError, LookupError) as exc:
                 logger.warning("%s: skipped: %s", theme, exc)
                 continue
-            with progress_bar(f"{theme}: {len(drawn)} puzzles") as progress:
-                reports.append(
-                    run_exam(
-                        model, drawn, shown, concept=theme, example_id=example.id if example else None,
-                        config=config, cache=store, progress=progress,
+            try:
+                with progress_bar(f"{theme}: {len(drawn)} puzzles") as progress:
+                    reports.append(
+                        run_exam(
+                            model, drawn, shown, concept=theme, example_id=example.id if example else None,
+                            config=config, cache=store, progress=progress,
+                        )
                     )
-                )
+            except ExamError as exc:  # a puzzle without usable distractors in --choices mode
+                raise _fail(str(exc)) from None
     finally:
         model.close()
         if teacher_model is not None:

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from chessteach.errors import ChessteachError
+
 logger = logging.getLogger(__name__)
 
 
@@ -37,7 +39,11 @@ def train(
     except (ValueError, SystemExit) as exc:
         typer.secho(f"error: {config}: {exc}", fg="red", err=True)
         raise typer.Exit(2) from None
-    result = main(script_args, training_args, model_args)
+    try:
+        result = main(script_args, training_args, model_args)
+    except ChessteachError as exc:  # no tasks for the concepts, a puzzle without distractors for exam_choices, ...
+        typer.secho(f"error: {config}: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"step {result.global_step}: metrics in {result.metrics_csv}, curve in {result.curve_png}")
     if result.verdict is not None:
         typer.echo(f"held-out evaluation: {result.verdict} (see {result.output_dir / 'evaluation.md'})")

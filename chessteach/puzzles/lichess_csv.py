@@ -2,6 +2,10 @@
 
 Columns: ``PuzzleId,FEN,Moves,Rating,RatingDeviation,Popularity,NbPlays,Themes,GameUrl,OpeningTags``
 (any extra columns are kept too). A bad row is reported with its line number and PuzzleId and skipped.
+
+Positional exercises (:mod:`chessteach.exercises`) use the same file with a ``Distractors`` column; there
+``FEN`` is the solver's own position and ``Moves`` the best move alone (no setup move), and they load as
+puzzles without a setup move (:attr:`Puzzle.has_setup` is False).
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ def _row_to_puzzle(row: dict[str, str], source: str) -> Puzzle:
         raise ValueError(f"bad Rating {rating_text!r}") from None
     moves = parse_moves(row["Moves"])
     extra = {k: v for k, v in row.items() if k not in ("PuzzleId", "FEN", "Moves", "Rating", "Themes")}
+    if "Distractors" in row:
+        extra.setdefault("Setup", "none")  # an exercise: FEN is the solver's position, Moves the best move
     return Puzzle(
         id=row["PuzzleId"],
         fen=row["FEN"],
@@ -116,18 +122,21 @@ def puzzle_row(puzzle: Puzzle) -> dict[str, str]:
         "Themes": " ".join(puzzle.themes),
     }
     row.update(puzzle.extra)
+    if "Distractors" in row and row.get("Setup") == "none":
+        del row["Setup"]  # implied by the Distractors column (see the module doc)
     return row
 
 
 def write_puzzles(
     path: str | os.PathLike[str], puzzles: Iterable[Puzzle], *, columns: list[str] | None = None
 ) -> None:
-    """Write puzzles as a Lichess CSV. ``columns`` fixes the order; columns the puzzles add go after them."""
+    """Write puzzles as a Lichess CSV. ``columns`` fixes the order; columns the puzzles add go after them
+    (those left empty by every puzzle are not written)."""
     rows = [puzzle_row(p) for p in puzzles]
     order = list(columns or LICHESS_COLUMNS)
     for row in rows:
         for key in row:
-            if key not in order:
+            if key not in order and any(r.get(key) for r in rows):
                 order.append(key)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:

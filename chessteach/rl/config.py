@@ -36,11 +36,17 @@ class GRPOScriptArguments:
 
     puzzles: str | None = field(
         default=None,
-        metadata={"help": "Lichess puzzle CSV the tasks are built from (default: the bundled sample set)."},
+        metadata={
+            "help": "Lichess puzzle CSV (or positional exercises CSV) the tasks are built from (default: the bundled "
+            "sample set)."
+        },
     )
     concepts: list[str] | None = field(
         default=None,
-        metadata={"help": "Concepts (Lichess theme ids) to teach (default: chessteach.rl.tasks.DEFAULT_CONCEPTS)."},
+        metadata={
+            "help": "Concepts (Lichess theme ids, or positional concept ids for exercises) to teach (default: "
+            "chessteach.rl.tasks.DEFAULT_CONCEPTS; for an exercises CSV, the positional concepts its exercises list)."
+        },
     )
     exam_size: int = field(default=4, metadata={"help": "Exam puzzles per task (k), of the task's concept."})
     tasks_per_concept: int = field(default=2, metadata={"help": "Tasks (example puzzles) per concept and side."})
@@ -63,6 +69,13 @@ class GRPOScriptArguments:
     )
     student_chat: bool = field(
         default=False, metadata={"help": "Ask the student in chat form (instruct models) instead of plain text."}
+    )
+    exam_choices: bool = field(
+        default=False,
+        metadata={
+            "help": "Multiple-choice exams: the student chooses among the best move and the three Distractors of an "
+            "exercises CSV (every exam puzzle must have them) instead of all legal moves."
+        },
     )
     student_max_new_tokens: int = field(
         default=DEFAULT_MAX_NEW_TOKENS, metadata={"help": "Tokens the student may write for its answer."}
@@ -113,7 +126,10 @@ class GRPOScriptArguments:
 
     def exam_config(self) -> ExamConfig:
         return ExamConfig(
-            prompt_format=self.exam_prompt_format, chat=self.student_chat, max_new_tokens=self.student_max_new_tokens
+            prompt_format=self.exam_prompt_format,
+            chat=self.student_chat,
+            choices=self.exam_choices,
+            max_new_tokens=self.student_max_new_tokens,
         )
 
 

@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chessteach.llm.base import LanguageModel
+from chessteach.llm.base import LanguageModel, Prompt
 from chessteach.puzzles.puzzle import Puzzle
 from chessteach.teaching.answers import grade, parse_answer
 from chessteach.teaching.exam import (
@@ -128,7 +128,8 @@ class StudentExaminer:
     ``baseline(ids)`` answers without an explanation (each puzzle once, kept in memory and in the optional
     :class:`~chessteach.teaching.exam.ExamCache`); ``examine(texts, exam_ids)`` answers every (explanation,
     puzzle) pair not yet seen in one ``generate`` call (and, with ``score_solutions``, one ``score`` call), and
-    returns ``None`` for a pair whose explanation names the solution (the leakage guard).
+    returns ``None`` for a pair whose explanation names the solution (the leakage guard). Questions take the
+    config's form: free answer, or multiple choice with ``config.choices`` (positional exercises).
     """
 
     def __init__(
@@ -160,10 +161,7 @@ class StudentExaminer:
         if not puzzles:
             return []
         chat = self.config.chat
-        prompts = [
-            exam_prompt(p, t, prompt_format=self.config.prompt_format, chat=chat)
-            for p, t in zip(puzzles, texts, strict=True)
-        ]
+        prompts = [self._prompt(p, t) for p, t in zip(puzzles, texts, strict=True)]
         completions = self.student.generate(prompts, self.config.generation())
         self.counters.generate_calls += 1
         self.counters.prompts += len(prompts)
@@ -178,8 +176,17 @@ class StudentExaminer:
             answers.append(Answer(grade(puzzle, parse_answer(completion, board)), float(logprob)))
         return answers
 
+    def _prompt(self, puzzle: Puzzle, text: str | None) -> Prompt:
+        config = self.config
+        return exam_prompt(puzzle, text, prompt_format=config.prompt_format, chat=config.chat, choices=config.choices)
+
     def _cache_key(self, puzzle: Puzzle) -> tuple[str, str, str, str]:
-        return (student_key(self.student.spec), explanation_hash(None), puzzle_key(puzzle), self.config.format_key)
+        return (
+            student_key(self.student.spec),
+            explanation_hash(None),
+            puzzle_key(puzzle, choices=self.config.choices),
+            self.config.format_key,
+        )
 
     def baseline(self, puzzle_ids: Sequence[str]) -> dict[str, Answer]:
         """The student's answers without an explanation (computed once per puzzle, then cached)."""
@@ -196,7 +203,7 @@ class StudentExaminer:
         if ask:
             logger.info("no-explanation baseline: asking the student about %d puzzle(s)", len(ask))
             chat = self.config.chat
-            prompts = [exam_prompt(p, None, prompt_format=self.config.prompt_format, chat=chat) for p in ask]
+            prompts = [self._prompt(p, None) for p in ask]
             completions = self.student.generate(prompts, self.config.generation())
             logprobs = (
                 self.student.score(prompts, [solution_continuation(p, chat=chat) for p in ask])

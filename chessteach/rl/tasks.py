@@ -1,9 +1,9 @@
 """Teaching tasks: what the teacher is asked to explain, and the exam its explanation is scored on.
 
-A task is a concept (a Lichess theme), an example puzzle of it, the example's checked facts, the teacher's chat
-prompt (:func:`~chessteach.teaching.explain.teacher_prompt`) and ``k`` exam puzzles of the same concept, drawn
-apart from the example (:func:`~chessteach.teaching.exam.draw_exam`: never the example, never a puzzle that
-shares a position with it).
+A task is a concept (a Lichess theme; for positional exercises a positional concept id), an example puzzle of it,
+the example's checked facts, the teacher's chat prompt (:func:`~chessteach.teaching.explain.teacher_prompt`) and
+``k`` exam puzzles of the same concept, drawn apart from the example (:func:`~chessteach.teaching.exam.draw_exam`:
+never the example, never a puzzle that shares a position with it).
 
 Train and eval tasks are built from disjoint halves of the puzzle set, split **by puzzle** before any task is
 made: every puzzle lands on one side by a seeded hash of its id, so no eval puzzle is ever an example or an exam
@@ -24,11 +24,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chessteach.concepts.catalog import get_concept
+from chessteach.concepts.catalog import CONCEPTS, POSITIONAL, get_concept
 from chessteach.errors import ChessteachError
 from chessteach.llm.base import Message
 from chessteach.puzzles.puzzle import Puzzle
-from chessteach.teaching.exam import ExamError, draw_exam, puzzle_has_theme, puzzle_positions
+from chessteach.teaching.exam import ExamError, draw_exam, is_exercise, puzzle_has_theme, puzzle_positions
 from chessteach.teaching.explain import NoExampleError, example_facts, pick_example, teacher_prompt
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,21 @@ DEFAULT_CONCEPTS: tuple[str, ...] = (
     "deflection",
 )
 """Concepts with enough puzzles in the bundled sample set to make tasks on both sides of the split."""
+
+
+def default_concepts(puzzles: Iterable[Puzzle]) -> tuple[str, ...]:
+    """The concepts to teach when none are named: :data:`DEFAULT_CONCEPTS` for puzzles; for a set of positional
+    exercises (every puzzle came with a ``Distractors`` column) the positional concepts its exercises list, in
+    catalog order.
+
+    >>> default_concepts([]) == DEFAULT_CONCEPTS
+    True
+    """
+    pool = list(puzzles)
+    if not pool or not all(is_exercise(p) for p in pool):
+        return DEFAULT_CONCEPTS
+    listed = {theme for p in pool for theme in p.themes}
+    return tuple(c.id for c in CONCEPTS.values() if c.family == POSITIONAL and c.id in listed)
 
 
 class TaskError(ChessteachError, ValueError):
@@ -189,14 +204,18 @@ def build_tasks(
 ) -> TaskSplit:
     """Train and eval tasks from one puzzle set, split by puzzle (see the module docstring).
 
-    ``concepts`` defaults to :data:`DEFAULT_CONCEPTS`. Tasks interleave concepts (one of each, then the second
-    of each, ...), so that a cap keeps the concepts balanced.
+    ``concepts`` defaults to :func:`default_concepts` (:data:`DEFAULT_CONCEPTS`, or for positional exercises the
+    positional concepts they list). Tasks interleave concepts (one of each, then the second of each, ...), so
+    that a cap keeps the concepts balanced.
     """
     if exam_size < 1 or tasks_per_concept < 1:
         raise TaskError(f"exam_size and tasks_per_concept must be at least 1 (got {exam_size}, {tasks_per_concept})")
     pool = list(puzzles)
     if not pool:
         raise TaskError("no puzzles to build tasks from")
+    concepts = list(concepts) if concepts else list(default_concepts(pool))
+    if not concepts:
+        raise TaskError("no concepts to teach: name them (the exercises list no positional concept in their Themes)")
     train_puzzles, eval_puzzles = split_puzzles(pool, eval_fraction=eval_fraction, seed=seed)
     sides: dict[str, list[TeachingTask]] = {}
     for side, side_puzzles, cap in ((TRAIN, train_puzzles, max_train_tasks), (EVAL, eval_puzzles, max_eval_tasks)):
@@ -204,13 +223,13 @@ def build_tasks(
             concept_tasks(
                 c, side_puzzles, exam_size=exam_size, tasks_per_concept=tasks_per_concept, side=side, seed=seed
             )
-            for c in (concepts or DEFAULT_CONCEPTS)
+            for c in concepts
         ]
         interleaved = [tasks[i] for i in range(tasks_per_concept) for tasks in per_concept if i < len(tasks)]
         sides[side] = interleaved[:cap] if cap is not None else interleaved
     if not sides[TRAIN]:
         raise TaskError(
-            f"no training tasks: no concept of {', '.join(concepts or DEFAULT_CONCEPTS)} has {exam_size + 1} puzzles"
+            f"no training tasks: no concept of {', '.join(concepts)} has {exam_size + 1} puzzles"
             f" among the {len(train_puzzles)} training puzzles"
         )
     if eval_fraction > 0 and not sides[EVAL]:
@@ -242,6 +261,7 @@ __all__ = [
     "TeachingTask",
     "build_tasks",
     "concept_tasks",
+    "default_concepts",
     "puzzle_side",
     "puzzles_of",
     "split_puzzles",

@@ -33,7 +33,7 @@ from chessteach.rl.metrics import MetricsCallback
 from chessteach.rl.rewards import RewardContext, StudentExaminer, get_reward_funcs
 from chessteach.rl.tasks import TRAIN, TaskSplit, build_tasks
 from chessteach.rl.tiny import TINY_RANDOM, resolve_tiny
-from chessteach.teaching.exam import ExamCache
+from chessteach.teaching.exam import ExamCache, exam_choices
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,14 @@ def student_spec(spec: str, output_dir: str | Path) -> str:
     if spec == TINY_RANDOM:
         return "hf:" + resolve_tiny(TINY_RANDOM, output_dir, role="student")
     return spec
+
+
+def check_choices(split: TaskSplit) -> None:
+    """Raise :class:`~chessteach.teaching.exam.ExamError` (naming the puzzle) unless every exam puzzle of the tasks
+    has usable distractors for multiple choice (``exam_choices``), before any step is trained."""
+    for task in split.train + split.eval:
+        for pid in task.exam_ids:
+            exam_choices(split.puzzles[pid])
 
 
 def resume_checkpoint(value: str | None, output_dir: str | Path) -> str | None:
@@ -162,6 +170,9 @@ def main(
         max_train_tasks=script_args.max_train_tasks,
         max_eval_tasks=script_args.max_eval_tasks,
     )
+
+    if script_args.exam_choices:
+        check_choices(split)
 
     spec = student_spec(script_args.student, output_dir)
     cache = ExamCache(script_args.exam_cache) if script_args.exam_cache else None

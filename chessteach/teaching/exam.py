@@ -9,6 +9,12 @@ grades (the solution, or any mate at once). The score of an explanation is the *
 minus accuracy without, with a paired bootstrap interval over puzzles; the **dense score** is the change in
 the log-probability of the solution move (SAN) that the explanation brings.
 
+Positional exercises (a puzzle CSV with a ``Distractors`` column: the solver's position, the best move, three
+legal moves the engine ranks clearly lower) are exams like any puzzles, their themes being positional concept
+ids. They also allow **multiple choice** (:attr:`ExamConfig.choices`): the question lists the best move and
+the three distractors in SAN (:func:`exam_choices`, in an order fixed by the puzzle id) instead of every
+legal move; grading is the same.
+
 Model outputs are cached in SQLite by (student, explanation hash, puzzle, prompt format): a rerun asks
 the model nothing, and the no-explanation half is shared by every explanation of the same exam.
 
@@ -35,6 +41,7 @@ import chess
 import pandas as pd
 import platformdirs
 
+from chessteach.concepts.catalog import CONCEPTS, POSITIONAL
 from chessteach.errors import ChessteachError
 from chessteach.llm.base import GenerationConfig, LanguageModel, ModelRequestError, Prompt
 from chessteach.puzzles.puzzle import Puzzle
@@ -144,18 +151,81 @@ def get_prompt_format(name: str) -> PromptFormat:
 
 
 SYSTEM_PROMPT = "You are a chess student. Answer with one move in standard algebraic notation (SAN), nothing else."
+CHOICES_SYSTEM_PROMPT = (
+    "You are a chess student. Choose one of the candidate moves and answer with it in standard algebraic notation"
+    " (SAN), nothing else."
+)
+"""The chat system prompt of a multiple-choice exam."""
+
+DISTRACTORS_COLUMN = "Distractors"
+"""The column of an exercise CSV that holds the wrong choices (UCI, space separated)."""
+DISTRACTORS = 3
+"""Wrong choices per multiple-choice question (with the best move: four candidates)."""
 
 
-def exam_question(puzzle: Puzzle, *, prompt_format: str = DEFAULT_PROMPT_FORMAT) -> str:
-    """The question about the solver's position (without the explanation and the ``Answer:`` cue)."""
+def is_exercise(puzzle: Puzzle) -> bool:
+    """Whether the puzzle is a positional exercise: it came with a ``Distractors`` column."""
+    return DISTRACTORS_COLUMN in puzzle.extra
+
+
+def exam_choices(puzzle: Puzzle) -> list[chess.Move]:
+    """The candidate moves of a multiple-choice question: the best move (the first solver move) and the
+    puzzle's three ``Distractors``, in an order fixed by the puzzle id (a hash of the id and each move), so the
+    best move is not always first and a rerun asks the same question.
+
+    Raises :class:`ExamError` naming the puzzle when the column is missing or empty, does not hold exactly three
+    moves, or holds a move that is not UCI, is illegal in the solver's position, repeats, or is the best move.
+
+    >>> from chessteach.puzzles import Puzzle
+    >>> p = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"], id="m1")
+    >>> p.extra["Distractors"] = "a1a2 g1f1 h2h3"
+    >>> sorted(m.uci() for m in exam_choices(p))
+    ['a1a2', 'a1a8', 'g1f1', 'h2h3']
+    """
+    where = f"puzzle {puzzle.id}"
+    text = puzzle.extra.get(DISTRACTORS_COLUMN)
+    if text is None:
+        raise ExamError(f"{where}: no {DISTRACTORS_COLUMN} column; multiple choice needs an exercises CSV")
+    tokens = text.split()
+    if not tokens:
+        raise ExamError(f"{where}: the {DISTRACTORS_COLUMN} column is empty; multiple choice needs {DISTRACTORS} moves")
+    if len(tokens) != DISTRACTORS:
+        raise ExamError(f"{where}: {DISTRACTORS_COLUMN} {text.strip()!r} holds {len(tokens)} move(s), not {DISTRACTORS}")
+    board = puzzle.position()
+    best = puzzle.solver_moves[0]
+    wrong: list[chess.Move] = []
+    for token in tokens:
+        try:
+            move = chess.Move.from_uci(token)
+        except ValueError:
+            raise ExamError(f"{where}: distractor {token!r} is not a UCI move") from None
+        if move not in board.legal_moves:
+            raise ExamError(f"{where}: distractor {token} is illegal in {board.fen()}")
+        if move == best:
+            raise ExamError(f"{where}: distractor {token} is the best move itself")
+        if move in wrong:
+            raise ExamError(f"{where}: distractor {token} is listed twice")
+        wrong.append(move)
+    return sorted([best, *wrong], key=lambda m: hashlib.sha256(f"{puzzle.id}:{m.uci()}".encode()).digest())
+
+
+def exam_question(puzzle: Puzzle, *, prompt_format: str = DEFAULT_PROMPT_FORMAT, choices: bool = False) -> str:
+    """The question about the solver's position (without the explanation and the ``Answer:`` cue): the legal
+    moves in SAN, or with ``choices`` the four candidates of :func:`exam_choices` (raises :class:`ExamError`
+    for a puzzle without usable distractors)."""
     form = get_prompt_format(prompt_format)
     board = puzzle.position()
     side = _side(board)
     lines = [f"Puzzle. FEN: {board.fen()}"]
     if form.board is not None:
         lines.append(form.board(board))
-    lines.append(f"{side} to move. Legal moves: {' '.join(legal_moves_san(board))}")
-    lines.append(f"Find the best move for {side}. Answer with one move in SAN.")
+    if choices:
+        candidates = " ".join(board.san(move) for move in exam_choices(puzzle))
+        lines.append(f"{side} to move. Candidate moves: {candidates}")
+        lines.append(f"Choose the best move for {side} from the candidates. Answer with one of them in SAN.")
+    else:
+        lines.append(f"{side} to move. Legal moves: {' '.join(legal_moves_san(board))}")
+        lines.append(f"Find the best move for {side}. Answer with one move in SAN.")
     return "\n".join(lines)
 
 
@@ -165,17 +235,20 @@ def exam_prompt(
     *,
     prompt_format: str = DEFAULT_PROMPT_FORMAT,
     chat: bool = False,
+    choices: bool = False,
 ) -> Prompt:
     """The student's prompt: the explanation (when given) before the question.
 
     Plain text ends with ``Answer:`` (the model continues with `` MOVE``); a chat is a system message and one
-    user message, and the model answers as the assistant.
+    user message, and the model answers as the assistant. ``choices`` asks a multiple-choice question
+    (:func:`exam_question`).
     """
-    question = exam_question(puzzle, prompt_format=prompt_format)
+    question = exam_question(puzzle, prompt_format=prompt_format, choices=choices)
     text = explanation_text(explanation)
     body = question if text is None else f"Explanation:\n{text}\n\n{question}"
     if chat:
-        return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": body}]
+        system = CHOICES_SYSTEM_PROMPT if choices else SYSTEM_PROMPT
+        return [{"role": "system", "content": system}, {"role": "user", "content": body}]
     return f"{body}\nAnswer:"
 
 
@@ -261,17 +334,31 @@ def puzzle_positions(puzzle: Puzzle) -> set[str]:
     return keys
 
 
+def _positional(theme: str) -> bool:
+    concept = CONCEPTS.get(theme)
+    return concept is not None and concept.family == POSITIONAL
+
+
 def puzzle_has_theme(puzzle: Puzzle, theme: str, *, source: ThemeSource = "own") -> bool:
-    """Whether a puzzle carries the theme: its own (Lichess) themes, the tagger's, or either."""
+    """Whether a puzzle carries the theme: its own themes (the CSV's ``Themes``), the computed ones, or either.
+
+    The computed themes of a tactical theme are the tagger's (:func:`~chessteach.puzzles.tag.tag_puzzle`); a
+    positional concept (an exercise's theme) is computed by its detector on the solver's position, as
+    :func:`~chessteach.teaching.explain.pick_example` does.
+    """
     if source not in THEME_SOURCES:
         raise ExamError(f"unknown theme source {source!r}; valid sources: {', '.join(THEME_SOURCES)}")
     if source != "computed" and theme in puzzle.themes:
         return True
     if source == "own":
         return False
-    from chessteach.puzzles.tag import tag_puzzle
-
     try:
+        if _positional(theme):
+            from chessteach.concepts.positional import verified_positional_facts
+
+            return bool(verified_positional_facts(puzzle.position(), [theme]))
+        from chessteach.puzzles.tag import tag_puzzle
+
         return theme in tag_puzzle(puzzle)
     except (ValueError, AssertionError, IndexError) as exc:
         logger.warning("cannot tag puzzle %s: %s", puzzle.id, exc)
@@ -362,9 +449,12 @@ def student_key(spec: str) -> str:
     return path + ("?" + "&".join(kept) if kept else "")
 
 
-def puzzle_key(puzzle: Puzzle) -> str:
-    """The puzzle's id and a short hash of its position and moves (two sets may reuse an id)."""
+def puzzle_key(puzzle: Puzzle, *, choices: bool = False) -> str:
+    """The puzzle's id and a short hash of its position and moves (two sets may reuse an id), and with
+    ``choices`` of its distractors too (other distractors are another question)."""
     content = puzzle.fen + " " + " ".join(m.uci() for m in puzzle.moves)
+    if choices:
+        content += " | " + " ".join(puzzle.extra.get(DISTRACTORS_COLUMN, "").split())
     return f"{puzzle.id}:{hashlib.sha1(content.encode()).hexdigest()[:8]}"
 
 
@@ -444,10 +534,12 @@ class ExamResult:
 
 @dataclass(frozen=True)
 class ExamConfig:
-    """How an exam is put to the student."""
+    """How an exam is put to the student (``choices``: multiple choice among the best move and the puzzle's
+    three distractors, see :func:`exam_choices`)."""
 
     prompt_format: str = DEFAULT_PROMPT_FORMAT
     chat: bool = False
+    choices: bool = False
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     chunk: int = DEFAULT_CHUNK
     resamples: int = BOOTSTRAP_RESAMPLES
@@ -461,8 +553,12 @@ class ExamConfig:
 
     @property
     def format_key(self) -> str:
-        """The prompt format as the cache keys it (chat prompts are another format)."""
-        return f"{self.prompt_format}+chat" if self.chat else self.prompt_format
+        """The prompt format as the cache keys it (multiple choice and chat prompts are other formats).
+
+        >>> ExamConfig().format_key, ExamConfig(choices=True, chat=True).format_key
+        ('fen-san', 'fen-san+choices+chat')
+        """
+        return self.prompt_format + ("+choices" if self.choices else "") + ("+chat" if self.chat else "")
 
     def generation(self) -> GenerationConfig:
         return GenerationConfig(max_new_tokens=self.max_new_tokens, temperature=0.0, stop=("\n",))
@@ -635,10 +731,12 @@ def run_exam(
     """Put each puzzle to the student without and (when there is one) with the explanation.
 
     The student generates one greedy answer per prompt (up to ``config.max_new_tokens`` tokens, cut at the
-    first newline) and scores the solution move after the same prompt. Items already in ``cache`` are not
-    asked again. A chunk of items the model refuses (:class:`ModelRequestError`) is retried one by one; a
-    puzzle whose item still fails is left out of the report (both conditions), logged, and counted in
-    ``errors``. ``progress(done, total)`` counts items (puzzles x conditions).
+    first newline) and scores the solution move after the same prompt. With ``config.choices`` every puzzle
+    must have usable distractors (:func:`exam_choices`): a :class:`ExamError` is raised before the student is
+    asked anything. Items already in ``cache`` are not asked again. A chunk of items the model refuses
+    (:class:`ModelRequestError`) is retried one by one; a puzzle whose item still fails is left out of the
+    report (both conditions), logged, and counted in ``errors``. ``progress(done, total)`` counts items
+    (puzzles x conditions).
     """
     config = config or ExamConfig()
     text = explanation_text(explanation)
@@ -646,7 +744,7 @@ def run_exam(
     student_id = student_key(student.spec)
     items = []
     for puzzle in puzzles:
-        pkey = puzzle_key(puzzle)
+        pkey = puzzle_key(puzzle, choices=config.choices)
         for with_explanation in conditions:
             shown = text if with_explanation else None
             items.append(
@@ -654,7 +752,9 @@ def run_exam(
                     puzzle,
                     with_explanation,
                     (student_id, explanation_hash(shown), pkey, config.format_key),
-                    exam_prompt(puzzle, shown, prompt_format=config.prompt_format, chat=config.chat),
+                    exam_prompt(
+                        puzzle, shown, prompt_format=config.prompt_format, chat=config.chat, choices=config.choices
+                    ),
                     solution_continuation(puzzle, chat=config.chat),
                 )
             )

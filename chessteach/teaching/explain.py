@@ -228,12 +228,26 @@ def _raw_facts(line: Line, concept: Concept) -> list[Fact]:
             facts += [dataclasses.replace(f, data=(*f.data, ("fen", line.final.fen()))) for f in patterns]
         return facts
     if concept.family == POSITIONAL:
-        board = line.start
-        return [
-            dataclasses.replace(f, data=(*f.data, ("fen", board.fen())))
-            for f in verified_positional_facts(board, [concept.id])
-        ]
+        return _positional_facts(line, concept.id)
     return []
+
+
+def _positional_facts(line: Line, concept_id: str) -> list[Fact]:
+    """A positional concept's facts in the solver's position, then the ones the solver's first move brings (its
+    facts after that move that did not hold before, such as a knight now standing on the outpost): what the
+    move changes, which is the point of a positional exercise."""
+    start = line.start
+    before = verified_positional_facts(start, [concept_id])
+    facts = [dataclasses.replace(f, data=(*f.data, ("fen", start.fen()))) for f in before]
+    if line.plies > line.first:
+        after = line.after(line.first)
+        held = {f.text for f in before}
+        facts += [
+            dataclasses.replace(f, data=(*f.data, ("fen", after.fen())))
+            for f in verified_positional_facts(after, [concept_id])
+            if f.text not in held
+        ]
+    return facts
 
 
 def example_facts(puzzle: Puzzle, concept_id: str) -> list[Fact]:
@@ -242,7 +256,8 @@ def example_facts(puzzle: Puzzle, concept_id: str) -> list[Fact]:
 
     Line motifs (fork, pin, skewer, double and discovered check, trapped and hanging pieces, f2/f7) come
     from :mod:`chessteach.concepts.motifs` on the board where they occur; mates give the checkmate and its
-    named pattern on the final board; positional concepts their detector on the solver's position. Concepts
+    named pattern on the final board; positional concepts their detector on the solver's position, then the
+    facts the solver's first move brings about (those after it that did not hold before). Concepts
     that are yes/no statements about the sequence (sacrifice, deflection, ...) or about the game (length,
     phase, evaluation) have no board facts: the list is empty. A fact its checker rejects is logged and left
     out.
@@ -333,8 +348,15 @@ def _fact_sentences(puzzle: Puzzle, facts: Sequence[Fact]) -> list[str]:
     for fact in facts:
         fen = fact.get("fen") or ""
         intro = "In the puzzle position" if fen == start_fen else after.get(fen, "In the line")
-        sentences.append(f"{intro}, {fact.text[:1].lower()}{fact.text[1:]}")
+        sentences.append(f"{intro}, {_lower_first(fact.text)}")
     return sentences
+
+
+def _lower_first(text: str) -> str:
+    """The text with its first letter in lower case, to follow a comma; a side's name stays capitalised."""
+    if re.match(r"(?:White|Black)\b", text):
+        return text
+    return text[:1].lower() + text[1:]
 
 
 def _worked_example(concept: Concept, puzzle: Puzzle, facts: Sequence[Fact]) -> str:
@@ -354,7 +376,11 @@ def _worked_example(concept: Concept, puzzle: Puzzle, facts: Sequence[Fact]) -> 
     paragraphs.append("\n".join(f"- {_narrate(board, move)}" for board, move in puzzle.boards()))
     sentences = _fact_sentences(puzzle, facts)
     if sentences:
-        paragraphs.append(f"Why this is {_article(concept.name)} {concept.name.lower()}: " + " ".join(sentences))
+        if concept.family == POSITIONAL:
+            lead = f"{concept.name} in this position: "
+        else:
+            lead = f"Why this is {_article(concept.name)} {concept.name.lower()}: "
+        paragraphs.append(lead + " ".join(sentences))
     final = puzzle.final_board()
     if final.is_checkmate():
         paragraphs.append(f"The line ends in checkmate: {_side(final.turn)} has no legal move.")
