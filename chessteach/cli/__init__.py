@@ -13,6 +13,9 @@ from chessteach.cli.analyze import analyze
 from chessteach.cli.bench import bench_app
 from chessteach.cli.engine import engine_commands
 from chessteach.cli.exam import exam
+from chessteach.cli.exercises import exercises_app
+from chessteach.cli.exercises import mine as mine_exercises_command
+from chessteach.cli.exercises import show as show_exercises
 from chessteach.cli.explain import explain
 from chessteach.cli.mine import mine
 from chessteach.cli.puzzles import puzzles_app
@@ -29,6 +32,9 @@ app.add_typer(bench_app, name="bench")
 puzzles_app.command("verify")(verify)
 puzzles_app.command("mine")(mine)
 app.add_typer(puzzles_app, name="puzzles")
+exercises_app.command("mine")(mine_exercises_command)
+exercises_app.command("show")(show_exercises)
+app.add_typer(exercises_app, name="exercises")
 app.command("analyze")(analyze)
 app.command("exam")(exam)
 app.command("explain")(explain)

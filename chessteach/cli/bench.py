@@ -11,11 +11,15 @@ from rich.console import Console
 from rich.table import Table
 
 from chessteach.cli.display import progress_bar
+from chessteach.cli.mine import DEFAULT_MINE_NODES
+from chessteach.cli.mine import stage_bar as mine_stage_bar
 from chessteach.cli.options import EngineConfigOpt, EngineOpt, EngineOptionOpt, engine_config_or_exit
 from chessteach.engine import DEFAULT_NODES
 from chessteach.engine.bench import run_engine_bench
 from chessteach.games.bench import run_nodes_study, run_review_bench
-from chessteach.puzzles import bundled_puzzles, read_puzzles
+from chessteach.puzzles import bundled_puzzles, read_puzzles, write_puzzles
+from chessteach.puzzles.bench import run_mine_bench
+from chessteach.puzzles.mine import MINED_COLUMNS
 
 bench_app = typer.Typer(help="Benchmarks: measured rates against their physical limits.", no_args_is_help=True)
 out = Console()
@@ -117,6 +121,96 @@ def bench_nodes(
             f"{row.flagged_agreement:.3f}", f"{row.best_move_agreement:.3f}", f"{row.mean_win_error:.2f}",
         )
     out.print(table)
+
+
+@bench_app.command("mine")
+def bench_mine(
+    pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file.", exists=True, dir_okay=False)],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write the verified puzzles here.")
+    ] = None,
+    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_MINE_NODES,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Engine processes.")] = os.cpu_count() or 1,
+    cache: Annotated[
+        Path | None, typer.Option("--cache", help="Keep the analyses in this cache (default: a fresh temporary one).")
+    ] = None,
+    engine: EngineOpt = None,
+    engine_config: EngineConfigOpt = None,
+    engine_option: EngineOptionOpt = None,
+) -> None:
+    """Puzzle mining: puzzles per 100 games, the share verified, themes, and games/min against the limit."""
+    config = engine_config_or_exit(engine, engine_config, engine_option)
+    with mine_stage_bar() as progress:
+        bench = run_mine_bench(pgn, config=config, nodes=nodes, workers=workers, cache=cache, progress=progress)
+    result = bench.result
+    if output is not None:
+        write_puzzles(output, result.puzzles, columns=MINED_COLUMNS)
+    table = Table(title=f"chessteach bench mine ({pgn.name}, {nodes:,} nodes, {workers} workers)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("games (skipped)", f"{result.games} ({len(result.bad_games)})")
+    table.add_row("candidates (mistakes where the solver was not winning)", str(result.candidates))
+    table.add_row("puzzles found / verified", f"{result.found} / {result.verified}")
+    table.add_row("share verified (goal 100%)", f"[bold]{bench.verified_share:.1%}[/bold]")
+    table.add_row("puzzles per 100 games", f"[bold]{result.per_100_games:.2f}[/bold]")
+    table.add_row("positions searched, nodes searched", f"{bench.searches:,}, {bench.nodes_searched:,}")
+    table.add_row("Stockfish bench, 1 thread", f"{bench.single_thread_nps:,} nodes/s")
+    table.add_row(
+        "limit = nodes searched / (nps x workers)",
+        f"{bench.limit_seconds:.1f} s ({bench.limit_games_per_minute:.1f} games/min)",
+    )
+    table.add_row("measured", f"{bench.seconds:.1f} s ({bench.games_per_minute:.1f} games/min)")
+    table.add_row("ratio = limit / measured", f"[bold]{bench.ratio:.3f}[/bold]")
+    themes = bench.themes()
+    table.add_row("themes", ", ".join(f"{name} {count}" for name, count in themes.most_common()) or "-")
+    out.print(table)
+
+
+@bench_app.command("exercises")
+def bench_exercises(
+    pgns: Annotated[
+        list[Path], typer.Argument(metavar="GAMES.pgn...", help="PGN files.", exists=True, dir_okay=False)
+    ],
+    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_NODES,
+    margin: Annotated[
+        list[float] | None, typer.Option("--margin", help="Margins to study (repeatable; the least is mined).")
+    ] = None,
+    buffer: Annotated[
+        list[float] | None, typer.Option("--selection-buffer", help="Selection buffers to study (repeatable).")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Engine processes.")] = os.cpu_count() or 1,
+    cache: Annotated[Path | None, typer.Option("--cache", help="Analysis cache (default: the user cache).")] = None,
+    engine: EngineOpt = None,
+) -> None:
+    """Positional exercises at several margins from one run: count, stability at 4x nodes, concepts."""
+    from chessteach.cli.exercises import stage_bar as exercises_stage_bar
+    from chessteach.engine import AnalysisCache, EngineLimit, EnginePool
+    from chessteach.exercises import REVERIFY_FACTOR, mine_exercises
+    from chessteach.exercises.study import margin_study
+
+    config = engine_config_or_exit(engine)
+    margins = sorted(margin or [0.15, 0.2, 0.25, 0.3])
+    buffers = sorted(buffer or [0.0, 0.05, 0.1])
+    with AnalysisCache(cache) as store, EnginePool(
+        limit=EngineLimit(nodes=nodes), workers=workers, config=config, cache=store
+    ) as pool, exercises_stage_bar() as progress:
+        result = mine_exercises(pgns, pool, margin=margins[0], selection_buffer=buffers[0], progress=progress)
+    rows = margin_study(result.trials, margins, buffers, run_margin=margins[0], run_buffer=buffers[0])
+    names = ", ".join(p.name for p in pgns)
+    table = Table(title=f"chessteach bench exercises ({result.games} games of {names}; {nodes:,} nodes)")
+    for column in ("margin", "buffer", "selected", f"stable at {REVERIFY_FACTOR}x", "stability", "concepts >= 20"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(
+            f"{row.margin:.2f}", f"{row.buffer:.2f}", str(row.selected), str(row.stable), f"{row.stability:.1%}",
+            str(row.concepts_with(20)),
+        )
+    out.print(table)
+    for row in rows:
+        counts = ", ".join(f"{c} {n}" for c, n in row.concepts.most_common())
+        out.print(f"margin {row.margin:.2f} + buffer {row.buffer:.2f}: {counts or '-'}", soft_wrap=True)
+    out.print(f"{result.positions} positions, {result.screened} passed the screen, {len(result.trials)} searched "
+              "at the full node count")
 
 
 @bench_app.command("exam")

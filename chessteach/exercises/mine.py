@@ -1,0 +1,401 @@
+"""Mining positional exercises: "find the best plan" positions where a quiet move is clearly best.
+
+An exercise is a position from a real game where the engine's best move
+
+- is **clearly best**: its winning chances (-1..1) stand at least :data:`EXERCISE_MARGIN` above the second
+  best move's, so every other move loses at least that much (0.2 is Lichess's inaccuracy threshold, 10 points
+  of win%: every alternative is at least an inaccuracy);
+- is **quiet** (:func:`~chessteach.concepts.changes.is_quiet`): not a capture (so not a recapture), not a
+  check, not a promotion; and the side to move is not in check;
+- **changes a positional fact** in the mover's favour (:func:`~chessteach.concepts.changes.positional_changes`):
+  the exercise's themes are the concepts of those facts.
+
+The stages, each through the engine pool and its cache (so a rerun resumes where it stopped):
+
+1. **Positions.** Every position of every game from ply :data:`MIN_PLY` on (the opening is skipped), not in
+   check, with more than one legal move; a position already seen (in any game) is skipped.
+2. **Screen.** A multipv-2 search of every position at ``nodes / SCREEN_FACTOR``: its best move must be quiet,
+   change a positional fact, and stand at least :data:`SCREEN_MARGIN` above the second best. This cheap search
+   replaces a full one of every position; it only saves the full search on hopeless positions.
+3. **Clearly best.** A multipv-2 search at the full node count: the best move must still be quiet and
+   positional, and its margin at least the selection margin, :data:`EXERCISE_MARGIN` plus
+   :data:`SELECTION_BUFFER` (the buffer absorbs the search noise between this search and the next).
+4. **Re-verification.** The same search at :data:`REVERIFY_FACTOR` times the nodes: the exercise is kept
+   only if the best move is the same and its margin at least :data:`EXERCISE_MARGIN`. The share kept is the
+   exercise set's stability; the margin recorded is this search's.
+5. **Distractors.** :data:`DISTRACTORS` legal moves that look plausible (the same piece type as the best move,
+   or a square near its target; quiet moves first) and that the engine ranks clearly lower: each is searched
+   (the position after it, at the full node count) and must be at least :data:`EXERCISE_MARGIN` below the best
+   move. The highest ranked of those are kept, the most tempting wrong answers.
+
+Every position that reaches stage 3 is kept as a :class:`Trial` with its margins at both node counts, so the
+choice of margins can be studied from one run (``chessteach bench exercises``).
+
+An exercise is a setup-less :class:`~chessteach.puzzles.puzzle.Puzzle`: ``fen`` is the solver's position and
+``moves`` the best move alone; ``extra`` holds the ``Distractors`` (UCI), the ``Margin`` at the
+re-verification, the ``Facts`` the move changes and the source columns.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import chess
+import chess.engine
+
+from chessteach.concepts.changes import FactChange, changed_concepts, is_quiet, positional_changes
+from chessteach.engine import Analysis, EngineLimit, EnginePool, clamp_cp, position_key, winning_chances
+from chessteach.games.read import read_games
+from chessteach.games.review import game_positions
+from chessteach.puzzles.mine import puzzle_id
+from chessteach.puzzles.puzzle import Puzzle
+
+logger = logging.getLogger(__name__)
+
+EXERCISE_MARGIN = 0.2
+"""How far (winning chances, -1..1) the best move must stand above every alternative: Lichess's inaccuracy."""
+
+REVERIFY_FACTOR = 4
+"""The re-verification searches this many times the nodes."""
+
+SELECTION_BUFFER = 0.05
+"""Added to the margin at the full node count, so that positions near the margin are not selected on noise."""
+
+SCREEN_FACTOR = 5
+"""The screen searches ``nodes / SCREEN_FACTOR`` nodes."""
+
+SCREEN_MARGIN = 0.1
+"""The margin the screen asks for (half the exercise margin)."""
+
+MIN_PLY = 16
+"""Positions before this many plies (the opening) are not mined."""
+
+DISTRACTORS = 3
+"""Wrong answers per exercise, for the multiple-choice format."""
+
+DISTRACTOR_BATCH = 6
+"""Candidate distractors searched at a time; a second batch is searched when too few of the first qualify."""
+
+EXERCISE_COLUMNS = [
+    "PuzzleId",
+    "FEN",
+    "Moves",
+    "Themes",
+    "Distractors",
+    "Margin",
+    "SourceFile",
+    "SourceGame",
+    "SourcePly",
+    "Facts",
+]
+"""The columns of an exercise file (a Lichess-like CSV; see :mod:`chessteach.puzzles.lichess_csv`)."""
+
+ExerciseProgress = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)``; stages are ``"games"``, ``"screen"``, ``"search"``,
+``"reverify"`` and ``"distractors"``."""
+
+
+@dataclass(frozen=True)
+class Position:
+    """A game position where the side to move may have a clearly best quiet move."""
+
+    source: str
+    game: int
+    ply: int
+    """1-based ply of the move to find."""
+    board: chess.Board
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A position that reached the full-node search: its best move and margins at both node counts."""
+
+    position: Position
+    best: chess.Move
+    concepts: tuple[str, ...]
+    margin: float
+    """The margin at the full node count."""
+    verified_margin: float | None = None
+    """The margin at ``REVERIFY_FACTOR`` times the nodes (None when that search was not run)."""
+    same_best: bool = False
+    """Whether the re-verification found the same best move."""
+
+    def stable(self, margin: float) -> bool:
+        """Still clearly best at the re-verification, by ``margin``."""
+        return self.same_best and self.verified_margin is not None and self.verified_margin >= margin
+
+
+@dataclass
+class ExerciseResult:
+    """What mining gave: the exercises and the counts behind them."""
+
+    exercises: list[Puzzle] = field(default_factory=list)
+    games: int = 0
+    bad_games: list[str] = field(default_factory=list)
+    positions: int = 0
+    """Positions searched by the screen."""
+    screened: int = 0
+    """Positions whose screen best move is quiet, positional and :data:`SCREEN_MARGIN` above the second."""
+    clearly_best: int = 0
+    """Positions selected at the full node count: the exercises before re-verification."""
+    stable: int = 0
+    """Of those, how many stayed clearly best at the re-verification's node count."""
+    without_distractors: int = 0
+    trials: list[Trial] = field(default_factory=list)
+    """Every position searched at the full node count."""
+
+    @property
+    def stability(self) -> float:
+        """Share of the clearly-best positions still clearly best at ``REVERIFY_FACTOR`` times the nodes."""
+        return self.stable / self.clearly_best if self.clearly_best else 1.0
+
+    def concepts(self) -> Counter[str]:
+        """How many exercises each concept tags."""
+        return Counter(theme for exercise in self.exercises for theme in exercise.themes)
+
+
+def margin_of(analysis: Analysis, color: chess.Color) -> float | None:
+    """Winning chances of the best line minus the second's, for ``color``; None without two lines."""
+    if len(analysis.lines) < 2 or analysis.lines[0].move is None:
+        return None
+    best, second = (winning_chances(clamp_cp(line.score.pov(color))) for line in analysis.lines[:2])
+    return best - second
+
+
+def _positional_move(fen: str, uci: str) -> list[str]:
+    """The concept ids a move changes (run in worker processes; boards travel as FENs)."""
+    board = chess.Board(fen)
+    return changed_concepts(positional_changes(board, chess.Move.from_uci(uci)))
+
+
+def _quiet_candidate(board: chess.Board, move: chess.Move | None) -> bool:
+    return move is not None and not board.is_check() and is_quiet(board, move)
+
+
+def plausible_moves(board: chess.Board, best: chess.Move) -> list[chess.Move]:
+    """The legal moves other than ``best``, most plausible first: quiet moves before captures and checks, then
+    the same piece type as the best move, then nearness (king distance) of the target square to the best
+    move's target square.
+    """
+    piece = board.piece_type_at(best.from_square)
+
+    def order(move: chess.Move) -> tuple[int, int, int, str]:
+        return (
+            0 if is_quiet(board, move) else 1,
+            0 if board.piece_type_at(move.from_square) == piece else 1,
+            chess.square_distance(move.to_square, best.to_square),
+            move.uci(),
+        )
+
+    return sorted((m for m in board.legal_moves if m != best), key=order)
+
+
+def _exercise(position: Position, best: chess.Move, changes: Sequence[FactChange], margin: float,
+              distractors: Sequence[chess.Move]) -> Puzzle:
+    exercise = Puzzle.from_solution(
+        position.board.fen(),
+        [best.uci()],
+        id=puzzle_id(position.source, position.game, position.ply),
+        themes=changed_concepts(changes),
+    )
+    exercise.extra.update(
+        {
+            "Distractors": " ".join(m.uci() for m in distractors),
+            "Margin": f"{margin:.3f}",
+            "SourceFile": position.source,
+            "SourceGame": str(position.game),
+            "SourcePly": str(position.ply),
+            "Facts": " | ".join(c.text for c in changes),
+        }
+    )
+    return exercise
+
+
+def collect_positions(
+    paths: Sequence[str | os.PathLike[str]], result: ExerciseResult
+) -> list[Position]:
+    """Stage 1: the positions of every readable game from :data:`MIN_PLY` on, not in check, with a choice of
+    moves, each once. Bad games are recorded in ``result`` (and logged) and skipped."""
+    seen: set[str] = set()
+    positions: list[Position] = []
+    for path in paths:
+        source = os.path.basename(os.fspath(path))
+        for record in read_games(path):
+            result.games += 1
+            if record.error is not None or record.game is None:
+                error = record.error or f"{path}: game {record.number}: unreadable"
+                result.bad_games.append(error)  # names the file, the line and the game
+                continue
+            boards, _ = game_positions(record.game)
+            for index, board in enumerate(boards[:-1]):
+                if index + 1 < MIN_PLY or board.is_check() or board.legal_moves.count() < 2:
+                    continue
+                key = position_key(board)
+                if key not in seen:
+                    seen.add(key)
+                    positions.append(Position(source, record.number, index + 1, board))
+    result.positions = len(positions)
+    return positions
+
+
+def _concepts_of(jobs: Sequence[tuple[str, str]], processes: int) -> list[list[str]]:
+    """The concepts each (FEN, UCI move) changes, in worker processes when there are many."""
+    if processes > 1 and len(jobs) > 50:
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(processes, mp_context=context) as executor:
+            return list(executor.map(_positional_move, *zip(*jobs, strict=True), chunksize=32))
+    return [_positional_move(fen, uci) for fen, uci in jobs]
+
+
+def mine_exercises(
+    paths: Sequence[str | os.PathLike[str]],
+    pool: EnginePool,
+    *,
+    margin: float = EXERCISE_MARGIN,
+    selection_buffer: float = SELECTION_BUFFER,
+    processes: int | None = None,
+    progress: ExerciseProgress | None = None,
+) -> ExerciseResult:
+    """Mine verified positional exercises from every game of some PGN files (see the module doc).
+
+    ``pool``'s node limit is the full node count. ``processes`` computes the positional facts in that many
+    worker processes (default: the pool's worker count). Bad games are reported and skipped.
+
+    >>> with EnginePool(limit=EngineLimit(nodes=250_000), workers=2) as pool:  # doctest: +SKIP
+    ...     result = mine_exercises(["games.pgn"], pool)
+    """
+    if pool.limit.nodes is None:
+        raise ValueError("mining exercises needs a node limit (the screen and re-verification scale it)")
+    nodes = pool.limit.nodes
+    result = ExerciseResult()
+
+    def stage(name: str) -> Callable[[int, int], None] | None:
+        return None if progress is None else (lambda done, total: progress(name, done, total))
+
+    positions = collect_positions(paths, result)
+
+    # Stage 2: the screen, then the positional facts of the quiet best moves that pass it.
+    screen_limit = EngineLimit(nodes=max(1, nodes // SCREEN_FACTOR))
+    screens = pool.analyse([p.board for p in positions], multipv=2, limit=screen_limit, progress=stage("screen"))
+    quiet: list[tuple[Position, chess.Move]] = []
+    for position, analysis in zip(positions, screens, strict=True):
+        if analysis is None or not analysis.lines:
+            continue
+        move = analysis.lines[0].move
+        found = margin_of(analysis, position.board.turn)
+        if move is not None and found is not None and found >= SCREEN_MARGIN and _quiet_candidate(position.board, move):
+            quiet.append((position, move))
+    concepts = _concepts_of([(p.board.fen(), m.uci()) for p, m in quiet], processes or pool.workers)
+    screened = [p for (p, _), found in zip(quiet, concepts, strict=True) if found]
+    result.screened = len(screened)
+    logger.info("%d positions, %d pass the screen", result.positions, result.screened)
+
+    # Stage 3: clearly best at the full node count.
+    searches = pool.analyse([p.board for p in screened], multipv=2, progress=stage("search"))
+    trials: list[Trial] = []
+    for position, analysis in zip(screened, searches, strict=True):
+        if analysis is None:
+            continue
+        found = margin_of(analysis, position.board.turn)
+        best = analysis.lines[0].move
+        if found is None or best is None or not _quiet_candidate(position.board, best):
+            continue
+        changed = changed_concepts(positional_changes(position.board, best))
+        if changed:
+            trials.append(Trial(position, best, tuple(changed), found))
+    selected = [t for t in trials if t.margin >= margin + selection_buffer]
+    result.clearly_best = len(selected)
+
+    # Stage 4: re-verification at REVERIFY_FACTOR times the nodes.
+    verify_limit = EngineLimit(nodes=nodes * REVERIFY_FACTOR)
+    checks = pool.analyse([t.position.board for t in selected], multipv=2, limit=verify_limit,
+                          progress=stage("reverify"))
+    verified: dict[int, Trial] = {}
+    for trial, check in zip(selected, checks, strict=True):
+        if check is None:
+            continue
+        verified[id(trial)] = Trial(
+            trial.position, trial.best, trial.concepts, trial.margin,
+            margin_of(check, trial.position.board.turn), check.lines[0].move == trial.best,
+        )
+    result.trials = [verified.get(id(t), t) for t in trials]
+    stable = [t for t in result.trials if t.stable(margin)]
+    result.stable = len(stable)
+    logger.info("%d clearly best, %d stable at %dx the nodes", result.clearly_best, result.stable, REVERIFY_FACTOR)
+
+    # Stage 5: distractors, searched in batches over all exercises at once.
+    chosen = _distractors(stable, _best_chances(screened, searches), pool, margin, stage("distractors"))
+    for trial, distractors in zip(stable, chosen, strict=True):
+        if len(distractors) < DISTRACTORS:
+            result.without_distractors += 1
+            continue
+        changes = positional_changes(trial.position.board, trial.best)
+        assert trial.verified_margin is not None
+        result.exercises.append(_exercise(trial.position, trial.best, changes, trial.verified_margin, distractors))
+    logger.info("%d exercises (%d without enough distractors)", len(result.exercises), result.without_distractors)
+    return result
+
+
+def _best_chances(positions: Sequence[Position], searches: Sequence[Analysis | None]) -> dict[str, float]:
+    """The best move's winning chances at the full node count, by position key."""
+    chances = {}
+    for position, analysis in zip(positions, searches, strict=True):
+        if analysis is not None and analysis.lines:
+            score = analysis.lines[0].score.pov(position.board.turn)
+            chances[position_key(position.board)] = winning_chances(clamp_cp(score))
+    return chances
+
+
+def _distractors(
+    stable: Sequence[Trial],
+    best_chances: dict[str, float],
+    pool: EnginePool,
+    margin: float,
+    progress: Callable[[int, int], None] | None,
+) -> list[list[chess.Move]]:
+    """For each exercise, up to :data:`DISTRACTORS` plausible moves ranked clearly lower, best ranked first."""
+    plausible = [plausible_moves(t.position.board, t.best) for t in stable]
+    scored: list[list[tuple[float, chess.Move]]] = [[] for _ in stable]
+    for batch in range(2):
+        todo: list[tuple[int, chess.Move, chess.Board]] = []
+        for i, trial in enumerate(stable):
+            if batch and len(scored[i]) >= DISTRACTORS:
+                continue
+            for move in plausible[i][batch * DISTRACTOR_BATCH : (batch + 1) * DISTRACTOR_BATCH]:
+                after = trial.position.board.copy(stack=False)
+                after.push(move)
+                todo.append((i, move, after))
+        if not todo:
+            break
+        analyses = pool.analyse([after for _, _, after in todo], progress=progress)
+        for (i, move, _), analysis in zip(todo, analyses, strict=True):
+            if analysis is None:
+                continue
+            board = stable[i].position.board
+            chances = winning_chances(clamp_cp(analysis.score.pov(board.turn)))
+            if best_chances[position_key(board)] - chances >= margin:
+                scored[i].append((chances, move))
+    return [[move for _, move in sorted(s, key=lambda x: (-x[0], x[1].uci()))[:DISTRACTORS]] for s in scored]
+
+
+__all__ = [
+    "DISTRACTORS",
+    "EXERCISE_COLUMNS",
+    "EXERCISE_MARGIN",
+    "MIN_PLY",
+    "REVERIFY_FACTOR",
+    "SCREEN_MARGIN",
+    "SELECTION_BUFFER",
+    "ExerciseResult",
+    "Position",
+    "Trial",
+    "margin_of",
+    "mine_exercises",
+    "plausible_moves",
+]
