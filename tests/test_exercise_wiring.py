@@ -28,7 +28,7 @@ from chessteach.cli import app
 from chessteach.concepts.catalog import POSITIONAL, get_concept
 from chessteach.concepts.positional import verified_positional_facts
 from chessteach.llm import GenerationConfig, Prompt
-from chessteach.puzzles import Puzzle, bundled_puzzles, read_puzzles
+from chessteach.puzzles import Puzzle, bundled_exercises, bundled_puzzles, read_puzzles
 from chessteach.teaching.exam import (
     CHOICES_SYSTEM_PROMPT,
     ExamCache,
@@ -351,6 +351,18 @@ def test_exam_command_on_exercises_free_and_choices(
     bad = runner.invoke(app, [*common, "--puzzles", str(bad_csv), "-o", str(tmp_path / "bad"), "--choices"])
     assert bad.exit_code == 2
     assert re.search(r"error: puzzle ex\d+p\d+: distractor [a-h][1-8][a-h][1-8] is illegal in ", bad.output), bad.output
+
+
+def test_exam_on_the_bundled_mined_exercises(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """The engine-mined set shipped in puzzles/ goes through a multiple-choice exam as it is."""
+    out = tmp_path / "bundled"
+    args = ["exam", "--student", f"hf:{tiny_model_dir}", "--concept", "weakSquares,kingSafety", "--puzzles",
+            str(bundled_exercises()), "-n", "4", "--cache", str(tmp_path / "exams.sqlite"), "--max-new-tokens", "3",
+            "-o", str(out), "--choices"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "exam.csv")
+    assert sorted(table["theme"]) == ["kingSafety", "weakSquares"] and list(table["n"]) == [4, 4]
 
 
 # --- training ------------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from chessteach.exercises import (
     margin_of,
     mine_exercises,
 )
-from chessteach.puzzles import read_puzzles
+from chessteach.puzzles import bundled_exercises, read_puzzles
 from chessteach.puzzles.mine import puzzle_id
 
 NODES = 20_000
@@ -178,3 +178,29 @@ def test_quiet_moves() -> None:
     assert is_quiet(board, chess.Move.from_uci("g8f6"))
     check = chess.Board("rnbqkbnr/ppp2ppp/8/3pp3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 0 3")
     assert not is_quiet(check, chess.Move.from_uci("f1b5"))  # a check
+
+
+# --- the bundled set ------------------------------------------------------------------------------------------
+
+
+def test_bundled_exercises_change_what_they_are_tagged_with() -> None:
+    """Every shipped exercise: a quiet best move, three legal distractors, and each tag a fact the move changes,
+    checked by the fact's checker on the board before and after."""
+    loaded = read_puzzles(bundled_exercises())
+    assert not loaded.errors and len(loaded.puzzles) >= 100
+    assert loaded.columns == EXERCISE_COLUMNS
+    for exercise in loaded.puzzles:
+        board = exercise.position()
+        best = exercise.solver_moves[0]
+        assert not exercise.has_setup and is_quiet(board, best)
+        assert float(exercise.extra["Margin"]) >= EXERCISE_MARGIN
+        distractors = [chess.Move.from_uci(u) for u in exercise.extra["Distractors"].split()]
+        assert len(set(distractors)) == DISTRACTORS and best not in distractors
+        assert all(m in board.legal_moves for m in distractors)
+        after = board.copy()
+        after.push(best)
+        changes = positional_changes(board, best)
+        assert exercise.themes == list(dict.fromkeys(c.concept for c in changes)), exercise.id
+        for change in changes:
+            assert check_fact(after, change.fact) is change.gained
+            assert check_fact(board, change.fact) is not change.gained, exercise.id

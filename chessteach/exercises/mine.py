@@ -64,14 +64,14 @@ EXERCISE_MARGIN = 0.2
 REVERIFY_FACTOR = 4
 """The re-verification searches this many times the nodes."""
 
-SELECTION_BUFFER = 0.05
+SELECTION_BUFFER = 0.1
 """Added to the margin at the full node count, so that positions near the margin are not selected on noise."""
 
 SCREEN_FACTOR = 5
 """The screen searches ``nodes / SCREEN_FACTOR`` nodes."""
 
-SCREEN_MARGIN = 0.1
-"""The margin the screen asks for (half the exercise margin)."""
+SCREEN_MARGIN = 0.05
+"""The margin the screen asks for (a quarter of the exercise margin: the screen is noisy)."""
 
 MIN_PLY = 16
 """Positions before this many plies (the opening) are not mined."""

@@ -3,6 +3,7 @@
 from chessteach.puzzles.lichess_csv import (
     LICHESS_COLUMNS,
     PuzzleFile,
+    bundled_exercises,
     bundled_puzzles,
     iter_puzzles,
     read_puzzles,
@@ -12,6 +13,7 @@ from chessteach.puzzles.puzzle import Puzzle, parse_moves
 from chessteach.puzzles.tag import THEMES, tag_puzzle, tag_puzzles, theme_report
 
 __all__ = [
+    "bundled_exercises",
     "bundled_puzzles",
     "LICHESS_COLUMNS",
     "THEMES",

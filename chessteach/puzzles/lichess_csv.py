@@ -54,6 +54,14 @@ def bundled_puzzles() -> Path:
     return Path(str(resources.files("chessteach.data").joinpath("puzzles", "lichess-sample.csv")))
 
 
+def bundled_exercises() -> Path:
+    """The bundled positional exercises, ``puzzles/positional-exercises.csv`` (packaged as
+    ``chessteach/data/puzzles``; see :mod:`chessteach.exercises`)."""
+    from importlib import resources
+
+    return Path(str(resources.files("chessteach.data").joinpath("puzzles", "positional-exercises.csv")))
+
+
 def _row_to_puzzle(row: dict[str, str], source: str) -> Puzzle:
     rating_text = (row.get("Rating") or "").strip()
     try:
