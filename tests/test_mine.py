@@ -103,3 +103,12 @@ def test_mined_puzzles_round_trip_through_tag_and_verify(zurich: Path, tmp_path:
     checked = read_rows(verified)
     assert len(checked) == len(rows)
     assert all(r["Verified"] == "true" for r in checked), [r["VerifyReason"] for r in checked]
+
+
+def test_game_url_comes_from_a_site_header_that_is_a_url(zurich: Path, tmp_path: Path, pool: EnginePool) -> None:
+    text = extract_game(zurich, GELLER_EUWE, tmp_path).read_text(encoding="utf-8")
+    url = "https://lichess.org/study/zurich1953/game9"
+    pgn = tmp_path / "with-url.pgn"
+    pgn.write_text(text.replace('[Site "Zurich"]', f'[Site "{url}"]'), encoding="utf-8")
+    result = mine_puzzles(pgn, pool)
+    assert result.puzzles and all(p.extra["GameUrl"] == url for p in result.puzzles)
