@@ -35,6 +35,7 @@ from chessteach.exercises import (
 from chessteach.exercises.mine import SCREEN_FACTOR, ExerciseProgress
 from chessteach.exercises.show import exercise_summary, exercise_svg
 from chessteach.puzzles import Puzzle, read_puzzles, write_puzzles
+from chessteach.puzzles.lichess_csv import DISTRACTORS_COLUMN
 
 exercises_app = typer.Typer(help="Positional exercises: find the clearly best quiet move.", no_args_is_help=True)
 
@@ -177,7 +178,7 @@ def show(
 def load_exercises(path: Path) -> list[Puzzle]:
     """The exercises of a CSV; a file without a Distractors column exits with a one-line error."""
     loaded = read_puzzles(path)
-    if "Distractors" not in loaded.columns:
+    if DISTRACTORS_COLUMN not in loaded.columns:
         typer.secho(f"error: {path}: no Distractors column; not an exercise file", fg="red", err=True)
         raise typer.Exit(2)
     return loaded.puzzles

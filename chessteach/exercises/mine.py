@@ -53,6 +53,7 @@ from chessteach.concepts.changes import FactChange, changed_concepts, is_quiet, 
 from chessteach.engine import Analysis, EngineLimit, EnginePool, clamp_cp, position_key, winning_chances
 from chessteach.games.read import read_games
 from chessteach.games.review import game_positions
+from chessteach.puzzles.lichess_csv import DISTRACTORS, DISTRACTORS_COLUMN
 from chessteach.puzzles.mine import puzzle_id
 from chessteach.puzzles.puzzle import Puzzle
 
@@ -76,8 +77,6 @@ SCREEN_MARGIN = 0.05
 MIN_PLY = 16
 """Positions before this many plies (the opening) are not mined."""
 
-DISTRACTORS = 3
-"""Wrong answers per exercise, for the multiple-choice format."""
 
 DISTRACTOR_BATCH = 6
 """Candidate distractors searched at a time; a second batch is searched when too few of the first qualify."""
@@ -206,7 +205,7 @@ def _exercise(position: Position, best: chess.Move, changes: Sequence[FactChange
     )
     exercise.extra.update(
         {
-            "Distractors": " ".join(m.uci() for m in distractors),
+            DISTRACTORS_COLUMN: " ".join(m.uci() for m in distractors),
             "Margin": f"{margin:.3f}",
             "SourceFile": position.source,
             "SourceGame": str(position.game),

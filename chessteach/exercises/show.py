@@ -5,6 +5,7 @@ from __future__ import annotations
 import chess
 import chess.svg
 
+from chessteach.puzzles.lichess_csv import DISTRACTORS_COLUMN
 from chessteach.puzzles.puzzle import Puzzle
 
 BEST_ARROW = "#15781B80"
@@ -15,7 +16,7 @@ DISTRACTOR_ARROW = "#88202080"
 
 def distractor_moves(exercise: Puzzle) -> list[chess.Move]:
     """The exercise's distractors (its ``Distractors`` column, UCI)."""
-    return [chess.Move.from_uci(token) for token in exercise.extra.get("Distractors", "").split()]
+    return [chess.Move.from_uci(token) for token in exercise.extra.get(DISTRACTORS_COLUMN, "").split()]
 
 
 def exercise_svg(exercise: Puzzle, *, size: int = 360) -> str:

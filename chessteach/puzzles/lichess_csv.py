@@ -36,6 +36,11 @@ LICHESS_COLUMNS = [
 ]
 REQUIRED_COLUMNS = ["PuzzleId", "FEN", "Moves"]
 
+DISTRACTORS_COLUMN = "Distractors"
+"""The column that makes a row a positional exercise: its wrong choices, UCI, space separated."""
+DISTRACTORS = 3
+"""Wrong choices per exercise (with the best move: four candidates in a multiple-choice question)."""
+
 
 @dataclass
 class PuzzleFile:
@@ -70,7 +75,7 @@ def _row_to_puzzle(row: dict[str, str], source: str) -> Puzzle:
         raise ValueError(f"bad Rating {rating_text!r}") from None
     moves = parse_moves(row["Moves"])
     extra = {k: v for k, v in row.items() if k not in ("PuzzleId", "FEN", "Moves", "Rating", "Themes")}
-    if "Distractors" in row:
+    if DISTRACTORS_COLUMN in row:
         extra.setdefault("Setup", "none")  # an exercise: FEN is the solver's position, Moves the best move
     return Puzzle(
         id=row["PuzzleId"],
@@ -130,7 +135,7 @@ def puzzle_row(puzzle: Puzzle) -> dict[str, str]:
         "Themes": " ".join(puzzle.themes),
     }
     row.update(puzzle.extra)
-    if "Distractors" in row and row.get("Setup") == "none":
+    if DISTRACTORS_COLUMN in row and row.get("Setup") == "none":
         del row["Setup"]  # implied by the Distractors column (see the module doc)
     return row
 

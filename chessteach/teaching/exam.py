@@ -44,6 +44,7 @@ import platformdirs
 from chessteach.concepts.catalog import CONCEPTS, POSITIONAL
 from chessteach.errors import ChessteachError
 from chessteach.llm.base import GenerationConfig, LanguageModel, ModelRequestError, Prompt
+from chessteach.puzzles.lichess_csv import DISTRACTORS, DISTRACTORS_COLUMN
 from chessteach.puzzles.puzzle import Puzzle
 from chessteach.teaching.answers import grade, parse_answer
 from chessteach.teaching.stats import BOOTSTRAP_RESAMPLES, CONFIDENCE, Interval, paired_bootstrap
@@ -157,10 +158,6 @@ CHOICES_SYSTEM_PROMPT = (
 )
 """The chat system prompt of a multiple-choice exam."""
 
-DISTRACTORS_COLUMN = "Distractors"
-"""The column of an exercise CSV that holds the wrong choices (UCI, space separated)."""
-DISTRACTORS = 3
-"""Wrong choices per multiple-choice question (with the best move: four candidates)."""
 
 
 def is_exercise(puzzle: Puzzle) -> bool:
