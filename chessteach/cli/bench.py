@@ -11,11 +11,14 @@ from rich.console import Console
 from rich.table import Table
 
 from chessteach.cli.display import progress_bar
+from chessteach.cli.exercises import stage_bar as exercises_stage_bar
 from chessteach.cli.mine import DEFAULT_MINE_NODES
 from chessteach.cli.mine import stage_bar as mine_stage_bar
-from chessteach.cli.options import EngineConfigOpt, EngineOpt, EngineOptionOpt, engine_config_or_exit
+from chessteach.cli.options import EngineConfigOpt, EngineOpt, EngineOptionOpt, engine_config_or_exit, open_pool
 from chessteach.engine import DEFAULT_NODES
 from chessteach.engine.bench import run_engine_bench
+from chessteach.exercises import REVERIFY_FACTOR, mine_exercises
+from chessteach.exercises.study import margin_study
 from chessteach.games.bench import run_nodes_study, run_review_bench
 from chessteach.puzzles import bundled_puzzles, read_puzzles, write_puzzles
 from chessteach.puzzles.bench import run_mine_bench
@@ -183,17 +186,13 @@ def bench_exercises(
     engine: EngineOpt = None,
 ) -> None:
     """Positional exercises at several margins from one run: count, stability at 4x nodes, concepts."""
-    from chessteach.cli.exercises import stage_bar as exercises_stage_bar
-    from chessteach.engine import AnalysisCache, EngineLimit, EnginePool
-    from chessteach.exercises import REVERIFY_FACTOR, mine_exercises
-    from chessteach.exercises.study import margin_study
-
-    config = engine_config_or_exit(engine)
     margins = sorted(margin or [0.15, 0.2, 0.25, 0.3])
     buffers = sorted(buffer or [0.0, 0.05, 0.1])
-    with AnalysisCache(cache) as store, EnginePool(
-        limit=EngineLimit(nodes=nodes), workers=workers, config=config, cache=store
-    ) as pool, exercises_stage_bar() as progress:
+    with (
+        open_pool(engine=engine, engine_config=None, engine_option=None, nodes=nodes, workers=workers, cache=cache)
+        as pool,
+        exercises_stage_bar() as progress,
+    ):
         result = mine_exercises(pgns, pool, margin=margins[0], selection_buffer=buffers[0], progress=progress)
     rows = margin_study(result.trials, margins, buffers, run_margin=margins[0], run_buffer=buffers[0])
     names = ", ".join(p.name for p in pgns)

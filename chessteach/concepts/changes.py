@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import chess
 
 from chessteach.concepts.facts import Fact, check_fact
-from chessteach.concepts.positional import is_outpost, positional_facts
+from chessteach.concepts.positional import _color_of, _count_of, is_outpost, positional_facts
 
 ACTIVITY_GAIN = 4
 """Safe moves (see :func:`~chessteach.concepts.positional.piece_mobility`) a side's pieces must gain (or the
@@ -94,17 +94,12 @@ def is_quiet(board: chess.Board, move: chess.Move) -> bool:
     return not (board.is_capture(move) or board.gives_check(move) or move.promotion is not None)
 
 
-def _color(fact: Fact) -> chess.Color | None:
-    word = fact.get("color")
-    return None if word is None else word == "white"
-
-
-def _count(fact: Fact, key: str = "count") -> int:
-    return int(fact.get(key, "0") or 0)
+def _count(fact: Fact) -> int:
+    return _count_of(fact) or 0
 
 
 def _find(facts: Sequence[Fact], kind: str, color: chess.Color) -> Fact | None:
-    return next((f for f in facts if f.kind == kind and _color(f) == color), None)
+    return next((f for f in facts if f.kind == kind and _color_of(f) == color), None)
 
 
 def _gained(
@@ -112,7 +107,7 @@ def _gained(
 ) -> bool:
     """Whether a fact that became true favours the mover (see the module doc)."""
     we = before.turn
-    color = _color(fact)
+    color = _color_of(fact)
     moved = after.piece_at(move.to_square)
     kind = fact.kind
     if kind == "outpost":
@@ -165,11 +160,11 @@ def _gained(
 
 def _lost(fact: Fact, move: chess.Move, facts_after: Sequence[Fact], we: chess.Color) -> bool:
     """Whether a fact that stopped being true favours the mover (see the module doc)."""
-    color = _color(fact)
+    color = _color_of(fact)
     if fact.kind == "backward_pawn" and color == we:
         file = chess.square_file(fact.squares[0])
         return not any(
-            f.kind == "backward_pawn" and _color(f) == we and chess.square_file(f.squares[0]) == file
+            f.kind == "backward_pawn" and _color_of(f) == we and chess.square_file(f.squares[0]) == file
             for f in facts_after
         )
     if fact.kind == "king_attackers" and color == we:

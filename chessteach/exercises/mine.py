@@ -44,7 +44,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import chess
 import chess.engine
@@ -113,17 +113,25 @@ class Position:
 
 @dataclass(frozen=True)
 class Trial:
-    """A position that reached the full-node search: its best move and margins at both node counts."""
+    """A position that reached the full-node search: its best move, what that move changes, and its margins
+    at both node counts."""
 
     position: Position
     best: chess.Move
-    concepts: tuple[str, ...]
+    changes: tuple[FactChange, ...]
+    chances: float
+    """The best move's winning chances (-1..1) at the full node count."""
     margin: float
     """The margin at the full node count."""
     verified_margin: float | None = None
     """The margin at ``REVERIFY_FACTOR`` times the nodes (None when that search was not run)."""
     same_best: bool = False
     """Whether the re-verification found the same best move."""
+
+    @property
+    def concepts(self) -> list[str]:
+        """The concepts whose facts the best move changes."""
+        return changed_concepts(self.changes)
 
     def stable(self, margin: float) -> bool:
         """Still clearly best at the re-verification, by ``margin``."""
@@ -167,10 +175,9 @@ def margin_of(analysis: Analysis, color: chess.Color) -> float | None:
     return best - second
 
 
-def _positional_move(fen: str, uci: str) -> list[str]:
-    """The concept ids a move changes (run in worker processes; boards travel as FENs)."""
-    board = chess.Board(fen)
-    return changed_concepts(positional_changes(board, chess.Move.from_uci(uci)))
+def _positional_move(fen: str, uci: str) -> list[FactChange]:
+    """What a move changes (run in worker processes; boards travel as FENs)."""
+    return positional_changes(chess.Board(fen), chess.Move.from_uci(uci))
 
 
 def _quiet_candidate(board: chess.Board, move: chess.Move | None) -> bool:
@@ -195,22 +202,23 @@ def plausible_moves(board: chess.Board, best: chess.Move) -> list[chess.Move]:
     return sorted((m for m in board.legal_moves if m != best), key=order)
 
 
-def _exercise(position: Position, best: chess.Move, changes: Sequence[FactChange], margin: float,
-              distractors: Sequence[chess.Move]) -> Puzzle:
+def _exercise(trial: Trial, distractors: Sequence[chess.Move]) -> Puzzle:
+    position = trial.position
+    assert trial.verified_margin is not None
     exercise = Puzzle.from_solution(
         position.board.fen(),
-        [best.uci()],
+        [trial.best.uci()],
         id=puzzle_id(position.source, position.game, position.ply),
-        themes=changed_concepts(changes),
+        themes=trial.concepts,
     )
     exercise.extra.update(
         {
             DISTRACTORS_COLUMN: " ".join(m.uci() for m in distractors),
-            "Margin": f"{margin:.3f}",
+            "Margin": f"{trial.verified_margin:.3f}",
             "SourceFile": position.source,
             "SourceGame": str(position.game),
             "SourcePly": str(position.ply),
-            "Facts": " | ".join(c.text for c in changes),
+            "Facts": " | ".join(c.text for c in trial.changes),
         }
     )
     return exercise
@@ -243,8 +251,8 @@ def collect_positions(
     return positions
 
 
-def _concepts_of(jobs: Sequence[tuple[str, str]], processes: int) -> list[list[str]]:
-    """The concepts each (FEN, UCI move) changes, in worker processes when there are many."""
+def _changes_of(jobs: Sequence[tuple[str, str]], processes: int) -> list[list[FactChange]]:
+    """What each (FEN, UCI move) changes, in worker processes when there are many."""
     if processes > 1 and len(jobs) > 50:
         context = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(processes, mp_context=context) as executor:
@@ -290,70 +298,55 @@ def mine_exercises(
         found = margin_of(analysis, position.board.turn)
         if move is not None and found is not None and found >= SCREEN_MARGIN and _quiet_candidate(position.board, move):
             quiet.append((position, move))
-    concepts = _concepts_of([(p.board.fen(), m.uci()) for p, m in quiet], processes or pool.workers)
-    screened = [p for (p, _), found in zip(quiet, concepts, strict=True) if found]
+    changes = _changes_of([(p.board.fen(), m.uci()) for p, m in quiet], processes or pool.workers)
+    screened = [(p, m, found) for (p, m), found in zip(quiet, changes, strict=True) if found]
     result.screened = len(screened)
     logger.info("%d positions, %d pass the screen", result.positions, result.screened)
 
     # Stage 3: clearly best at the full node count.
-    searches = pool.analyse([p.board for p in screened], multipv=2, progress=stage("search"))
+    searches = pool.analyse([p.board for p, _, _ in screened], multipv=2, progress=stage("search"))
     trials: list[Trial] = []
-    for position, analysis in zip(screened, searches, strict=True):
+    for (position, screen_move, screen_changes), analysis in zip(screened, searches, strict=True):
         if analysis is None:
             continue
         found = margin_of(analysis, position.board.turn)
         best = analysis.lines[0].move
         if found is None or best is None or not _quiet_candidate(position.board, best):
             continue
-        changed = changed_concepts(positional_changes(position.board, best))
+        changed = screen_changes if best == screen_move else positional_changes(position.board, best)
         if changed:
-            trials.append(Trial(position, best, tuple(changed), found))
-    selected = [t for t in trials if t.margin >= margin + selection_buffer]
+            chances = winning_chances(clamp_cp(analysis.lines[0].score.pov(position.board.turn)))
+            trials.append(Trial(position, best, tuple(changed), chances, found))
+    selected = [i for i, t in enumerate(trials) if t.margin >= margin + selection_buffer]
     result.clearly_best = len(selected)
 
     # Stage 4: re-verification at REVERIFY_FACTOR times the nodes.
     verify_limit = EngineLimit(nodes=nodes * REVERIFY_FACTOR)
-    checks = pool.analyse([t.position.board for t in selected], multipv=2, limit=verify_limit,
+    checks = pool.analyse([trials[i].position.board for i in selected], multipv=2, limit=verify_limit,
                           progress=stage("reverify"))
-    verified: dict[int, Trial] = {}
-    for trial, check in zip(selected, checks, strict=True):
-        if check is None:
-            continue
-        verified[id(trial)] = Trial(
-            trial.position, trial.best, trial.concepts, trial.margin,
-            margin_of(check, trial.position.board.turn), check.lines[0].move == trial.best,
-        )
-    result.trials = [verified.get(id(t), t) for t in trials]
-    stable = [t for t in result.trials if t.stable(margin)]
+    for i, check in zip(selected, checks, strict=True):
+        if check is not None:
+            trial = trials[i]
+            trials[i] = replace(trial, verified_margin=margin_of(check, trial.position.board.turn),
+                                same_best=check.lines[0].move == trial.best)
+    result.trials = trials
+    stable = [t for t in trials if t.stable(margin)]
     result.stable = len(stable)
     logger.info("%d clearly best, %d stable at %dx the nodes", result.clearly_best, result.stable, REVERIFY_FACTOR)
 
     # Stage 5: distractors, searched in batches over all exercises at once.
-    chosen = _distractors(stable, _best_chances(screened, searches), pool, margin, stage("distractors"))
+    chosen = _distractors(stable, pool, margin, stage("distractors"))
     for trial, distractors in zip(stable, chosen, strict=True):
         if len(distractors) < DISTRACTORS:
             result.without_distractors += 1
             continue
-        changes = positional_changes(trial.position.board, trial.best)
-        assert trial.verified_margin is not None
-        result.exercises.append(_exercise(trial.position, trial.best, changes, trial.verified_margin, distractors))
+        result.exercises.append(_exercise(trial, distractors))
     logger.info("%d exercises (%d without enough distractors)", len(result.exercises), result.without_distractors)
     return result
 
 
-def _best_chances(positions: Sequence[Position], searches: Sequence[Analysis | None]) -> dict[str, float]:
-    """The best move's winning chances at the full node count, by position key."""
-    chances = {}
-    for position, analysis in zip(positions, searches, strict=True):
-        if analysis is not None and analysis.lines:
-            score = analysis.lines[0].score.pov(position.board.turn)
-            chances[position_key(position.board)] = winning_chances(clamp_cp(score))
-    return chances
-
-
 def _distractors(
     stable: Sequence[Trial],
-    best_chances: dict[str, float],
     pool: EnginePool,
     margin: float,
     progress: Callable[[int, int], None] | None,
@@ -376,9 +369,8 @@ def _distractors(
         for (i, move, _), analysis in zip(todo, analyses, strict=True):
             if analysis is None:
                 continue
-            board = stable[i].position.board
-            chances = winning_chances(clamp_cp(analysis.score.pov(board.turn)))
-            if best_chances[position_key(board)] - chances >= margin:
+            chances = winning_chances(clamp_cp(analysis.score.pov(stable[i].position.board.turn)))
+            if stable[i].chances - chances >= margin:
                 scored[i].append((chances, move))
     return [[move for _, move in sorted(s, key=lambda x: (-x[0], x[1].uci()))[:DISTRACTORS]] for s in scored]
 

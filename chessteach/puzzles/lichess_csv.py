@@ -147,10 +147,11 @@ def write_puzzles(
     (those left empty by every puzzle are not written)."""
     rows = [puzzle_row(p) for p in puzzles]
     order = list(columns or LICHESS_COLUMNS)
+    added = {key: False for row in rows for key in row if key not in order}  # first-seen order
     for row in rows:
-        for key in row:
-            if key not in order and any(r.get(key) for r in rows):
-                order.append(key)
+        for key in added:
+            added[key] = added[key] or bool(row.get(key))
+    order += [key for key, filled in added.items() if filled]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=order, extrasaction="ignore", lineterminator="\n")

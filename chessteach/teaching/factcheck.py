@@ -343,15 +343,7 @@ def _piece_at(text: str, pos: int, *, type_only: bool = True) -> _Piece | None:
         )
     match = _LETTER_PIECE.match(text, pos)
     if match:
-        return _Piece(
-            pos,
-            match.end(),
-            _LETTERS[match.group("letter")],
-            None,
-            (chess.parse_square(match.group("square")),),
-            match.group(0),
-            letter=True,
-        )
+        return _letter_piece(match)
     if type_only:
         match = _TYPE_ONLY.match(text, pos)
         if match:
@@ -366,6 +358,13 @@ def _piece_at(text: str, pos: int, *, type_only: bool = True) -> _Piece | None:
     return None
 
 
+def _letter_piece(match: re.Match[str]) -> _Piece:
+    """A piece-letter token (``Nf7``) as a piece phrase."""
+    square = chess.parse_square(match.group("square"))
+    return _Piece(match.start(), match.end(), _LETTERS[match.group("letter")], None, (square,), match.group(0),
+                  letter=True)
+
+
 def _pieces_in(text: str, start: int, end: int) -> list[_Piece]:
     """Every piece phrase with a square in ``text[start:end]``, and every piece-letter token (``Nf7``)."""
     found: list[_Piece] = []
@@ -373,18 +372,7 @@ def _pieces_in(text: str, start: int, end: int) -> list[_Piece]:
         piece = _piece_at(text, match.start(), type_only=False)
         if piece is not None:
             found.append(piece)
-    for match in _LETTER_PIECE.finditer(text, start, end):
-        found.append(
-            _Piece(
-                match.start(),
-                match.end(),
-                _LETTERS[match.group("letter")],
-                None,
-                (chess.parse_square(match.group("square")),),
-                match.group(0),
-                letter=True,
-            )
-        )
+    found.extend(_letter_piece(match) for match in _LETTER_PIECE.finditer(text, start, end))
     return sorted(found, key=lambda p: p.start)
 
 
