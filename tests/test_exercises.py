@@ -172,6 +172,21 @@ def test_pawn_push_that_creates_a_passed_pawn() -> None:
     assert "passedPawn" in concepts_of(fen, "c4c5")  # c5 passes b5: no black pawn on b-, c- or d-file ahead
 
 
+def test_piece_onto_the_square_in_front_of_an_isolated_pawn() -> None:
+    # Black's d5 is isolated (and passed); Nf3-d4 blockades it, Nf3-e5 only attacks squares beside it.
+    fen = "6k1/5ppp/8/3p4/8/5N2/5PPP/6K1 w - - 0 1"
+    assert {"isolatedPawn", "passedPawn"} <= concepts_of(fen, "f3d4")
+    assert not {"isolatedPawn", "passedPawn"} & concepts_of(fen, "f3e5")
+
+
+def test_a_new_attacker_of_a_backward_pawn() -> None:
+    # Black's d6 is backward (c4 and e4 guard d5) and the d1 rook already hits it up the d-file.
+    fen = "4k3/8/3p4/4p3/2P1P3/6N1/8/3R2K1 w - - 0 1"
+    assert "backwardPawn" in concepts_of(fen, "g3f5")  # a second attacker
+    assert "backwardPawn" not in concepts_of(fen, "g3h5")  # not an attacker
+    assert "backwardPawn" not in concepts_of(fen, "d1d3")  # the same single attacker, one square closer
+
+
 def test_quiet_moves() -> None:
     board = chess.Board("r1bqkbnr/pppp1ppp/2n5/4p3/3PP3/5N2/PPP2PPP/RNBQKB1R b KQkq - 0 3")
     assert not is_quiet(board, chess.Move.from_uci("e5d4"))  # a capture

@@ -93,7 +93,9 @@ def test_pick_example_errors_name_the_concept(sample: list[Puzzle]) -> None:
 def test_pick_example_for_a_positional_concept(sample: list[Puzzle]) -> None:
     example = pick_example("isolatedPawn", sample)
     facts = example_facts(example, "isolatedPawn")
-    assert facts and all(f.kind == "isolated_pawn" for f in facts)
+    assert facts and facts[0].kind == "isolated_pawn"  # the pawn itself first, then the pieces against it
+    assert {f.kind for f in facts} <= set(get_concept("isolatedPawn").fact_kinds)
+    assert all(check_fact(chess.Board(f.get("fen")), f) for f in facts)
 
 
 def test_fork_fact_is_checked_on_the_board_after_the_forking_move(fork_example: Puzzle) -> None:

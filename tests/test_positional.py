@@ -47,6 +47,8 @@ POSITIONAL_KINDS = [
     "space",
     "weak_square",
     "overloaded_defender",
+    "pawn_target",
+    "blockade",
 ]
 
 # Real positions: (source, game or puzzle, ply) -> the position. Games by PGN file, round and White player.
@@ -165,6 +167,8 @@ def _key(fact: Fact) -> str:
         "weak_square": lambda: f"{color}:{fact.get('square')}",
         "overloaded_defender": lambda: first,
         "king_attackers": lambda: f"{color}:{' '.join(fact.square_names[1:])}",
+        "pawn_target": lambda: f"{fact.get('weakness')}:{first}:{' '.join(fact.square_names[1:])}",
+        "blockade": lambda: f"{fact.get('weakness')}:{first}>{fact.square_names[-1]}",
     }
     return keys[fact.kind]()
 
@@ -193,6 +197,9 @@ REAL_CASES = [
     ("iqp", "overloaded_defender", set()),
     # Black's d6 has lost its pawn cover (no c-pawn, e6 level with it), but no white piece uses it.
     ("iqp", "weak_square", set()),
+    # Black's Nc6 hits the isolated d4 (Qd8 is blocked by Bd6), and Nd5 stands on its stop square.
+    ("iqp", "pawn_target", {"isolated:d4:c6"}),
+    ("iqp", "blockade", {"isolated:d5>d4"}),
     # Chain: c4 and c7 (no b- or d-pawn) and a7 (no b-pawn) are isolated; White's a3-b2, d4-h2 are not.
     ("chain", "isolated_pawn", {"a7", "c4", "c7"}),
     ("chain", "doubled_pawns", {"b:c"}),
@@ -209,6 +216,10 @@ REAL_CASES = [
     ("chain", "overloaded_defender", set()),
     # The queen on c2 looks at h7 along c2-h7: the only piece near Black's king; none near White's.
     ("chain", "king_attackers", {"b:c2"}),
+    # Be2 hits c4 (isolated and doubled) over the empty d3; Rb8 looks down the empty b-file at the backward b2.
+    ("chain", "pawn_target", {"isolated:c4:e2", "doubled:c4:e2", "backward:b2:b8"}),
+    # Nc3 blockades the isolated c4, Nd5 the backward d4.
+    ("chain", "blockade", {"isolated:c3>c4", "backward:d5>d4"}),
     # Najdorf: d6 trails e5, has no c-pawn, and White's e4 guards d5.
     ("najdorf", "backward_pawn", {"d6"}),
     ("najdorf", "isolated_pawn", set()),
@@ -219,6 +230,9 @@ REAL_CASES = [
     # ... and d5 is the hole in Black's camp that White's queen, knight and e-pawn all hit.
     ("najdorf", "weak_square", {"b:d5"}),
     ("najdorf", "pawn_shield", {"w:3", "b:2"}),
+    # The backward d6 is hit by the queen on d2 up the empty d-file (the d1 rook behind her does not count).
+    ("najdorf", "pawn_target", {"backward:d6:d2"}),
+    ("najdorf", "blockade", set()),
     # 005Ep: Rb4 alone guards Nd4 (hit by Rd6) and b7 (hit by Rc7).
     ("overloaded_rook", "overloaded_defender", {"b4"}),
     ("overloaded_rook", "isolated_pawn", {"b2"}),
@@ -232,6 +246,9 @@ REAL_CASES = [
     ("pawn_ending", "isolated_pawn", {"c5", "c7", "d5", "h5"}),
     ("pawn_ending", "bishop_pair", set()),
     ("pawn_ending", "pawn_shield", set()),  # both kings are up on their third and fifth rank
+    # Black's king on e5 attacks the isolated d5; c5 and h5 are untouched, and no piece blockades.
+    ("pawn_ending", "pawn_target", {"isolated:d5:e5"}),
+    ("pawn_ending", "blockade", set()),
     ("no_white_pawns", "passed_pawn", {"f4", "h7"}),
     ("no_white_pawns", "pawn_islands", {"b:f h"}),
 ]
@@ -288,6 +305,8 @@ def test_starting_position_has_no_weaknesses() -> None:
         "king_attackers": set(),
         "weak_square": set(),
         "overloaded_defender": set(),
+        "pawn_target": set(),
+        "blockade": set(),
     }
     # Each knight has two moves (a3/c3, f3/h3); nothing else can move. Space: c3-f4, 8 squares each.
     assert mobility(board, chess.WHITE) == {
@@ -324,6 +343,17 @@ TEXTBOOK_CASES = [
     # Queen and knight both hit squares next to the castled king.
     # Ng5 hits f7 and h7, Qh4 hits h7 up the h-file (listed in square order, h4 before g5).
     ("6k1/5ppp/8/6N1/7Q/8/8/6K1 w - - 0 1", "king_attackers", {"b:h4 g5"}),
+    # The isolated (and passed) d5: Nd4 blockades it, the d1 rook behind the knight does not attack it.
+    ("3r2k1/8/8/3p4/3N4/8/8/3R2K1 w - - 0 1", "blockade", {"isolated:d4>d5", "passed:d4>d5"}),
+    ("3r2k1/8/8/3p4/3N4/8/8/3R2K1 w - - 0 1", "pawn_target", set()),
+    # With the knight on f4 instead, it and the rook both hit d5, which the d8 rook defends; no blockade.
+    ("3r2k1/8/8/3p4/5N2/8/8/3R2K1 w - - 0 1", "pawn_target", {"isolated:d5:d1 f4", "passed:d5:d1 f4"}),
+    ("3r2k1/8/8/3p4/5N2/8/8/3R2K1 w - - 0 1", "blockade", set()),
+    # A pawn on a pawn's stop square is no blockade: the d4 pawn stops d5 (neither is passed or isolated now).
+    ("6k1/8/8/3p4/3P4/8/8/6K1 w - - 0 1", "blockade", set()),
+    # Doubled f-pawns (not isolated: g6 stands beside them; not passed: g2 is in front), the front one hit by
+    # the bishop on d3 and the knight on g3; the one on f7 stays out of reach behind it.
+    ("6k1/5p2/6p1/5p2/8/3B2N1/6P1/6K1 w - - 0 1", "pawn_target", {"doubled:f5:d3 g3"}),
 ]
 
 
@@ -381,6 +411,10 @@ BREAKING_CHANGES = [
     ("overloaded_rook", "overloaded_defender", "b4", {chess.C5: "b"}),  # a second defender of d4
     ("chain", "space", "w", {chess.F5: "p"}),  # f5 attacks e4
     ("iqp", "mobility", "w", {chess.E5: "p"}),  # e5 attacks f4, taking squares from Bc1 and Ne2
+    ("iqp", "pawn_target", "isolated:d4:c6", {chess.E3: "P"}),  # a white e-pawn: d4 is no longer isolated
+    ("iqp", "pawn_target", "isolated:d4:c6", {chess.E5: "p"}),  # a second attacker: the list is wrong
+    ("iqp", "blockade", "isolated:d5>d4", {chess.C2: "P"}),  # a white c-pawn: d4 is no longer isolated
+    ("chain", "blockade", "backward:d5>d4", {chess.C2: "P"}),  # c2-c3 could support d4 now
 ]
 
 
@@ -428,7 +462,7 @@ def test_checkers_reject_malformed_facts(positions: dict[str, chess.Board]) -> N
 def test_concept_filter_and_unknown_ids(positions: dict[str, chess.Board]) -> None:
     board = positions["iqp"]
     facts = positional_facts(board, ["isolatedPawn", "outpost"])
-    assert [f.kind for f in facts] == ["isolated_pawn", "outpost"]
+    assert [f.kind for f in facts] == ["isolated_pawn", "pawn_target", "blockade", "outpost"]
     assert {f.concept for f in positional_facts(board, ["kingSafety"])} == {"kingSafety"}
     with pytest.raises(UnknownConceptError, match="isolatedPawn"):
         positional_facts(board, ["isolatedPawns"])

@@ -186,8 +186,8 @@ def bench_exercises(
     engine: EngineOpt = None,
 ) -> None:
     """Positional exercises at several margins from one run: count, stability at 4x nodes, concepts."""
-    margins = sorted(margin or [0.15, 0.2, 0.25, 0.3])
-    buffers = sorted(buffer or [0.0, 0.05, 0.1])
+    margins = sorted(margin or [0.1, 0.15, 0.2, 0.25, 0.3])
+    buffers = sorted(buffer or [0.0, 0.05, 0.1, 0.15])
     with (
         open_pool(engine=engine, engine_config=None, engine_option=None, nodes=nodes, workers=workers, cache=cache)
         as pool,

@@ -47,7 +47,7 @@ _STAGES = {
     "distractors": "searching distractors",
 }
 
-MARGIN_BINS = (0.2, 0.3, 0.4, 0.6, 0.8, 2.01)
+MARGIN_BINS = (0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 2.01)
 """Edges of the margin histogram printed after mining."""
 
 out = Console()

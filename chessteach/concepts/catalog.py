@@ -790,7 +790,7 @@ _POSITIONAL = [
         "Look at the files next to the pawn: if neither holds a pawn of the same colour, it is isolated.",
         "Treating every isolated pawn as a weakness: an isolated d-pawn also gives space and open lines"
         " for attack in the middlegame.",
-        ("isolated_pawn",),
+        ("isolated_pawn", "pawn_target", "blockade"),
     ),
     _positional(
         "doubledPawns",
@@ -801,7 +801,7 @@ _POSITIONAL = [
         "Count the pawns of each colour on every file; two or more on one file are doubled.",
         "Avoiding doubled pawns at any cost: they often come with a half-open file and control of key"
         " squares.",
-        ("doubled_pawns",),
+        ("doubled_pawns", "pawn_target"),
     ),
     _positional(
         "backwardPawn",
@@ -813,7 +813,7 @@ _POSITIONAL = [
         "A pawn left behind its neighbours, with an enemy pawn guarding the square in front of it.",
         "Calling a pawn backward when a neighbouring pawn can still come level with it, or when it can"
         " advance with support.",
-        ("backward_pawn",),
+        ("backward_pawn", "pawn_target", "blockade"),
     ),
     _positional(
         "passedPawn",
@@ -823,7 +823,7 @@ _POSITIONAL = [
         " pawn can stop or capture it on its way to promotion; only pieces can.",
         "Look ahead of the pawn on three files: no enemy pawn means it is passed.",
         "Forgetting to blockade an enemy passed pawn, or pushing your own without the support of pieces.",
-        ("passed_pawn",),
+        ("passed_pawn", "pawn_target", "blockade"),
     ),
     _positional(
         "pawnIslands",

@@ -15,6 +15,9 @@ The changes that count, for the mover ("we") and the opponent ("they"):
 - ``passedPawn``: our moved pawn is passed on its new square (a pawn move that creates or advances a passer);
 - ``backwardPawn``: one of their pawns became backward (a weakness fixed), or one of ours stopped being
   backward;
+- ``isolatedPawn``, ``backwardPawn``, ``doubledPawns``, ``passedPawn``: our moved piece is a new attacker of
+  their isolated, backward, doubled or passed pawn (more attackers than before), or now blockades their
+  isolated, backward or passed pawn from the square in front of it;
 - ``weakSquares``: our moved piece now uses (occupies or attacks) a weak square in their camp;
 - ``overloadedDefender``: one of their pieces became overloaded;
 - ``kingSafety``: our king's pawn shield grew (castling), our moved piece joined the attack on their king's
@@ -22,8 +25,9 @@ The changes that count, for the mover ("we") and the opponent ("they"):
 - ``pieceActivity``: our pieces' safe moves rose by at least :data:`ACTIVITY_GAIN`, or theirs fell by as much;
 - ``space``: our space count rose by at least :data:`SPACE_GAIN`.
 
-A quiet move (:func:`is_quiet`) cannot change isolated or doubled pawns, pawn islands or the bishop pair,
-since it changes no pawn's file and takes nothing, so those concepts never appear here.
+A quiet move (:func:`is_quiet`) changes no pawn's file and takes nothing, so it cannot make a pawn isolated or
+doubled, change the pawn islands or win the bishop pair; what it can do against isolated and doubled pawns is
+attack or blockade them, and those changes are followed. ``pawnIslands`` and ``bishopPair`` never appear.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ SPACE_GAIN = 1
 _HEAVY = (chess.ROOK, chess.QUEEN)
 
 CHANGING_CONCEPTS = (
+    "isolatedPawn",
+    "doubledPawns",
     "outpost",
     "openFile",
     "halfOpenFile",
@@ -131,6 +137,19 @@ def _gained(
             and chess.square_file(move.from_square) != chess.square_file(move.to_square)
         )
     if kind == "passed_pawn":
+        return color == we and fact.squares[0] == move.to_square
+    if kind == "pawn_target":
+        old = next(
+            (f for f in facts_before if f.kind == kind and f.squares[0] == fact.squares[0]
+             and f.get("weakness") == fact.get("weakness")),
+            None,
+        )
+        return (
+            color == (not we)
+            and move.to_square in fact.squares[1:]
+            and _count(fact) > (_count(old) if old is not None else 0)
+        )
+    if kind == "blockade":
         return color == we and fact.squares[0] == move.to_square
     if kind in ("backward_pawn", "overloaded_defender"):
         return color == (not we)

@@ -3,7 +3,9 @@
 Each ``detect_<concept>(board)`` returns :class:`~chessteach.concepts.facts.Fact` objects for one positional
 concept of the catalog (``concept`` is its catalog id), and every kind of fact it emits has a checker,
 registered with :func:`~chessteach.concepts.facts.fact_check`, that recomputes the statement from a board.
-:func:`positional_facts` runs them all.
+:func:`positional_facts` runs them all. The pawn concepts (isolated, doubled, backward and passed pawns) also
+report the pieces that attack such a pawn (:func:`detect_pawn_targets`) and those that blockade it
+(:func:`detect_blockades`): the play against a pawn feature, which pieces change when the pawns cannot.
 
 Conventions: a square's *relative rank* counts from its owner's side (0 is White's first rank for White and
 Black's eighth rank for Black); the texts name ranks 1-8 from the owner's side. Pieces in a fact are listed
@@ -1011,13 +1013,159 @@ def _check_overloaded_defender(board: chess.Board, fact: Fact) -> bool:
     return all(s in loaded for s in fact.squares[1:])
 
 
+# --- targets and blockades: pieces against a pawn weakness ----------------------------------------
+
+
+def is_doubled_pawn(board: chess.Board, square: chess.Square) -> bool:
+    """A pawn is doubled when another pawn of its colour stands on the same file."""
+    piece = board.piece_at(square)
+    if piece is None or piece.piece_type != chess.PAWN:
+        return False
+    return len(_pawns(board, piece.color, [chess.square_file(square)])) >= 2
+
+
+WEAKNESSES: dict[str, tuple[str, Callable[[chess.Board, chess.Square], bool]]] = {
+    "isolated": ("isolatedPawn", is_isolated_pawn),
+    "backward": ("backwardPawn", is_backward_pawn),
+    "doubled": ("doubledPawns", is_doubled_pawn),
+    "passed": ("passedPawn", is_passed_pawn),
+}
+"""The pawn features that pieces attack and blockade (:func:`detect_pawn_targets`, :func:`detect_blockades`):
+each with its concept's catalog id and its test. A passed pawn is the owner's strength, not a weakness, but
+it is attacked and blockaded in the same way."""
+
+BLOCKADED = ("isolated", "backward", "passed")
+"""The features whose pawn a piece blockades by standing on its stop square (a doubled pawn is not one)."""
+
+
+def _weakness_of(fact: Fact) -> tuple[str, Callable[[chess.Board, chess.Square], bool]] | None:
+    name = fact.get("weakness")
+    return WEAKNESSES.get(name) if name is not None else None
+
+
+def _pieces_text(board: chess.Board, squares: Sequence[chess.Square]) -> str:
+    """``"White's rook on d1 and knight on f4"`` (all of one side)."""
+    piece = board.piece_at(squares[0])
+    assert piece is not None
+    return f"{_SIDE[piece.color]}'s " + _join([_piece_phrase(board, s).removeprefix("the ") for s in squares])
+
+
+def detect_pawn_targets(board: chess.Board, weakness: str) -> list[Fact]:
+    """Pawns with the feature ``weakness`` (a key of :data:`WEAKNESSES`) that the enemy attacks
+    (``pawn_target``): one fact per such pawn with at least one attacker, ``squares`` the pawn and then its
+    attackers (any piece, as :meth:`chess.Board.attackers` sees them), ``data`` the pawn's side, the feature,
+    the number of attackers (``count``) and of defenders (``defenders``); the concept is the feature's.
+
+    >>> board = chess.Board("3r2k1/5ppp/8/3p4/5N2/8/5PPP/6K1 w - - 0 1")
+    >>> [f.text for f in detect_pawn_targets(board, "isolated")]
+    ["Black's isolated pawn on d5 is attacked by White's knight on f4, and defended by Black's rook on d8."]
+    """
+    concept, has = WEAKNESSES[weakness]
+    facts = []
+    for color in chess.COLORS:
+        for square in _pawns(board, color):
+            attackers = sorted(board.attackers(not color, square))
+            if not attackers or not has(board, square):
+                continue
+            defenders = sorted(board.attackers(color, square))
+            defended = f"defended by {_pieces_text(board, defenders)}" if defenders else "not defended"
+            text = (
+                f"{_SIDE[color]}'s {weakness} pawn on {chess.square_name(square)} is attacked by"
+                f" {_pieces_text(board, attackers)}, and {defended}."
+            )
+            data = {
+                "color": _COLOR_WORD[color],
+                "weakness": weakness,
+                "count": str(len(attackers)),
+                "defenders": str(len(defenders)),
+            }
+            facts.append(_fact(board, "pawn_target", concept, [square, *attackers], text, data))
+    return facts
+
+
+@fact_check("pawn_target")
+def _check_pawn_target(board: chess.Board, fact: Fact) -> bool:
+    color, weakness = _color_of(fact), _weakness_of(fact)
+    if color is None or weakness is None or not fact.squares or not pieces_match(board, fact):
+        return False
+    pawn = fact.squares[0]
+    if not _is_piece(board, pawn, chess.PAWN, color) or not weakness[1](board, pawn):
+        return False
+    attackers = sorted(board.attackers(not color, pawn))
+    return (
+        list(fact.squares[1:]) == attackers
+        and _count_of(fact) == len(attackers)
+        and _count_of(fact, "defenders") == len(board.attackers(color, pawn))
+    )
+
+
+def detect_blockades(board: chess.Board, weakness: str) -> list[Fact]:
+    """Pieces that blockade a pawn with the feature ``weakness`` (one of :data:`BLOCKADED`) by standing on its
+    stop square, the square in front of it (``blockade``): ``squares`` the blockading piece, then the pawn;
+    ``data`` the blockader's side and the feature; the concept is the feature's.
+
+    >>> board = chess.Board("6k1/5ppp/8/3p4/3N4/8/5PPP/6K1 w - - 0 1")
+    >>> [f.text for f in detect_blockades(board, "isolated")]
+    ["White's knight on d4 blockades Black's isolated pawn on d5: it stands on the square in front of the pawn."]
+    """
+    if weakness not in BLOCKADED:
+        raise ValueError(f"no blockade of a {weakness} pawn; blockaded: {', '.join(BLOCKADED)}")
+    concept, has = WEAKNESSES[weakness]
+    facts = []
+    for color in chess.COLORS:
+        for pawn in _pawns(board, not color):
+            stop = _stop_square(pawn, not color)
+            piece = board.piece_at(stop) if stop is not None else None
+            if stop is None or piece is None or piece.color != color or piece.piece_type == chess.PAWN:
+                continue
+            if not has(board, pawn):
+                continue
+            text = (
+                f"{_side_piece_phrase(board, stop)} blockades {_SIDE[not color]}'s {weakness} pawn on"
+                f" {chess.square_name(pawn)}: it stands on the square in front of the pawn."
+            )
+            data = {"color": _COLOR_WORD[color], "weakness": weakness}
+            facts.append(_fact(board, "blockade", concept, [stop, pawn], text, data))
+    return facts
+
+
+@fact_check("blockade")
+def _check_blockade(board: chess.Board, fact: Fact) -> bool:
+    color, weakness = _color_of(fact), _weakness_of(fact)
+    if color is None or weakness is None or fact.get("weakness") not in BLOCKADED or len(fact.squares) != 2:
+        return False
+    if not pieces_match(board, fact):
+        return False
+    blocker, pawn = fact.squares
+    piece = board.piece_at(blocker)
+    return (
+        piece is not None
+        and piece.color == color
+        and piece.piece_type != chess.PAWN
+        and _is_piece(board, pawn, chess.PAWN, not color)
+        and _stop_square(pawn, not color) == blocker
+        and weakness[1](board, pawn)
+    )
+
+
+def _with_pieces_against(detect: Detector, weakness: str) -> Detector:
+    """``detect`` followed by :func:`detect_pawn_targets` and :func:`detect_blockades` for ``weakness``."""
+
+    def detector(board: chess.Board) -> list[Fact]:
+        facts = detect(board) + detect_pawn_targets(board, weakness)
+        return facts + detect_blockades(board, weakness) if weakness in BLOCKADED else facts
+
+    detector.__doc__ = f"{detect.__name__}, then the {weakness} pawns that pieces attack and blockade."
+    return detector
+
+
 # --- all together ---------------------------------------------------------------------------------
 
 DETECTORS: dict[str, Detector] = {
-    "isolatedPawn": detect_isolated_pawn,
-    "doubledPawns": detect_doubled_pawns,
-    "backwardPawn": detect_backward_pawn,
-    "passedPawn": detect_passed_pawn,
+    "isolatedPawn": _with_pieces_against(detect_isolated_pawn, "isolated"),
+    "doubledPawns": _with_pieces_against(detect_doubled_pawns, "doubled"),
+    "backwardPawn": _with_pieces_against(detect_backward_pawn, "backward"),
+    "passedPawn": _with_pieces_against(detect_passed_pawn, "passed"),
     "pawnIslands": detect_pawn_islands,
     "openFile": detect_open_file,
     "halfOpenFile": detect_half_open_file,
@@ -1069,9 +1217,12 @@ def verified_positional_facts(board: chess.Board, concepts: Iterable[str] | None
 
 
 __all__ = [
+    "BLOCKADED",
     "DETECTORS",
+    "WEAKNESSES",
     "detect_backward_pawn",
     "detect_bishop_pair",
+    "detect_blockades",
     "detect_doubled_pawns",
     "detect_half_open_file",
     "detect_isolated_pawn",
@@ -1082,12 +1233,14 @@ __all__ = [
     "detect_overloaded_defender",
     "detect_passed_pawn",
     "detect_pawn_islands",
+    "detect_pawn_targets",
     "detect_pawn_shield",
     "detect_piece_activity",
     "detect_space",
     "detect_weak_squares",
     "has_bishop_pair",
     "is_backward_pawn",
+    "is_doubled_pawn",
     "is_half_open_file",
     "is_isolated_pawn",
     "is_open_file",

@@ -3,8 +3,9 @@
 An exercise is a position from a real game where the engine's best move
 
 - is **clearly best**: its winning chances (-1..1) stand at least :data:`EXERCISE_MARGIN` above the second
-  best move's, so every other move loses at least that much (0.2 is Lichess's inaccuracy threshold, 10 points
-  of win%: every alternative is at least an inaccuracy);
+  best move's, so every other move loses at least that much (0.1, 5 points of win%, is Lichess's inaccuracy
+  threshold, :func:`~chessteach.engine.score.judge`: Lichess would judge every alternative an inaccuracy or
+  worse), and the full search must show :data:`SELECTION_BUFFER` more;
 - is **quiet** (:func:`~chessteach.concepts.changes.is_quiet`): not a capture (so not a recapture), not a
   check, not a promotion; and the side to move is not in check;
 - **changes a positional fact** in the mover's favour (:func:`~chessteach.concepts.changes.positional_changes`):
@@ -59,20 +60,22 @@ from chessteach.puzzles.puzzle import Puzzle
 
 logger = logging.getLogger(__name__)
 
-EXERCISE_MARGIN = 0.2
-"""How far (winning chances, -1..1) the best move must stand above every alternative: Lichess's inaccuracy."""
+EXERCISE_MARGIN = 0.1
+"""How far (winning chances, -1..1) the best move must stand above every alternative at the re-verification:
+Lichess's inaccuracy threshold (0.2 is its mistake, 0.3 its blunder)."""
 
 REVERIFY_FACTOR = 4
 """The re-verification searches this many times the nodes."""
 
 SELECTION_BUFFER = 0.1
-"""Added to the margin at the full node count, so that positions near the margin are not selected on noise."""
+"""Added to the margin at the full node count, so that positions near the margin are not selected on noise
+(margin plus buffer is 0.2 at the defaults: at the full node count every alternative is a Lichess mistake)."""
 
 SCREEN_FACTOR = 5
 """The screen searches ``nodes / SCREEN_FACTOR`` nodes."""
 
 SCREEN_MARGIN = 0.05
-"""The margin the screen asks for (a quarter of the exercise margin: the screen is noisy)."""
+"""The margin the screen asks for (a quarter of the selection margin, margin plus buffer: the screen is noisy)."""
 
 MIN_PLY = 16
 """Positions before this many plies (the opening) are not mined."""
