@@ -187,6 +187,13 @@ def test_a_new_attacker_of_a_backward_pawn() -> None:
     assert "backwardPawn" not in concepts_of(fen, "d1d3")  # the same single attacker, one square closer
 
 
+def test_a_rook_behind_a_passed_pawn() -> None:
+    # White's d5 is passed; Ra1-d1 defends it from behind, Ra1-b1 does not.
+    fen = "6k1/5ppp/8/3P4/8/8/5PPP/R5K1 w - - 0 1"
+    assert "passedPawn" in concepts_of(fen, "a1d1")
+    assert "passedPawn" not in concepts_of(fen, "a1b1")
+
+
 def test_quiet_moves() -> None:
     board = chess.Board("r1bqkbnr/pppp1ppp/2n5/4p3/3PP3/5N2/PPP2PPP/RNBQKB1R b KQkq - 0 3")
     assert not is_quiet(board, chess.Move.from_uci("e5d4"))  # a capture

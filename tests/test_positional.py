@@ -49,6 +49,7 @@ POSITIONAL_KINDS = [
     "overloaded_defender",
     "pawn_target",
     "blockade",
+    "passed_pawn_support",
 ]
 
 # Real positions: (source, game or puzzle, ply) -> the position. Games by PGN file, round and White player.
@@ -169,6 +170,7 @@ def _key(fact: Fact) -> str:
         "king_attackers": lambda: f"{color}:{' '.join(fact.square_names[1:])}",
         "pawn_target": lambda: f"{fact.get('weakness')}:{first}:{' '.join(fact.square_names[1:])}",
         "blockade": lambda: f"{fact.get('weakness')}:{first}>{fact.square_names[-1]}",
+        "passed_pawn_support": lambda: f"{first}:{' '.join(fact.square_names[1:])}",
     }
     return keys[fact.kind]()
 
@@ -251,6 +253,9 @@ REAL_CASES = [
     ("pawn_ending", "blockade", set()),
     ("no_white_pawns", "passed_pawn", {"f4", "h7"}),
     ("no_white_pawns", "pawn_islands", {"b:f h"}),
+    # The king on g6 defends the h7 passer; nothing defends f4 (the f3 knight does not reach it).
+    ("no_white_pawns", "passed_pawn_support", {"h7:g6"}),
+    ("iqp", "passed_pawn_support", set()),
 ]
 
 
@@ -307,6 +312,7 @@ def test_starting_position_has_no_weaknesses() -> None:
         "overloaded_defender": set(),
         "pawn_target": set(),
         "blockade": set(),
+        "passed_pawn_support": set(),
     }
     # Each knight has two moves (a3/c3, f3/h3); nothing else can move. Space: c3-f4, 8 squares each.
     assert mobility(board, chess.WHITE) == {
@@ -351,6 +357,10 @@ TEXTBOOK_CASES = [
     ("3r2k1/8/8/3p4/5N2/8/8/3R2K1 w - - 0 1", "blockade", set()),
     # A pawn on a pawn's stop square is no blockade: the d4 pawn stops d5 (neither is passed or isolated now).
     ("6k1/8/8/3p4/3P4/8/8/6K1 w - - 0 1", "blockade", set()),
+    # A rook behind the passed d5 defends it up the d-file; a knight on b4 defends it too.
+    ("6k1/8/8/3P4/1N6/8/8/3R2K1 w - - 0 1", "passed_pawn_support", {"d5:d1 b4"}),
+    # With the knight on d4 instead, between them: the rook no longer sees d5, and the knight does not defend it.
+    ("6k1/8/8/3P4/3N4/8/8/3R2K1 w - - 0 1", "passed_pawn_support", set()),
     # Doubled f-pawns (not isolated: g6 stands beside them; not passed: g2 is in front), the front one hit by
     # the bishop on d3 and the knight on g3; the one on f7 stays out of reach behind it.
     ("6k1/5p2/6p1/5p2/8/3B2N1/6P1/6K1 w - - 0 1", "pawn_target", {"doubled:f5:d3 g3"}),
@@ -415,6 +425,8 @@ BREAKING_CHANGES = [
     ("iqp", "pawn_target", "isolated:d4:c6", {chess.E5: "p"}),  # a second attacker: the list is wrong
     ("iqp", "blockade", "isolated:d5>d4", {chess.C2: "P"}),  # a white c-pawn: d4 is no longer isolated
     ("chain", "blockade", "backward:d5>d4", {chess.C2: "P"}),  # c2-c3 could support d4 now
+    ("no_white_pawns", "passed_pawn_support", "h7:g6", {chess.G2: "P"}),  # a white g-pawn: h7 is not passed
+    ("no_white_pawns", "passed_pawn_support", "h7:g6", {chess.H8: "r"}),  # a second defender: the list is wrong
 ]
 
 

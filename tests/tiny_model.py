@@ -1,5 +1,6 @@
 """A tiny causal language model built from scratch for the tests: a byte-level BPE tokenizer trained on real
-chess text (PGN moves, FENs, the concept catalog) and a small random Llama, saved like any checkpoint.
+chess text (the shared PGN moves and puzzle FENs, the concept catalog) and a small random Llama, saved like any
+checkpoint, by the package's own builder (:mod:`chessteach.rl.tiny`).
 
 Nothing is downloaded: the tests load it from a temp dir with ``HF_HUB_OFFLINE=1``, through the same code
 that loads real checkpoints.
@@ -8,12 +9,6 @@ that loads real checkpoints.
 from __future__ import annotations
 
 from pathlib import Path
-
-CHAT_TEMPLATE = (
-    "{% for message in messages %}<|{{ message['role'] }}|>{{ message['content'] }}\n{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
-)
-SPECIAL = ["<pad>", "<s>", "</s>", "<unk>", "<|system|>", "<|user|>", "<|assistant|>"]
 
 
 def chess_corpus(shared_data: Path, limit: int = 4000) -> list[str]:
@@ -30,44 +25,8 @@ def chess_corpus(shared_data: Path, limit: int = 4000) -> list[str]:
 
 
 def build_tiny_model(path: Path, shared_data: Path, *, vocab_size: int = 600, seed: int = 0) -> Path:
-    """Train the tokenizer, build a random 2-layer Llama, save both to ``path``; return ``path``."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    """Train the tokenizer on :func:`chess_corpus`, build a random 2-layer Llama, save both to ``path``; return
+    ``path`` (the package's own builder, :mod:`chessteach.rl.tiny`, with the shared data as its text)."""
+    from chessteach.rl.tiny import chess_bpe_tokenizer, save_tiny_llama
 
-    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    tokenizer.train_from_iterator(chess_corpus(shared_data), trainer=trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        padding_side="left",
-    )
-    fast.chat_template = CHAT_TEMPLATE
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(fast),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
-        bos_token_id=fast.bos_token_id,
-        eos_token_id=fast.eos_token_id,
-        pad_token_id=fast.pad_token_id,
-        tie_word_embeddings=True,
-    )
-    model = LlamaForCausalLM(config)
-    model.generation_config.pad_token_id = fast.pad_token_id
-    path.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(path, safe_serialization=True)
-    fast.save_pretrained(path)
-    return path
+    return save_tiny_llama(path, chess_bpe_tokenizer(chess_corpus(shared_data), vocab_size=vocab_size), seed=seed)

@@ -823,7 +823,7 @@ _POSITIONAL = [
         " pawn can stop or capture it on its way to promotion; only pieces can.",
         "Look ahead of the pawn on three files: no enemy pawn means it is passed.",
         "Forgetting to blockade an enemy passed pawn, or pushing your own without the support of pieces.",
-        ("passed_pawn", "pawn_target", "blockade"),
+        ("passed_pawn", "pawn_target", "blockade", "passed_pawn_support"),
     ),
     _positional(
         "pawnIslands",

@@ -12,7 +12,8 @@ The changes that count, for the mover ("we") and the opponent ("they"):
   reach before, or a pawn move made a new outpost square;
 - ``openFile`` / ``halfOpenFile``: one of our rooks or queens moved onto an open file, or a file half-open for
   us, from another file;
-- ``passedPawn``: our moved pawn is passed on its new square (a pawn move that creates or advances a passer);
+- ``passedPawn``: our moved pawn is passed on its new square (a pawn move that creates or advances a passer),
+  or our moved piece is a new defender of one of our passed pawns (a rook behind it, say);
 - ``backwardPawn``: one of their pawns became backward (a weakness fixed), or one of ours stopped being
   backward;
 - ``isolatedPawn``, ``backwardPawn``, ``doubledPawns``, ``passedPawn``: our moved piece is a new attacker of
@@ -108,6 +109,23 @@ def _find(facts: Sequence[Fact], kind: str, color: chess.Color) -> Fact | None:
     return next((f for f in facts if f.kind == kind and _color_of(f) == color), None)
 
 
+def _same_subject(facts: Sequence[Fact], fact: Fact) -> Fact | None:
+    """The fact of the same kind about the same pawn (and the same feature) among ``facts``, if any."""
+    return next(
+        (
+            f
+            for f in facts
+            if f.kind == fact.kind and f.squares[0] == fact.squares[0] and f.get("weakness") == fact.get("weakness")
+        ),
+        None,
+    )
+
+
+def _joins(fact: Fact, move: chess.Move, old: Fact | None) -> bool:
+    """Whether the moved piece is among the pieces a fact lists after its subject, and their count rose."""
+    return move.to_square in fact.squares[1:] and _count(fact) > (_count(old) if old is not None else 0)
+
+
 def _gained(
     fact: Fact, before: chess.Board, after: chess.Board, move: chess.Move, facts_before: Sequence[Fact]
 ) -> bool:
@@ -138,19 +156,12 @@ def _gained(
         )
     if kind == "passed_pawn":
         return color == we and fact.squares[0] == move.to_square
-    if kind == "pawn_target":
-        old = next(
-            (f for f in facts_before if f.kind == kind and f.squares[0] == fact.squares[0]
-             and f.get("weakness") == fact.get("weakness")),
-            None,
-        )
-        return (
-            color == (not we)
-            and move.to_square in fact.squares[1:]
-            and _count(fact) > (_count(old) if old is not None else 0)
-        )
+    if kind == "pawn_target":  # a new attacker of their pawn
+        return color == (not we) and _joins(fact, move, _same_subject(facts_before, fact))
     if kind == "blockade":
         return color == we and fact.squares[0] == move.to_square
+    if kind == "passed_pawn_support":  # a new defender of our passed pawn
+        return color == we and _joins(fact, move, _same_subject(facts_before, fact))
     if kind in ("backward_pawn", "overloaded_defender"):
         return color == (not we)
     if kind == "weak_square":
@@ -158,13 +169,8 @@ def _gained(
     if kind == "pawn_shield":
         old = _find(facts_before, kind, we)
         return color == we and _count(fact) > (_count(old) if old is not None else 0)
-    if kind == "king_attackers":
-        old = _find(facts_before, kind, not we)
-        return (
-            color == (not we)
-            and move.to_square in fact.squares[1:]
-            and _count(fact) > (_count(old) if old is not None else 0)
-        )
+    if kind == "king_attackers":  # a new attacker of their king's zone
+        return color == (not we) and _joins(fact, move, _find(facts_before, kind, not we))
     if kind == "mobility":
         old = _find(facts_before, kind, color) if color is not None else None
         if old is None:

@@ -5,7 +5,8 @@ concept of the catalog (``concept`` is its catalog id), and every kind of fact i
 registered with :func:`~chessteach.concepts.facts.fact_check`, that recomputes the statement from a board.
 :func:`positional_facts` runs them all. The pawn concepts (isolated, doubled, backward and passed pawns) also
 report the pieces that attack such a pawn (:func:`detect_pawn_targets`) and those that blockade it
-(:func:`detect_blockades`): the play against a pawn feature, which pieces change when the pawns cannot.
+(:func:`detect_blockades`), and a passed pawn's defenders (:func:`detect_passed_pawn_support`): the play for
+and against a pawn feature, which pieces change when the pawns cannot.
 
 Conventions: a square's *relative rank* counts from its owner's side (0 is White's first rank for White and
 Black's eighth rank for Black); the texts name ranks 1-8 from the owner's side. Pieces in a fact are listed
@@ -142,6 +143,11 @@ def _count_of(fact: Fact, key: str = "count") -> int | None:
         return int(fact.get(key) or "")
     except ValueError:
         return None
+
+
+def _lists_after_subject(fact: Fact, squares: Sequence[chess.Square]) -> bool:
+    """Whether the fact names exactly ``squares`` after its subject (its first square), and counts them."""
+    return list(fact.squares[1:]) == list(squares) and _count_of(fact) == len(squares)
 
 
 def _is_piece(board: chess.Board, square: chess.Square, piece_type: chess.PieceType, color: chess.Color) -> bool:
@@ -674,8 +680,7 @@ def _check_pawn_shield(board: chess.Board, fact: Fact) -> bool:
     color = _color_of(fact)
     if color is None or not fact.squares or not pieces_match(board, fact) or board.king(color) != fact.squares[0]:
         return False
-    shield = pawn_shield(board, color)
-    return list(fact.squares[1:]) == shield and _count_of(fact) == len(shield)
+    return _lists_after_subject(fact, pawn_shield(board, color))
 
 
 def king_zone(king: chess.Square) -> chess.SquareSet:
@@ -731,8 +736,7 @@ def _check_king_attackers(board: chess.Board, fact: Fact) -> bool:
     color = _color_of(fact)
     if color is None or not fact.squares or not pieces_match(board, fact) or board.king(color) != fact.squares[0]:
         return False
-    attackers = king_attackers(board, color)
-    return list(fact.squares[1:]) == attackers and _count_of(fact) == len(attackers)
+    return _lists_after_subject(fact, king_attackers(board, color))
 
 
 def detect_king_safety(board: chess.Board) -> list[Fact]:
@@ -1091,12 +1095,9 @@ def _check_pawn_target(board: chess.Board, fact: Fact) -> bool:
     pawn = fact.squares[0]
     if not _is_piece(board, pawn, chess.PAWN, color) or not weakness[1](board, pawn):
         return False
-    attackers = sorted(board.attackers(not color, pawn))
-    return (
-        list(fact.squares[1:]) == attackers
-        and _count_of(fact) == len(attackers)
-        and _count_of(fact, "defenders") == len(board.attackers(color, pawn))
-    )
+    return _lists_after_subject(fact, sorted(board.attackers(not color, pawn))) and _count_of(
+        fact, "defenders"
+    ) == len(board.attackers(color, pawn))
 
 
 def detect_blockades(board: chess.Board, weakness: str) -> list[Fact]:
@@ -1148,12 +1149,51 @@ def _check_blockade(board: chess.Board, fact: Fact) -> bool:
     )
 
 
-def _with_pieces_against(detect: Detector, weakness: str) -> Detector:
-    """``detect`` followed by :func:`detect_pawn_targets` and :func:`detect_blockades` for ``weakness``."""
+def detect_passed_pawn_support(board: chess.Board) -> list[Fact]:
+    """Passed pawns and what defends them (``passed_pawn_support``): one fact per passed pawn with at least one
+    defender (any piece of its side that attacks its square, a rook or queen behind it on its file included),
+    ``squares`` the pawn and then its defenders, ``data`` its side and the number of defenders (``count``).
+
+    >>> board = chess.Board("6k1/8/8/3P4/8/8/8/3R2K1 w - - 0 1")
+    >>> [f.text for f in detect_passed_pawn_support(board)]
+    ["White's passed pawn on d5 is defended by White's rook on d1."]
+    """
+    facts = []
+    for color in chess.COLORS:
+        for square in _pawns(board, color):
+            defenders = sorted(board.attackers(color, square))
+            if not defenders or not is_passed_pawn(board, square):
+                continue
+            text = (
+                f"{_SIDE[color]}'s passed pawn on {chess.square_name(square)} is defended by"
+                f" {_pieces_text(board, defenders)}."
+            )
+            data = {"color": _COLOR_WORD[color], "count": str(len(defenders))}
+            facts.append(_fact(board, "passed_pawn_support", "passedPawn", [square, *defenders], text, data))
+    return facts
+
+
+@fact_check("passed_pawn_support")
+def _check_passed_pawn_support(board: chess.Board, fact: Fact) -> bool:
+    color = _color_of(fact)
+    if color is None or not fact.squares or not pieces_match(board, fact):
+        return False
+    pawn = fact.squares[0]
+    if not _is_piece(board, pawn, chess.PAWN, color) or not is_passed_pawn(board, pawn):
+        return False
+    return _lists_after_subject(fact, sorted(board.attackers(color, pawn)))
+
+
+def _with_pieces_against(detect: Detector, weakness: str, *more: Detector) -> Detector:
+    """``detect``, then :func:`detect_pawn_targets` and :func:`detect_blockades` for ``weakness``, then ``more``."""
 
     def detector(board: chess.Board) -> list[Fact]:
         facts = detect(board) + detect_pawn_targets(board, weakness)
-        return facts + detect_blockades(board, weakness) if weakness in BLOCKADED else facts
+        if weakness in BLOCKADED:
+            facts += detect_blockades(board, weakness)
+        for extra in more:
+            facts += extra(board)
+        return facts
 
     detector.__doc__ = f"{detect.__name__}, then the {weakness} pawns that pieces attack and blockade."
     return detector
@@ -1165,7 +1205,7 @@ DETECTORS: dict[str, Detector] = {
     "isolatedPawn": _with_pieces_against(detect_isolated_pawn, "isolated"),
     "doubledPawns": _with_pieces_against(detect_doubled_pawns, "doubled"),
     "backwardPawn": _with_pieces_against(detect_backward_pawn, "backward"),
-    "passedPawn": _with_pieces_against(detect_passed_pawn, "passed"),
+    "passedPawn": _with_pieces_against(detect_passed_pawn, "passed", detect_passed_pawn_support),
     "pawnIslands": detect_pawn_islands,
     "openFile": detect_open_file,
     "halfOpenFile": detect_half_open_file,
@@ -1232,6 +1272,7 @@ __all__ = [
     "detect_outpost",
     "detect_overloaded_defender",
     "detect_passed_pawn",
+    "detect_passed_pawn_support",
     "detect_pawn_islands",
     "detect_pawn_targets",
     "detect_pawn_shield",

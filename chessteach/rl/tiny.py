@@ -14,6 +14,7 @@ generation, GRPO, saving) is the same code path as for a real model. Nothing is 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,9 @@ def packaged_chess_text(limit: int = 4000) -> list[str]:
     return lines[:limit] + lines[-limit:]
 
 
-def chess_bpe_tokenizer(*, vocab_size: int = VOCAB_SIZE) -> Any:
-    """A byte-level BPE tokenizer trained on :func:`packaged_chess_text`, with a small chat template."""
+def chess_bpe_tokenizer(lines: Iterable[str] | None = None, *, vocab_size: int = VOCAB_SIZE) -> Any:
+    """A byte-level BPE tokenizer trained on ``lines`` (default: :func:`packaged_chess_text`), with a small chat
+    template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
@@ -60,7 +62,7 @@ def chess_bpe_tokenizer(*, vocab_size: int = VOCAB_SIZE) -> Any:
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
     )
-    tokenizer.train_from_iterator(packaged_chess_text(), trainer=trainer)
+    tokenizer.train_from_iterator(packaged_chess_text() if lines is None else lines, trainer=trainer)
     return wrap_tokenizer(tokenizer)
 
 
