@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from chessteach.cli import app
+from chessteach.concepts.positional import PAWN_PLAY_KINDS, positional_facts
 from chessteach.engine import AnalysisCache, EngineLimit, EnginePool
+from chessteach.games.moments import new_positional_facts
 from chessteach.games.read import read_games
 from chessteach.games.review import game_positions, review_games
 
@@ -158,3 +160,18 @@ def test_review_library_on_a_miniature() -> None:
     nf6 = review.moves[5]
     assert nf6.san == "Nf6" and nf6.judgment is not None and nf6.critical
     assert nf6.best_san != "Nf6" and nf6.writeup.startswith("3... Nf6")
+
+
+def test_moment_write_ups_name_structure_changes_not_pieces_against_pawns() -> None:
+    """Nf3-d4 blockades Black's isolated d5: the fact exists, but a moment's write-up states only what changed in
+    the pawn structure (here: nothing), not which pieces attack, blockade or defend which pawn."""
+    before = chess.Board("6k1/5ppp/8/3p4/8/5N2/5PPP/6K1 w - - 0 1")
+    after = before.copy()
+    after.push(chess.Move.from_uci("f3d4"))
+    assert {"blockade"} <= {f.kind for f in positional_facts(after)}
+    assert not {f.kind for f in new_positional_facts(before, after)} & set(PAWN_PLAY_KINDS)
+    # c4-c5 passes the b5 pawn: the write-up states the pawn on its new square, isolated (as on c4) and passed.
+    pushed = chess.Board("8/5k2/8/1p6/P1P5/8/5K2/8 w - - 0 1")
+    then = pushed.copy()
+    then.push(chess.Move.from_uci("c4c5"))
+    assert [f.kind for f in new_positional_facts(pushed, then)] == ["isolated_pawn", "passed_pawn"]

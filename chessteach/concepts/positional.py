@@ -1038,6 +1038,10 @@ WEAKNESSES: dict[str, tuple[str, Callable[[chess.Board, chess.Square], bool]]] =
 each with its concept's catalog id and its test. A passed pawn is the owner's strength, not a weakness, but
 it is attacked and blockaded in the same way."""
 
+PAWN_PLAY_KINDS = ("pawn_target", "blockade", "passed_pawn_support")
+"""The fact kinds about pieces attacking, blockading or defending a pawn feature (not the pawn structure
+itself): they change with almost every piece move."""
+
 BLOCKADED = ("isolated", "backward", "passed")
 """The features whose pawn a piece blockades by standing on its stop square (a doubled pawn is not one)."""
 
@@ -1259,6 +1263,7 @@ def verified_positional_facts(board: chess.Board, concepts: Iterable[str] | None
 __all__ = [
     "BLOCKADED",
     "DETECTORS",
+    "PAWN_PLAY_KINDS",
     "WEAKNESSES",
     "detect_backward_pawn",
     "detect_bishop_pair",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import chess
 
 from chessteach.concepts.facts import Fact, check_fact
-from chessteach.concepts.positional import positional_facts
+from chessteach.concepts.positional import PAWN_PLAY_KINDS, positional_facts
 from chessteach.concepts.tactics import (
     find_discovered_check,
     find_double_check,
@@ -72,10 +72,17 @@ def tactical_facts(board: chess.Board, move: chess.Move) -> list[Fact]:
     return facts
 
 
+def _structure_facts(board: chess.Board) -> list[Fact]:
+    """The facts of :data:`_POSITIONAL_AFTER_MOVE` about the structure itself, not about the pieces playing
+    against or for a pawn (:data:`~chessteach.concepts.positional.PAWN_PLAY_KINDS`, which change with almost
+    every move)."""
+    return [f for f in positional_facts(board, _POSITIONAL_AFTER_MOVE) if f.kind not in PAWN_PLAY_KINDS]
+
+
 def new_positional_facts(before: chess.Board, after: chess.Board) -> list[Fact]:
     """Positional facts true after a move but not before it (a passed pawn created, a file opened, ...)."""
-    old = {(f.kind, f.squares) for f in positional_facts(before, _POSITIONAL_AFTER_MOVE)}
-    return [f for f in positional_facts(after, _POSITIONAL_AFTER_MOVE) if (f.kind, f.squares) not in old]
+    old = {(f.kind, f.squares) for f in _structure_facts(before)}
+    return [f for f in _structure_facts(after) if (f.kind, f.squares) not in old]
 
 
 def move_facts(board: chess.Board, move: chess.Move, reply: chess.Move | None = None) -> MoveFacts:
