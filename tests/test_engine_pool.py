@@ -78,6 +78,19 @@ def test_pool_matches_one_engine_analysing_the_game_alone(config: EngineConfig, 
     assert summary(got_a_after_b) == expected_a
 
 
+def test_one_game_is_shared_out_between_the_workers(config: EngineConfig, two_games) -> None:  # type: ignore[no-untyped-def]
+    """One game, two workers: each engine takes a contiguous half as a game of its own (hash cleared at its
+    start), so the result is exactly two solo engines on the two halves, in the game's order."""
+    game_a, _ = two_games
+    half = len(game_a) // 2
+    expected = solo_analysis(config, game_a[:half]) + solo_analysis(config, game_a[half:])
+    with EnginePool(limit=EngineLimit(nodes=NODES), workers=2, config=config) as pool:
+        [got] = pool.analyse_games([game_a])
+        assert len(pool.engine_pids()) == 2  # both engines worked on the one game
+    assert summary(got) == expected
+    assert [a.fen for a in got] == [b.fen() for b in game_a]
+
+
 def test_rerun_is_served_from_the_cache(config: EngineConfig, two_games, cache_path: Path) -> None:  # type: ignore[no-untyped-def]
     game_a, game_b = two_games
     with AnalysisCache(cache_path) as cache, EnginePool(

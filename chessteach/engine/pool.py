@@ -36,6 +36,32 @@ Progress = Callable[[int, int], None]
 DEFAULT_NODES = 250_000
 """The default node limit per position for game review (see BENCHMARKS.md for the measurement behind it)."""
 
+MIN_SPLIT = 8
+"""Fewer games than workers: the longest is split into contiguous parts of at least this many positions, so that
+no engine waits while another works through a whole game alone."""
+
+
+def share_out(
+    todo: Sequence[tuple[int, list[tuple[int, chess.Board]]]], workers: int
+) -> list[tuple[int, list[tuple[int, chess.Board]]]]:
+    """The jobs for ``workers`` engines: one per game, and while there are fewer jobs than engines, the longest
+    job halved (contiguous halves, so the engine keeps its hash within each; none shorter than
+    :data:`MIN_SPLIT`).
+
+    >>> jobs = share_out([(0, [(i, chess.Board()) for i in range(40)])], workers=2)
+    >>> [(game, [i for i, _ in part][0], len(part)) for game, part in jobs]
+    [(0, 0, 20), (0, 20, 20)]
+    """
+    jobs = list(todo)
+    while jobs and len(jobs) < workers:
+        longest = max(range(len(jobs)), key=lambda i: len(jobs[i][1]))
+        game, pending = jobs[longest]
+        if len(pending) < 2 * MIN_SPLIT:
+            break
+        half = len(pending) // 2
+        jobs[longest : longest + 1] = [(game, pending[:half]), (game, pending[half:])]
+    return jobs
+
 
 @dataclass(frozen=True)
 class PositionFailure:
@@ -246,7 +272,8 @@ class EnginePool:
         on_game_done: Callable[[int], None] | None = None,
         limit: EngineLimit | None = None,
     ) -> list[list[Analysis | None]]:
-        """Analyse the positions of each game, in order, one process per game at a time.
+        """Analyse the positions of each game, in order, one process per game at a time (with fewer games than
+        workers, the longest games are split in contiguous parts, see :func:`share_out`).
 
         Returns, for each game, an analysis per position in input order; ``None`` where the engine failed
         twice (see :attr:`failures`). Positions without legal moves are scored from the rules alone.
@@ -289,8 +316,9 @@ class EnginePool:
 
         self._call += 1
         call = self._call
-        self._ensure_workers(min(self.workers, len(todo)))
-        for gi, pending in todo:
+        jobs = share_out(todo, self.workers)
+        self._ensure_workers(min(self.workers, len(jobs)))
+        for gi, pending in jobs:
             self._jobs.put((call, gi, pending, multipv, limit))
         outstanding = sum(len(p) for _, p in todo)
         try:
