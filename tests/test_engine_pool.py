@@ -11,8 +11,16 @@ import chess.engine
 import chess.pgn
 import pytest
 
-from chessteach.engine import AnalysisCache, EngineConfig, EngineLimit, EnginePool, load_config
-from chessteach.games.review import game_positions
+from chessteach.engine import (
+    AnalysisCache,
+    EngineConfig,
+    EngineLimit,
+    EnginePool,
+    load_config,
+    position_key,
+    repeated_positions,
+)
+from chessteach.games.review import game_positions, review_games
 
 NODES = 20_000
 
@@ -194,3 +202,46 @@ def test_positions_without_legal_moves_need_no_engine(config: EngineConfig) -> N
         assert pool.engines_started <= 1  # at most the one that tells the engine's name
     assert a is not None and a.score.white() == chess.engine.MateGiven
     assert b is not None and b.score.white() == chess.engine.Cp(0)
+
+
+# Nepomniachtchi - Caruana, Madrid 2022 round 2 (game 7 of the file), before White's 33rd move, the last of the
+# game (a draw): the position stands on the board for the second time. Black is better on the board; with the
+# game's history the engine finds that repeating once more (Bc1, as played) draws.
+REPETITION_GAME = 7
+REPETITION_PLY = 64
+
+
+def _repetition_board(pgn_dir: Path, *, history: bool) -> chess.Board:
+    with open(pgn_dir / "candidates-madrid-2022.pgn") as fh:
+        for _ in range(REPETITION_GAME - 1):
+            chess.pgn.skip_game(fh)
+        game = chess.pgn.read_game(fh)
+    assert game is not None
+    return game_positions(game, history=history)[0][REPETITION_PLY]
+
+
+def test_repetitions_of_the_game_reach_the_engine(config: EngineConfig, pgn_dir: Path) -> None:
+    played = _repetition_board(pgn_dir, history=True)
+    bare = _repetition_board(pgn_dir, history=False)
+    assert played.fen() == bare.fen() == "1r2r3/5p1k/p2p1q1p/2b1nPpQ/p7/6RP/BBR2PPK/8 w - - 9 33"
+    assert repeated_positions(played) and not repeated_positions(bare)
+    assert position_key(bare) == bare.epd() and position_key(played).startswith(bare.epd() + " | repeated: ")
+    with EnginePool(limit=EngineLimit(nodes=NODES), workers=1, config=config, cache=AnalysisCache(":memory:")) as pool:
+        with_history, alone = pool.analyse([played, bare])
+        assert pool.searches == 2  # two keys, two searches
+    assert with_history is not None and alone is not None
+    assert with_history.score.white() == chess.engine.Cp(0)  # Bc1 repeats: a draw
+    assert (alone.score.white().score() or 0) <= -30  # without the history, Black is better
+
+
+def test_review_judges_the_moves_with_the_game_history(config: EngineConfig, pgn_dir: Path) -> None:
+    with open(pgn_dir / "candidates-madrid-2022.pgn") as fh:
+        for _ in range(REPETITION_GAME - 1):
+            chess.pgn.skip_game(fh)
+        game = chess.pgn.read_game(fh)
+    assert game is not None
+    with EnginePool(limit=EngineLimit(nodes=NODES), workers=2, config=config, cache=AnalysisCache(":memory:")) as pool:
+        [review] = review_games([game], pool)
+    move = review.moves[REPETITION_PLY]  # White's 33rd move, from the position above
+    assert move.fen_before == "1r2r3/5p1k/p2p1q1p/2b1nPpQ/p7/6RP/BBR2PPK/8 w - - 9 33"
+    assert move.eval_before.white() == chess.engine.Cp(0)

@@ -19,7 +19,7 @@ from chessteach.engine import DEFAULT_NODES
 from chessteach.engine.bench import run_engine_bench
 from chessteach.exercises import REVERIFY_FACTOR, mine_exercises
 from chessteach.exercises.study import margin_study
-from chessteach.games.bench import run_nodes_study, run_review_bench
+from chessteach.games.bench import run_history_bench, run_nodes_study, run_review_bench
 from chessteach.puzzles import bundled_puzzles, read_puzzles, write_puzzles
 from chessteach.puzzles.bench import run_mine_bench
 from chessteach.puzzles.mine import MINED_COLUMNS
@@ -123,6 +123,35 @@ def bench_nodes(
             f"{row.nodes:,}", f"{row.seconds:.1f}", str(row.moves), f"{row.judgment_agreement:.3f}",
             f"{row.flagged_agreement:.3f}", f"{row.best_move_agreement:.3f}", f"{row.mean_win_error:.2f}",
         )
+    out.print(table)
+
+
+@bench_app.command("history")
+def bench_history(
+    pgns: Annotated[
+        list[Path], typer.Argument(metavar="GAMES.pgn...", help="PGN files.", exists=True, dir_okay=False)
+    ],
+    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_NODES,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Engine processes.")] = os.cpu_count() or 1,
+    cache: Annotated[Path | None, typer.Option("--cache", help="Analysis cache (default: the user cache).")] = None,
+    engine: EngineOpt = None,
+) -> None:
+    """What the game's repetitions change: positions whose history holds one, analysed with and without it."""
+    with (
+        open_pool(engine=engine, engine_config=None, engine_option=None, nodes=nodes, workers=workers, cache=cache)
+        as pool,
+        progress_bar("positions with repetitions, with and without the history") as progress,
+    ):
+        result = run_history_bench(pgns, pool, progress=progress)
+    table = Table(title=f"chessteach bench history ({', '.join(p.name for p in pgns)}; {nodes:,} nodes)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("games (with a repeated position)", f"{result.games} ({result.games_with_repetitions})")
+    table.add_row("positions (whose history holds a repeated position)", f"{result.positions:,} ({result.with_repetitions})")
+    table.add_row("of those, evaluated differently with the history", str(result.eval_changed))
+    table.add_row("of those, 0.00 (a repetition draw) only with the history", str(result.drawn_with_history))
+    table.add_row("moves into or out of them / judged differently", f"{result.moves_judged} / {result.judgments_changed}")
+    table.add_row("time", f"{result.seconds:.0f} s")
     out.print(table)
 
 

@@ -1,6 +1,6 @@
 """Stockfish over UCI: finding it, a process pool, a persistent cache and Lichess's score math."""
 
-from chessteach.engine.analysis import Analysis, EngineLimit, Line, position_key
+from chessteach.engine.analysis import Analysis, EngineLimit, Line, engine_board, position_key, repeated_positions
 from chessteach.engine.cache import AnalysisCache, default_cache_path
 from chessteach.engine.config import EngineConfig, find_engine, load_config
 from chessteach.engine.pool import DEFAULT_NODES, EnginePool, PositionFailure
@@ -34,7 +34,9 @@ __all__ = [
     "judge",
     "load_config",
     "move_accuracy",
+    "engine_board",
     "position_key",
+    "repeated_positions",
     "score_win_percent",
     "win_percent",
     "winning_chances",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,6 +184,45 @@ class Analysis:
         )
 
 
+def repeated_positions(board: chess.Board) -> list[str]:
+    """The positions (EPD) that occur at least twice on the board's move stack since the last capture or pawn
+    move, the current one included; sorted.
+
+    Only those change an engine's search: Stockfish scores a return to a position as a draw when it stands twice
+    in the history before the search (a third time), or once within the search itself. A board without a move
+    stack has none.
+
+    >>> board = chess.Board()
+    >>> for uci in ["g1f3", "g8f6", "f3g1", "f6g8", "g1f3"]:
+    ...     _ = board.push_uci(uci)
+    >>> repeated_positions(board)  # the position after 1.Nf3 (now) and the starting one, each seen twice
+    ['rnbqkbnr/pppppppp/8/8/8/5N2/PPPPPPPP/RNBQKB1R b KQkq -', 'rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq -']
+    """
+    plies = min(len(board.move_stack), board.halfmove_clock)
+    if plies < 4:  # a position cannot come back in fewer than four plies
+        return []
+    walk = board.copy(stack=plies)
+    seen = Counter([walk.epd()])
+    for _ in range(plies):
+        walk.pop()
+        seen[walk.epd()] += 1
+    return sorted(epd for epd, count in seen.items() if count >= 2)
+
+
 def position_key(board: chess.Board) -> str:
-    """The cache key of a position: its FEN without the move counters (EPD, legal en passant only)."""
-    return board.epd()
+    """The cache key of a position: its FEN without the move counters (EPD, legal en passant only), followed,
+    when its move stack holds :func:`repeated_positions`, by those (they change the search, so the analysis).
+
+    >>> position_key(chess.Board())
+    'rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq -'
+    """
+    repeated = repeated_positions(board)
+    return board.epd() if not repeated else f"{board.epd()} | repeated: {' ; '.join(repeated)}"
+
+
+def engine_board(board: chess.Board) -> chess.Board:
+    """The board to send the engine: the bare position, or, when :func:`repeated_positions` finds any, the
+    position with the moves since the last capture or pawn move, so that the engine knows the repetitions."""
+    if repeated_positions(board):
+        return board.copy(stack=min(len(board.move_stack), board.halfmove_clock))
+    return chess.Board(board.fen())

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import chess
 import chess.engine
 
-from chessteach.engine.analysis import Analysis, EngineLimit, position_key
+from chessteach.engine.analysis import Analysis, EngineLimit, engine_board, position_key
 from chessteach.engine.cache import AnalysisCache
 from chessteach.engine.config import EngineConfig, load_config
 
@@ -283,8 +283,9 @@ class EnginePool:
         limit = limit or self.limit
         if multipv < 1:
             raise ValueError(f"multipv must be at least 1, got {multipv}")
-        # Boards are sent as bare FENs: the cache key is the position, so the history must not matter.
-        prepared = [[chess.Board(b.fen()) for b in game] for game in games]
+        # Boards go as bare FENs, unless their history holds repeated positions (see engine_board): the cache
+        # key (position_key) then names those, the only history that changes the engine's search.
+        prepared = [[engine_board(b) for b in game] for game in games]
         results: list[list[Analysis | None]] = [[None] * len(g) for g in prepared]
         total = sum(len(g) for g in prepared)
         done = 0

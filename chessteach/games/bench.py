@@ -9,10 +9,22 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from chessteach.engine import AnalysisCache, EngineLimit, EnginePool, Judgment
+import chess
+import chess.engine
+
+from chessteach.engine import (
+    AnalysisCache,
+    EngineLimit,
+    EnginePool,
+    Judgment,
+    judge,
+    position_key,
+    repeated_positions,
+)
 from chessteach.engine.bench import solo_run, stockfish_bench_nps
 from chessteach.engine.config import EngineConfig
 from chessteach.engine.pool import Progress
@@ -80,7 +92,7 @@ def run_review_bench(
     """
     nps = stockfish_bench_nps(config.path)
     games = [r.game for r in read_games(pgn) if r.game is not None and r.error is None]
-    boards = [b for g in games for b in game_positions(g)[0]]
+    boards = [b for g in games for b in game_positions(g, history=True)[0]]
     sample = [b for b in boards[::bare_sample] if any(b.generate_legal_moves())]
     bare_seconds, bare_nodes = solo_run(config, sample, EngineLimit(nodes=nodes))
     engine_positions = sum(1 for b in boards if any(b.generate_legal_moves()))
@@ -95,7 +107,7 @@ def run_review_bench(
         searched = 0
         seen = set()
         for board in boards:
-            key = board.epd()
+            key = position_key(board)
             if key in seen:
                 continue
             seen.add(key)
@@ -182,3 +194,79 @@ def run_nodes_study(
 
 def _serious(judgment: Judgment | None) -> bool:
     return judgment in (Judgment.MISTAKE, Judgment.BLUNDER)
+
+
+@dataclass(frozen=True)
+class HistoryBenchResult:
+    """What sending the game's repetitions to the engine changes (see :func:`run_history_bench`)."""
+
+    games: int
+    positions: int
+    """Positions of all the games (each ply, and the final one)."""
+    with_repetitions: int
+    """Positions whose history holds a repeated position (:func:`~chessteach.engine.repeated_positions`)."""
+    games_with_repetitions: int
+    eval_changed: int
+    """Of those, how many get another evaluation (white's view) with the history than without."""
+    drawn_with_history: int
+    """Of those, how many the engine scores exactly 0.00 with the history and not without: a repetition draw."""
+    moves_judged: int
+    """Moves into or out of such a position, judged both ways."""
+    judgments_changed: int
+    """Of those, how many get another Lichess judgment (inaccuracy, mistake, blunder or none)."""
+    seconds: float
+
+
+def run_history_bench(
+    pgns: Sequence[Path], pool: EnginePool, *, progress: Progress | None = None
+) -> HistoryBenchResult:
+    """Analyse every position whose history holds a repeated position, and its neighbours, with the game's
+    history (as a review does) and as a bare FEN (as before), side by side through the same pool; count the
+    evaluations and the judgments that differ."""
+    start = time.perf_counter()
+    games = [r.game for pgn in pgns for r in read_games(pgn) if r.game is not None and r.error is None]
+    positions = 0
+    jobs: list[tuple[list[chess.Board], set[int]]] = []  # a game's boards, and where they hold repetitions
+    for game in games:
+        boards, _ = game_positions(game, history=True)
+        positions += len(boards)
+        repeated = {i for i, board in enumerate(boards) if repeated_positions(board)}
+        if repeated:
+            jobs.append((boards, repeated))
+    wanted = [
+        (j, i)
+        for j, (boards, repeated) in enumerate(jobs)
+        for i in sorted({k + step for k in repeated for step in (-1, 0, 1)})
+        if 0 <= i < len(boards)
+    ]
+    history = pool.analyse([jobs[j][0][i] for j, i in wanted], progress=progress)
+    bare = pool.analyse([chess.Board(jobs[j][0][i].fen()) for j, i in wanted], progress=progress)
+    with_history = dict(zip(wanted, history, strict=True))
+    without = dict(zip(wanted, bare, strict=True))
+    changed = drawn = judged = judgments = 0
+    for j, (boards, repeated) in enumerate(jobs):
+        for i in repeated:
+            h, b = with_history[j, i], without[j, i]
+            if h is not None and b is not None:
+                changed += h.score.white() != b.score.white()
+                drawn += h.score.white() == chess.engine.Cp(0) != b.score.white()
+        for i in range(len(boards) - 1):  # the move from board i to board i + 1
+            if i not in repeated and i + 1 not in repeated:
+                continue
+            hb, ha, bb, ba = with_history[j, i], with_history[j, i + 1], without[j, i], without[j, i + 1]
+            if hb is None or ha is None or bb is None or ba is None:
+                continue
+            mover = boards[i].turn
+            judged += 1
+            judgments += judge(hb.score, ha.score, mover) is not judge(bb.score, ba.score, mover)
+    return HistoryBenchResult(
+        games=len(games),
+        positions=positions,
+        with_repetitions=sum(len(repeated) for _, repeated in jobs),
+        games_with_repetitions=len(jobs),
+        eval_changed=changed,
+        drawn_with_history=drawn,
+        moves_judged=judged,
+        judgments_changed=judgments,
+        seconds=time.perf_counter() - start,
+    )

@@ -95,15 +95,21 @@ class GameReview:
         return self.white if color == chess.WHITE else self.black
 
 
-def game_positions(game: chess.pgn.Game) -> tuple[list[chess.Board], list[chess.Move]]:
-    """The boards before each mainline move plus the final board, and the moves."""
+def game_positions(game: chess.pgn.Game, *, history: bool = False) -> tuple[list[chess.Board], list[chess.Move]]:
+    """The boards before each mainline move plus the final board, and the moves.
+
+    With ``history`` each board keeps the moves since the last capture or pawn move on its stack, so that the
+    engine pool sends the repetitions the game holds (:func:`~chessteach.engine.engine_board`): a game review
+    judges the moves of the game as played, as Lichess does. Without it (for puzzles and exercises, which
+    stand alone) the boards have no stack.
+    """
     board = game.board()
     boards = [board.copy(stack=False)]
     moves = []
     for move in game.mainline_moves():
         moves.append(move)
         board.push(move)
-        boards.append(board.copy(stack=False))
+        boards.append(board.copy(stack=board.halfmove_clock if history else False))
     return boards, moves
 
 
@@ -222,7 +228,7 @@ def review_games(
     numbers: Sequence[int] | None = None,
 ) -> list[GameReview]:
     """Analyse every position of every game through the pool, then review each game."""
-    positions = [game_positions(g)[0] for g in games]
+    positions = [game_positions(g, history=True)[0] for g in games]
     analyses = pool.analyse_games(positions, progress=progress, on_game_done=on_game_done)
     numbers = list(numbers) if numbers is not None else list(range(1, len(games) + 1))
     return [
