@@ -18,6 +18,7 @@ from chessteach.cli.options import (
     EngineOpt,
     EngineOptionOpt,
     NoCacheOpt,
+    NodesOpt,
     WorkersOpt,
     open_pool,
 )
@@ -43,7 +44,7 @@ def _plays(headers: dict[str, str], player: str) -> chess.Color | None:
 def analyze(
     pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file, any number of games.", exists=True)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output directory.")] = Path("review"),
-    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_NODES,
+    nodes: NodesOpt = DEFAULT_NODES,
     player: Annotated[
         str | None, typer.Option("--player", help="Only games of this player (a part of the name); their summary.")
     ] = None,

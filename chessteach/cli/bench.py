@@ -14,7 +14,16 @@ from chessteach.cli.display import progress_bar
 from chessteach.cli.exercises import stage_bar as exercises_stage_bar
 from chessteach.cli.mine import DEFAULT_MINE_NODES
 from chessteach.cli.mine import stage_bar as mine_stage_bar
-from chessteach.cli.options import EngineConfigOpt, EngineOpt, EngineOptionOpt, engine_config_or_exit, open_pool
+from chessteach.cli.options import (
+    BenchWorkersOpt,
+    CacheOpt,
+    EngineConfigOpt,
+    EngineOpt,
+    EngineOptionOpt,
+    NodesOpt,
+    engine_config_or_exit,
+    open_pool,
+)
 from chessteach.engine import DEFAULT_NODES
 from chessteach.engine.bench import run_engine_bench
 from chessteach.exercises import REVERIFY_FACTOR, mine_exercises
@@ -28,6 +37,7 @@ bench_app = typer.Typer(help="Benchmarks: measured rates against their physical 
 out = Console()
 
 REPO_PUZZLES = bundled_puzzles()
+CORES = os.cpu_count() or 1
 
 
 @bench_app.command("engine")
@@ -36,8 +46,8 @@ def bench_engine(
         Path, typer.Option("--puzzles", help="Lichess puzzle CSV whose puzzle positions are analysed.", exists=True)
     ] = REPO_PUZZLES,
     positions: Annotated[int, typer.Option("--positions", "-n", min=1, help="Positions to analyse.")] = 200,
-    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_NODES,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Engine processes.")] = os.cpu_count() or 1,
+    nodes: NodesOpt = DEFAULT_NODES,
+    workers: BenchWorkersOpt = CORES,
     engine: EngineOpt = None,
     engine_config: EngineConfigOpt = None,
     engine_option: EngineOptionOpt = None,
@@ -74,8 +84,8 @@ REVIEW_PGN = Path(__file__).resolve().parents[3] / "shared" / "data" / "pgn" / "
 @bench_app.command("review")
 def bench_review(
     pgn: Annotated[Path, typer.Argument(help="PGN file to review.", exists=True, dir_okay=False)] = REVIEW_PGN,
-    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_NODES,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Engine processes.")] = os.cpu_count() or 1,
+    nodes: NodesOpt = DEFAULT_NODES,
+    workers: BenchWorkersOpt = CORES,
     engine: EngineOpt = None,
 ) -> None:
     """Review a whole PGN (default: the 2022 Candidates) against the engine-bound limit."""
@@ -106,7 +116,7 @@ def bench_nodes(
         list[int] | None, typer.Option("--nodes", min=1, help="Node limits to compare (the largest is the reference).")
     ] = None,
     games: Annotated[int, typer.Option("--games", "-n", min=1, help="How many games of the file.")] = 6,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Engine processes.")] = os.cpu_count() or 1,
+    workers: BenchWorkersOpt = CORES,
     engine: EngineOpt = None,
 ) -> None:
     """How much the review changes with the node limit: judgments and win% against the largest limit."""
@@ -131,9 +141,9 @@ def bench_history(
     pgns: Annotated[
         list[Path], typer.Argument(metavar="GAMES.pgn...", help="PGN files.", exists=True, dir_okay=False)
     ],
-    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_NODES,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Engine processes.")] = os.cpu_count() or 1,
-    cache: Annotated[Path | None, typer.Option("--cache", help="Analysis cache (default: the user cache).")] = None,
+    nodes: NodesOpt = DEFAULT_NODES,
+    workers: BenchWorkersOpt = CORES,
+    cache: CacheOpt = None,
     engine: EngineOpt = None,
 ) -> None:
     """What the game's repetitions change: positions whose history holds one, analysed with and without it."""
@@ -161,8 +171,8 @@ def bench_mine(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write the verified puzzles here.")
     ] = None,
-    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_MINE_NODES,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Engine processes.")] = os.cpu_count() or 1,
+    nodes: NodesOpt = DEFAULT_MINE_NODES,
+    workers: BenchWorkersOpt = CORES,
     cache: Annotated[
         Path | None, typer.Option("--cache", help="Keep the analyses in this cache (default: a fresh temporary one).")
     ] = None,
@@ -203,15 +213,15 @@ def bench_exercises(
     pgns: Annotated[
         list[Path], typer.Argument(metavar="GAMES.pgn...", help="PGN files.", exists=True, dir_okay=False)
     ],
-    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_NODES,
+    nodes: NodesOpt = DEFAULT_NODES,
     margin: Annotated[
         list[float] | None, typer.Option("--margin", help="Margins to study (repeatable; the least is mined).")
     ] = None,
     buffer: Annotated[
         list[float] | None, typer.Option("--selection-buffer", help="Selection buffers to study (repeatable).")
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Engine processes.")] = os.cpu_count() or 1,
-    cache: Annotated[Path | None, typer.Option("--cache", help="Analysis cache (default: the user cache).")] = None,
+    workers: BenchWorkersOpt = CORES,
+    cache: CacheOpt = None,
     engine: EngineOpt = None,
 ) -> None:
     """Positional exercises at several margins from one run: count, stability at 4x nodes, concepts."""

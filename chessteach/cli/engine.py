@@ -16,6 +16,7 @@ from chessteach.cli.options import (
     EngineOpt,
     EngineOptionOpt,
     NoCacheOpt,
+    NodesOpt,
     WorkersOpt,
     open_pool,
 )
@@ -31,7 +32,7 @@ def evals(
     game: Annotated[
         list[int] | None, typer.Option("--game", "-g", min=1, help="Game number(s) in the file (default: all).")
     ] = None,
-    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_NODES,
+    nodes: NodesOpt = DEFAULT_NODES,
     workers: WorkersOpt = None,
     engine: EngineOpt = None,
     engine_config: EngineConfigOpt = None,

@@ -18,6 +18,7 @@ from chessteach.cli.options import (
     EngineOpt,
     EngineOptionOpt,
     NoCacheOpt,
+    NodesOpt,
     WorkersOpt,
     open_pool,
 )
@@ -102,7 +103,7 @@ def mine(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the exercise CSV.")] = Path(
         "exercises.csv"
     ),
-    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_NODES,
+    nodes: NodesOpt = DEFAULT_NODES,
     margin: Annotated[
         float,
         typer.Option(

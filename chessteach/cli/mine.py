@@ -17,6 +17,7 @@ from chessteach.cli.options import (
     EngineOpt,
     EngineOptionOpt,
     NoCacheOpt,
+    NodesOpt,
     WorkersOpt,
     open_pool,
 )
@@ -41,7 +42,7 @@ def stage_bar() -> AbstractContextManager[MineProgress]:
 def mine(
     pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file.", exists=True, dir_okay=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the puzzle CSV.")] = Path("mined.csv"),
-    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Nodes per position.")] = DEFAULT_MINE_NODES,
+    nodes: NodesOpt = DEFAULT_MINE_NODES,
     margin: Annotated[
         float,
         typer.Option(

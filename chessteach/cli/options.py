@@ -26,6 +26,8 @@ NodesOpt = Annotated[int, typer.Option("--nodes", min=1, help="Nodes per positio
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", "-w", min=1, help="Engine processes (default: one per core).")
 ]
+BenchWorkersOpt = Annotated[int, typer.Option("--workers", "-w", min=1, help="Engine processes (default: one per core).")]
+"""``--workers`` for benchmarks, which need the number itself (their limits scale with it)."""
 CacheOpt = Annotated[
     Path | None,
     typer.Option("--cache", help="SQLite analysis cache (default: $CHESSTEACH_CACHE or the user cache dir)."),
