@@ -240,9 +240,11 @@ def run_history_bench(
         if 0 <= i < len(boards)
     ]
     history = pool.analyse([jobs[j][0][i] for j, i in wanted], progress=progress)
-    bare = pool.analyse([chess.Board(jobs[j][0][i].fen()) for j, i in wanted], progress=progress)
     with_history = dict(zip(wanted, history, strict=True))
-    without = dict(zip(wanted, bare, strict=True))
+    # A neighbour without repetitions goes to the engine as a bare FEN either way: only the others twice.
+    repeated_at = [(j, i) for j, i in wanted if i in jobs[j][1]]
+    bare = pool.analyse([chess.Board(jobs[j][0][i].fen()) for j, i in repeated_at], progress=progress)
+    without = {**with_history, **dict(zip(repeated_at, bare, strict=True))}
     changed = drawn = judged = judgments = 0
     for j, (boards, repeated) in enumerate(jobs):
         for i in repeated:
