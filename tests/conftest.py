@@ -1,4 +1,5 @@
-"""Shared fixtures: the real data beside the checkout (``../shared/data``), the real Stockfish, a fresh cache."""
+"""Shared fixtures: the project's own real data (``tests/data``, ``chessteach/data/games``), the real Stockfish, a
+fresh cache. Nothing here reads outside the checkout."""
 
 from __future__ import annotations
 
@@ -8,26 +9,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("CHESSTEACH_SHARED_DATA", ROOT.parent / "shared" / "data"))
+TEST_DATA = ROOT / "tests" / "data"
 BUNDLED_PUZZLES = ROOT / "puzzles"
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """``../shared/data`` beside the checkout (real Lichess puzzles and tournament PGNs)."""
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"{SHARED_DATA} is missing: the tests run against the real data in ../shared/data")
-    return SHARED_DATA
+def lichess_csv() -> Path:
+    """2,462 real Lichess puzzles (CC0), ``tests/data/lichess-dev.csv``."""
+    return TEST_DATA / "lichess-dev.csv"
 
 
 @pytest.fixture(scope="session")
-def lichess_csv(shared_data: Path) -> Path:
-    return shared_data / "puzzles" / "lichess-dev.csv"
+def pgn_dir() -> Path:
+    """The bundled tournament games (Zurich 1953, Madrid 2022, Norway 2022), ``chessteach/data/games``."""
+    from chessteach.data import bundled
 
-
-@pytest.fixture(scope="session")
-def pgn_dir(shared_data: Path) -> Path:
-    return shared_data / "pgn"
+    return bundled("games")
 
 
 @pytest.fixture(scope="session")
@@ -50,10 +47,10 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, pgn_dir: Path, lichess_csv: Path) -> Path:
     """A tiny random Llama with a chess-trained BPE tokenizer, saved as a checkpoint (see tests/tiny_model.py)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from tiny_model import build_tiny_model
 
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"), shared_data)
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"), pgn_dir, lichess_csv)

@@ -1,6 +1,6 @@
 """Positional exercises wired into student exams (free answer and multiple choice) and teacher training.
 
-The exercises are built here from real games (a PGN of ``../shared/data/pgn``, replayed with python-chess): the
+The exercises are built here from real games (a bundled tournament PGN, replayed with python-chess): the
 position before a quiet move of the game, that move as the best move, three other legal moves as distractors, and
 as themes the positional concepts whose detectors find a fact about the side to move. No engine ranks them (these
 tests check the wiring, not the exercises): they are written in the exercises CSV format

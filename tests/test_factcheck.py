@@ -21,7 +21,7 @@ from chessteach.teaching.factcheck import (
 )
 from chessteach.teaching.sections import render_sections
 
-# Real Lichess puzzles from ../shared/data (their solution lines, as the template explains them):
+# Real Lichess puzzles from tests/data (their solution lines, as the template explains them):
 FORK = "09kiE"  # 31... Kf7 32. Nd6+ Ke7 33. Nxc8+   (the knight on d6 forks the king on f7 and the rook on c8)
 PIN = "02J2r"  # 20... Rxf7 21. Rd8+ Be8 22. Rxe8#  (the bishop on b3 pins the rook on f7 to the king on g8)
 MATE = "00JET"  # 34... Rxd6 35. Rc8+ Rd8 36. Rxd8#  (back-rank mate in 2)

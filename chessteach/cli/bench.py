@@ -24,6 +24,7 @@ from chessteach.cli.options import (
     engine_config_or_exit,
     open_pool,
 )
+from chessteach.data import bundled
 from chessteach.engine import DEFAULT_NODES
 from chessteach.engine.bench import run_engine_bench
 from chessteach.exercises import REVERIFY_FACTOR, mine_exercises
@@ -78,7 +79,7 @@ def bench_engine(
     out.print(table)
 
 
-REVIEW_PGN = Path(__file__).resolve().parents[3] / "shared" / "data" / "pgn" / "candidates-madrid-2022.pgn"
+REVIEW_PGN = bundled("games", "candidates-madrid-2022.pgn")
 
 
 @bench_app.command("review")

@@ -14,7 +14,7 @@ from rich.table import Table
 from chessteach.cli.display import progress_bar
 from chessteach.errors import ChessteachError
 from chessteach.llm import LanguageModel, load_model
-from chessteach.puzzles import Puzzle, read_puzzles
+from chessteach.puzzles import Puzzle, bundled_puzzles, read_puzzles
 from chessteach.teaching.exam import (
     DEFAULT_MAX_NEW_TOKENS,
     DEFAULT_PROMPT_FORMAT,
@@ -34,7 +34,7 @@ from chessteach.teaching.exam import (
 logger = logging.getLogger(__name__)
 out = Console()
 
-REPO_PUZZLES = Path(__file__).resolve().parents[2] / "puzzles" / "lichess-sample.csv"
+REPO_PUZZLES = bundled_puzzles()
 FORMAT_HELP = "; ".join(f"{f.name}: {f.help}" for f in PROMPT_FORMATS.values())
 
 

@@ -54,17 +54,17 @@ class PuzzleFile:
 
 def bundled_puzzles() -> Path:
     """The bundled sample set, ``puzzles/lichess-sample.csv`` (packaged as ``chessteach/data/puzzles``)."""
-    from importlib import resources
+    from chessteach.data import bundled
 
-    return Path(str(resources.files("chessteach.data").joinpath("puzzles", "lichess-sample.csv")))
+    return bundled("puzzles", "lichess-sample.csv")
 
 
 def bundled_exercises() -> Path:
     """The bundled positional exercises, ``puzzles/positional-exercises.csv`` (packaged as
     ``chessteach/data/puzzles``; see :mod:`chessteach.exercises`)."""
-    from importlib import resources
+    from chessteach.data import bundled
 
-    return Path(str(resources.files("chessteach.data").joinpath("puzzles", "positional-exercises.csv")))
+    return bundled("puzzles", "positional-exercises.csv")
 
 
 def _row_to_puzzle(row: dict[str, str], source: str) -> Puzzle:
