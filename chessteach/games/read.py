@@ -1,31 +1,70 @@
-"""Reading PGN files game by game; a broken game is reported with its number and headers, the rest go on."""
+"""Reading PGN files game by game; a damaged game is reported with its number, line and headers, the rest go on.
+
+The file is cut into games at their tag sections (a ``[Tag "..."]`` line after a blank line, or after a line
+that ends in a result), so one damaged game cannot take the games around it with it. Each game is decoded on
+its own (UTF-8; else cp1252, else latin-1, as older chess databases write, with a warning naming the file) and
+parsed by python-chess. A game comes with ``error`` set when:
+
+- python-chess records an error on it (an illegal or ambiguous move, a bad FEN set-up) or raises on it;
+- a tag line is broken (python-chess would drop it, or end the tags there and read the rest as a second game),
+  or a tag is repeated (two games' tags with no moves between);
+- its movetext holds text python-chess would skip without a word (a move cut in half: ``Nf``), a comment
+  that is never closed, or a blank line with more moves after it, or it lacks the result its Result tag
+  names (the file was cut off);
+- it has no moves, or is binary data.
+
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "two.pgn"
+>>> _ = path.write_text('[White "A"]\\n\\n1. e4 e5 2. Nf3 1-0\\n\\n[White "B"]\\n\\n1. d4 d5 2. Nf\\n')
+>>> [(r.number, r.line, r.error is None) for r in read_games(path)]
+[(1, 1, True), (2, 5, False)]
+"""
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TextIO
+from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import chess
 import chess.pgn
 
 logger = logging.getLogger(__name__)
 
+ENCODINGS = ("utf-8", "cp1252", "latin-1")
+"""The encodings a game is tried in, in order (latin-1 decodes any byte, so it is the last resort)."""
+
+_BOM = b"\xef\xbb\xbf"
+_TAG_START = re.compile(rb'^\[[A-Za-z0-9][A-Za-z0-9_+#=:-]*\s+"')
+_ENDS_IN_RESULT = re.compile(rb"(?:^|\s)(?:1-0|0-1|1/2-1/2|\*)\s*$")
+_RESULTS = ("1-0", "0-1", "1/2-1/2", "*")
+_MOVE_NUMBER = re.compile(r"\d+\s*\.+|\.+")
+_WORDLIKE = re.compile(r"[A-Za-z0-9]")
+"""Text between python-chess's tokens with a letter or digit in it was meant as a move, a result or a NAG."""
+
 
 @dataclass
 class GameRecord:
-    """One game of a PGN file: its 1-based number, the line it starts on, and the game or the error."""
+    """One game of a PGN file: its 1-based number, the line it starts on, and the game or the error.
+
+    ``game`` is None only when python-chess could not parse the game at all; ``tags`` then holds the tags read
+    from its tag lines. ``encoding`` is the one its text was decoded with.
+    """
 
     number: int
     line: int
     game: chess.pgn.Game | None
     error: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    encoding: str = "utf-8"
 
     @property
     def headers(self) -> dict[str, str]:
-        return dict(self.game.headers) if self.game is not None else {}
+        return dict(self.game.headers) if self.game is not None else dict(self.tags)
 
     @property
     def title(self) -> str:
@@ -34,59 +73,209 @@ class GameRecord:
 
 
 def read_games(path: str | os.PathLike[str]) -> Iterator[GameRecord]:
-    """Yield every game of a PGN file. A game with an illegal move or a broken tag comes with ``error`` set.
+    """Yield every game of a PGN file, the damaged ones with ``error`` set (see the module doc).
 
-    The errors python-chess records while parsing (illegal or ambiguous moves, bad FEN set-ups) make the
-    game's record an error naming the game's number, its line and its headers.
+    Each error names the file, the line the game starts on, the game's number and its headers, and says what
+    is wrong. Reading never raises on a game's content; only opening the file can (``OSError``).
     """
     source = os.fspath(path)
-    with open(source, encoding="utf-8-sig", errors="replace") as raw:
-        fh = _CountingReader(raw)
-        number = 0
-        while True:
-            line = fh.next_game_line()
-            try:
-                game = chess.pgn.read_game(fh)  # type: ignore[call-overload]
-            except (ValueError, UnicodeDecodeError) as exc:  # damaged beyond what the reader tolerates
+    number = 0
+    legacy = 0
+    with open(source, "rb") as fh:
+        for first_line, lines in _chunks(fh):
+            text, encoding = _decode(b"".join(lines))
+            for line, game, tags, problems in _parse_chunk(text, first_line):
                 number += 1
-                record = GameRecord(number, line, None, f"{source}:{line}: game {number}: unreadable: {exc}")
-                logger.warning("%s", record.error)
-                yield record
-                continue
-            if game is None:
-                return
-            number += 1
-            if game.errors:
-                first = game.errors[0]
-                error = (
-                    f"{source}:{line}: game {number} ({_describe(game)}): {first}"
-                    + (f" (and {len(game.errors) - 1} more errors)" if len(game.errors) > 1 else "")
-                )
-                logger.warning("%s", error)
-                yield GameRecord(number, line, game, error)
-            else:
-                yield GameRecord(number, line, game)
+                if encoding != "utf-8":
+                    legacy += 1
+                    log = logger.warning if legacy == 1 else logger.debug
+                    log("%s:%d: game %d is not UTF-8: read as %s", source, line, number, encoding)
+                error = None
+                if problems:
+                    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+                    error = f"{source}:{line}: game {number} ({_describe(game, tags)}): {problems[0]}{more}"
+                    logger.warning("%s", error)
+                yield GameRecord(number, line, game, error, tags, encoding)
+    if legacy > 1:
+        logger.warning("%s: %d games are not UTF-8: read as cp1252/latin-1", source, legacy)
 
 
-def _describe(game: chess.pgn.Game) -> str:
-    h = game.headers
+def _describe(game: chess.pgn.Game | None, tags: dict[str, str]) -> str:
+    h: dict[str, str] = dict(game.headers) if game is not None else tags
     return f"{h.get('White', '?')} - {h.get('Black', '?')}, {h.get('Event', '?')} {h.get('Date', '?')}"
 
 
-class _CountingReader:
-    """A text handle that counts the lines python-chess's reader takes from it (it reads with readline)."""
+def _chunks(handle: BinaryIO) -> Iterator[tuple[int, list[bytes]]]:
+    """The lines of each game with the number of its first line. A game starts at a tag line that follows a
+    blank line or a result, once the game before has more than tags (or at its second ``[Event`` tag)."""
+    lines: list[bytes] = []
+    start = 1
+    has_text = has_event = False
+    previous = b""
+    for number, line in enumerate(handle, 1):
+        if number == 1:
+            line = line.removeprefix(_BOM)
+        if _TAG_START.match(line):
+            event = line.startswith(b"[Event ")
+            if (has_text or (event and has_event)) and (not previous.strip() or _ENDS_IN_RESULT.search(previous)):
+                yield start, lines
+                lines, start, has_text, has_event = [], number, False, False
+            has_event = has_event or event
+        elif line.strip() and not line.startswith((b"%", b";")):
+            has_text = True
+        lines.append(line)
+        previous = line
+    if lines:
+        yield start, lines
 
-    def __init__(self, handle: TextIO) -> None:
-        self._handle = handle
-        self.lines_read = 0
-        self._peeked: str | None = None
 
-    def readline(self) -> str:
-        line = self._handle.readline()
-        if line:
-            self.lines_read += 1
-        return line
+def _decode(data: bytes) -> tuple[str, str]:
+    for encoding in ENCODINGS:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
 
-    def next_game_line(self) -> int:
-        """The 1-based line where the next game starts (blank lines skipped lazily: approximate by +1)."""
-        return self.lines_read + 1
+
+_Parsed = tuple[int, "chess.pgn.Game | None", dict[str, str], list[str]]
+
+
+def _parse_chunk(text: str, first: int) -> Iterator[_Parsed]:
+    """Each game of one chunk: (line, game, tags, problems). A chunk without tags may hold several games
+    (separated by blank lines, as python-chess reads them); one with tags is one game."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    start = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if start is None:
+        return
+    if "\x00" in text:
+        yield first + start, None, {}, ["binary data, not PGN"]
+        return
+    tag_rows = [i for i, line in enumerate(lines) if line.startswith("[") and not line.startswith("[%")]
+    if tag_rows:
+        yield _parse_game(lines, tag_rows[-1] + 1, first)
+        return
+    while start is not None:  # headerless games
+        scan = _scan_movetext(lines, first, stop_at_cut=True)
+        end = len(lines) if scan.cut is None else scan.cut - first
+        if scan.seen:
+            yield _parse_game(lines[:end], 0, first)
+        lines, first = lines[end:], first + end
+        start = next((i for i, line in enumerate(lines) if line.strip()), None)
+
+
+def _parse_game(lines: list[str], header_end: int, first: int) -> _Parsed:
+    """Parse one game whose tag section is ``lines[:header_end]``."""
+    problems: list[str] = []
+    tag_lines: list[str] = []
+    tags: dict[str, str] = {}
+    for i, line in enumerate(lines[:header_end]):
+        if not line.strip() or line.startswith(("%", ";")):
+            continue
+        match = chess.pgn.TAG_REGEX.match(line)
+        if match and match.group(1) in tags:
+            problems.append(f"tag {match.group(1)} repeated at line {first + i}")
+        elif match:
+            tag_lines.append(line)
+            tags[match.group(1)] = match.group(2)
+        else:
+            problems.append(f"broken tag line {first + i}: {line.strip()[:60]!r}")
+    body = header_end
+    while header_end and body < len(lines) and lines[body].rstrip().endswith('"]'):  # a tag line lost its '['
+        problems.append(f"broken tag line {first + body}: {lines[body].strip()[:60]!r}")
+        body += 1
+    movetext = lines[body:]
+    scan = _scan_movetext(movetext, first + body)
+    start = first + next((i for i, text in enumerate(lines) if text.strip()), 0)
+    try:
+        game = chess.pgn.read_game(io.StringIO("\n".join(tag_lines) + "\n\n" + "\n".join(movetext).lstrip("\n")))
+    except Exception as exc:  # noqa: BLE001 - python-chess raises more than ValueError on damaged movetext
+        return start, None, tags, [f"unreadable ({type(exc).__name__}: {exc})", *problems, *scan.problems()]
+    if game is None:
+        game = chess.pgn.Game()
+    problems += [str(e) for e in game.errors]
+    problems += scan.problems()
+    result = tags.get("Result")
+    if result in ("1-0", "0-1", "1/2-1/2") and scan.seen and scan.result is None and not (
+        scan.open_comment or scan.ends_in_junk
+    ):
+        problems.append(f"movetext ends without its result {result!r} (cut off at line {scan.last_line}?)")
+    if game.next() is None and not problems:
+        problems.append("no moves")
+    return start, game, tags, problems
+
+
+@dataclass
+class _Movetext:
+    """What python-chess would pass over without a word in one game's movetext."""
+
+    junk: list[tuple[int, str]] = field(default_factory=list)
+    ends_in_junk: bool = False
+    open_comment: int | None = None
+    cut: int | None = None
+    seen: bool = False
+    result: str | None = None
+    last_line: int | None = None
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.junk and self.ends_in_junk:
+            line, text = self.junk[-1]
+            out.append(f"movetext ends in a broken move {text!r} at line {line}")
+        out += [f"{text!r} at line {line} is not a move" for line, text in self.junk[: -1 if self.ends_in_junk else None]]
+        if self.open_comment is not None:
+            out.append(f"the comment opened at line {self.open_comment} is never closed")
+        if self.cut is not None:
+            out.append(f"a blank line at line {self.cut} cuts the movetext")
+        return out
+
+
+def _scan_movetext(lines: list[str], first: int, *, stop_at_cut: bool = False) -> _Movetext:
+    """Walk the movetext with python-chess's own token pattern, as its reader does, noting what it would skip."""
+    scan = _Movetext()
+    comment_from: int | None = None
+    blank: int | None = None
+    depth = 0
+    for offset, line in enumerate(lines):
+        number = first + offset
+        pos = 0
+        if comment_from is None:
+            if not line.strip():
+                if scan.seen and blank is None:
+                    blank = number
+                continue
+            if line.startswith(("%", ";")):
+                continue
+            if blank is not None and scan.cut is None:
+                scan.cut = blank
+                if stop_at_cut:
+                    return scan
+            scan.seen = True
+        while True:
+            if comment_from is not None:
+                close = line.find("}", pos)
+                if close < 0:
+                    break
+                comment_from, pos = None, close + 1
+                continue
+            match = chess.pgn.MOVETEXT_REGEX.search(line, pos)
+            gap = _MOVE_NUMBER.sub(" ", line[pos : match.start() if match else len(line)])
+            if _WORDLIKE.search(gap):
+                scan.junk.append((number, " ".join(gap.split())[:40]))
+                scan.ends_in_junk = True
+            if match is None:
+                break
+            token = match.group()
+            if token.startswith("{"):
+                comment_from, pos = number, match.start() + 1
+                continue
+            if token.startswith(";"):
+                break
+            depth += (token == "(") - (token == ")")
+            if depth <= 0 and token in _RESULTS:
+                scan.result = token
+            scan.ends_in_junk = False
+            scan.last_line = number
+            pos = match.end()
+    scan.open_comment = comment_from
+    return scan

@@ -1,0 +1,125 @@
+"""Hostile but fair input, on real games and puzzles: each damaged record is reported once with its file and line,
+every good one is kept, nothing ends in a traceback, and no file name made from data leaves its directory."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from chessteach.cli import app
+from chessteach.games.read import read_games
+
+MADRID = "candidates-madrid-2022.pgn"
+
+
+def real_games(pgn: Path, n: int | None = None) -> list[str]:
+    """The text of the first ``n`` games of a real PGN file, each ending in one blank line."""
+    chunks = pgn.read_text(encoding="utf-8").strip("\n").split("\n\n[Event ")
+    games = [chunks[0]] + ["[Event " + c for c in chunks[1:]]
+    return [g + "\n\n" for g in games[:n]]
+
+
+def write(path: Path, games: list[str]) -> Path:
+    path.write_text("".join(games), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def three(pgn_dir: Path) -> list[str]:
+    return real_games(pgn_dir / MADRID, 3)
+
+
+def good_moves(path: Path) -> dict[int, list[str]]:
+    return {r.number: [m.uci() for m in r.game.mainline_moves()] for r in read_games(path)
+            if r.error is None and r.game is not None}
+
+
+# --- PGN: one damaged game never costs the others -------------------------------------------------------------
+
+
+def test_a_game_python_chess_raises_on_is_skipped_and_the_rest_read(tmp_path: Path, three: list[str]) -> None:
+    damaged = three[1].replace(" 5. cxd5 ", " 5. Qh8)! cxd5 ", 1)  # IndexError inside python-chess
+    assert damaged != three[1]
+    path = write(tmp_path / "raises.pgn", [three[0], damaged, three[2]])
+    records = list(read_games(path))
+    assert [r.number for r in records] == [1, 2, 3]
+    assert [r.error is None for r in records] == [True, False, True]
+    error = records[1].error or ""
+    assert f"{path}:{records[1].line}: game 2 (Ding, Liren - Nepomniachtchi, Ian" in error and "IndexError" in error
+    assert records[1].line == three[0].count("\n") + 1
+    assert records[1].headers["White"] == "Ding, Liren"  # from its tag lines, though python-chess gave up
+    clean = write(tmp_path / "clean.pgn", three)
+    assert {k: v for k, v in good_moves(clean).items() if k != 2} == good_moves(path)
+
+
+def test_evals_goes_on_after_a_game_python_chess_raises_on(tmp_path: Path, three: list[str]) -> None:
+    damaged = three[0].replace(" 5. ", " 5. Qh8)! ", 1)
+    path = write(tmp_path / "raises.pgn", [damaged, three[1]])
+    result = CliRunner().invoke(app, ["evals", str(path), "--nodes", "2000", "-w", "1", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.output and "game 1" in result.output and "Game 2:" in result.output
+
+
+def test_a_broken_tag_line_is_one_bad_game_not_a_phantom(tmp_path: Path, three: list[str]) -> None:
+    lost_bracket = three[1].replace('[White "', 'White "', 1)
+    path = write(tmp_path / "tag.pgn", [three[0], lost_bracket, three[2]])
+    records = list(read_games(path))
+    assert [r.number for r in records] == [1, 2, 3]  # not four: no 0-move game with half the headers
+    assert f"broken tag line {records[1].line + 4}: 'White " in (records[1].error or "")  # game 2's 5th line
+    assert records[0].error is None and records[2].error is None
+
+
+def test_a_header_only_game_is_reported_as_having_no_moves(tmp_path: Path, three: list[str]) -> None:
+    headers_only = three[1].split("\n\n")[0] + "\n\n"
+    path = write(tmp_path / "nomoves.pgn", [three[0], headers_only, three[2]])
+    records = list(read_games(path))
+    assert [r.number for r in records] == [1, 2, 3]
+    assert records[1].error is not None and records[1].error.endswith("no moves")
+    assert records[2].error is None and records[2].headers["White"] == three[2].split('[White "')[1].split('"')[0]
+
+
+def test_a_last_move_cut_in_half_is_reported(tmp_path: Path, three: list[str]) -> None:
+    text = "".join(three)
+    assert text.endswith(" 50. Qg4+ 1-0\n\n")
+    cut = text[: text.rindex("Qg4+") + 2]  # "... 50. Qg": the file ends in half a move
+    path = tmp_path / "cut.pgn"
+    path.write_text(cut, encoding="utf-8")
+    records = list(read_games(path))
+    assert [r.error is None for r in records] == [True, True, False]
+    last_line = cut.count("\n") + 1
+    assert f"movetext ends in a broken move 'Qg' at line {last_line}" in (records[2].error or "")
+    assert records[2].game is not None and len(list(records[2].game.mainline_moves())) == 98
+    at_a_move = text[: text.rindex(" 50.")]  # cut between two moves: the result is missing
+    path.write_text(at_a_move, encoding="utf-8")
+    assert "ends without its result '1-0'" in (list(read_games(path))[2].error or "")
+
+
+def test_a_binary_file_and_games_after_binary_junk(tmp_path: Path, three: list[str]) -> None:
+    blob = gzip.compress("".join(three).encode())
+    path = tmp_path / "games.pgn.gz"
+    path.write_bytes(blob)
+    [record] = list(read_games(path))
+    assert record.error is not None and "binary data" in record.error and f"{path}:1: game 1" in record.error
+    mixed = tmp_path / "mixed.pgn"
+    mixed.write_bytes(blob + b"\n\n" + "".join(three[1:]).encode())
+    assert [r.error is None for r in read_games(mixed)] == [False, True, True]
+    result = CliRunner().invoke(app, ["analyze", str(path), "-o", str(tmp_path / "out"), "--no-cache"])
+    assert result.exit_code == 1 and "binary data" in result.output and "Traceback" not in result.output
+
+
+def test_a_cp1252_file_keeps_its_names_and_says_so(
+    tmp_path: Path, three: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    game = three[0].replace('[White "', '[White "Sämisch, Štefan ', 1).replace('[Black "', '[Black "Réti, ', 1)
+    path = tmp_path / "legacy.pgn"
+    path.write_bytes(game.encode("cp1252") + three[1].encode("ascii"))
+    with caplog.at_level(logging.WARNING, logger="chessteach.games.read"):
+        records = list(read_games(path))
+    assert records[0].headers["White"].startswith("Sämisch, Štefan ") and records[0].encoding == "cp1252"
+    assert records[0].headers["Black"].startswith("Réti, ")
+    assert all(r.error is None for r in records) and "\ufffd" not in str(records[0].game)
+    assert any(str(path) in m and "not UTF-8" in m and "cp1252" in m for m in caplog.messages)
