@@ -11,7 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from chessteach.cli import app
+from chessteach.errors import BadRecordError
 from chessteach.games.read import read_games
+from chessteach.puzzles import LICHESS_COLUMNS, Puzzle, read_puzzles
+from chessteach.puzzles.verify import verdict
 
 MADRID = "candidates-madrid-2022.pgn"
 
@@ -123,3 +126,107 @@ def test_a_cp1252_file_keeps_its_names_and_says_so(
     assert records[0].headers["Black"].startswith("Réti, ")
     assert all(r.error is None for r in records) and "\ufffd" not in str(records[0].game)
     assert any(str(path) in m and "not UTF-8" in m and "cp1252" in m for m in caplog.messages)
+
+
+# --- Puzzle CSVs: a bad row costs that row, a file-level problem names the file and the line -------------------
+
+
+@pytest.fixture
+def rows(lichess_csv: Path) -> list[bytes]:
+    """The header and the first 40 real Lichess puzzles, as raw lines."""
+    return lichess_csv.read_bytes().splitlines(keepends=True)[:41]
+
+
+def damaged_csv(path: Path, rows: list[bytes], changes: dict[int, bytes]) -> Path:
+    """``rows`` with the rows at the given 0-based indexes (0 = the header) replaced."""
+    path.write_bytes(b"".join(changes.get(i, row) for i, row in enumerate(rows)))
+    return path
+
+
+def ids(rows: list[bytes], skip: frozenset[int] = frozenset()) -> list[str]:
+    """The PuzzleIds of ``rows`` but the header and the rows at ``skip``."""
+    return [row.split(b",")[0].decode() for i, row in enumerate(rows) if i and i not in skip]
+
+
+def test_a_non_utf8_byte_costs_one_row(tmp_path: Path, rows: list[bytes]) -> None:
+    bad = rows[5].replace(b"https", "h\u00e9ttps".encode("cp1252"), 1)  # a lone 0xE9
+    path = damaged_csv(tmp_path / "latin.csv", rows, {5: bad})
+    result = read_puzzles(path)
+    assert [p.id for p in result.puzzles] == ids(rows, frozenset({5}))
+    [error] = result.errors
+    assert (error.line, error.record) == (6, ids(rows)[4]) and "column GameUrl is not UTF-8" in str(error)
+    assert str(path) in str(error) and "\\xe9" in str(error)
+
+
+def test_a_byte_order_mark_is_skipped(tmp_path: Path, rows: list[bytes]) -> None:
+    path = damaged_csv(tmp_path / "bom.csv", rows, {0: b"\xef\xbb\xbf" + rows[0]})
+    result = read_puzzles(path)
+    assert result.errors == [] and result.columns == LICHESS_COLUMNS and [p.id for p in result.puzzles] == ids(rows)
+
+
+def test_a_field_over_128_kib_costs_one_row(tmp_path: Path, rows: list[bytes]) -> None:
+    huge = rows[3].rstrip(b"\n") + b"x" * 200_000 + b"\n"  # OpeningTags, the last column
+    path = damaged_csv(tmp_path / "huge.csv", rows, {3: huge})
+    result = read_puzzles(path)
+    assert [p.id for p in result.puzzles] == ids(rows, frozenset({3}))
+    [error] = result.errors
+    assert (error.line, error.record) == (4, ids(rows)[2]) and "field larger than field limit" in str(error)
+
+
+def test_an_unterminated_quote_costs_its_row_only(tmp_path: Path, rows: list[bytes]) -> None:
+    quoted = rows[4].replace(b",https", b',"https', 1)
+    path = damaged_csv(tmp_path / "quote.csv", rows, {4: quoted})
+    result = read_puzzles(path)
+    assert [p.id for p in result.puzzles] == ids(rows, frozenset({4}))  # the 36 rows after it are not swallowed
+    [error] = result.errors
+    assert (error.line, error.record) == (5, ids(rows)[3]) and "quote opened in line 5 is never closed" in str(error)
+    closed_later = damaged_csv(tmp_path / "quote2.csv", rows, {4: quoted, 9: rows[9].replace(b",https", b'",https')})
+    result = read_puzzles(closed_later)  # csv alone would read lines 5-10 as one row, and report line 10
+    assert [p.id for p in result.puzzles] == ids(rows, frozenset({4}))  # line 10's quote is a literal one
+    assert [e.line for e in result.errors] == [5]
+
+
+def test_a_quoted_field_may_still_hold_a_line_break(tmp_path: Path, rows: list[bytes]) -> None:
+    two_lines = rows[2].rstrip(b"\n") + b'"Sicilian\nDefense"\n'
+    path = damaged_csv(tmp_path / "multiline.csv", rows, {2: two_lines})
+    result = read_puzzles(path)
+    assert result.errors == [] and [p.id for p in result.puzzles] == ids(rows)
+    assert result.puzzles[1].extra["OpeningTags"] == "Sicilian\nDefense"
+    assert [p.id for p in read_puzzles(path).puzzles][2:] == ids(rows)[2:]
+
+
+def test_empty_repeated_and_setup_only_ids_are_reported(tmp_path: Path, rows: list[bytes]) -> None:
+    empty = b"," + rows[2].split(b",", 1)[1]
+    repeated = rows[1]
+    first_id = ids(rows)[0]
+    fields = rows[6].split(b",")
+    setup_only = b",".join([*fields[:2], fields[2].split(b" ")[0], *fields[3:]])
+    path = damaged_csv(tmp_path / "ids.csv", rows, {2: empty, 4: repeated, 6: setup_only})
+    result = read_puzzles(path)
+    assert [p.id for p in result.puzzles] == ids(rows, frozenset({2, 4, 6}))
+    assert [(e.line, e.record) for e in result.errors] == [(3, None), (5, first_id), (7, ids(rows)[5])]
+    assert "empty PuzzleId" in str(result.errors[0])
+    assert f"PuzzleId '{first_id}' repeats the one in line 2" in str(result.errors[1])
+    assert "only the setup move" in str(result.errors[2])
+
+
+def test_a_setup_only_puzzle_is_never_verified(lichess_csv: Path) -> None:
+    real = read_puzzles(lichess_csv).puzzles[0]
+    setup_only = Puzzle(id=real.id, fen=real.fen, moves=real.moves[:1])
+    judged = verdict(setup_only, [])
+    assert not judged.verified and "only the setup move" in judged.reason
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "empty file: no header"), (b"PuzzleId,F\xe9N,Moves\n", "the header is not UTF-8: 'PuzzleId,F\\\\xe9N,Moves'"),
+     (b'PuzzleId,"FEN,Moves\n', "unreadable header")],
+)
+def test_a_bad_header_names_the_file_and_line_1(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "header.csv"
+    path.write_bytes(content)
+    with pytest.raises(BadRecordError) as caught:
+        read_puzzles(path)
+    assert str(caught.value).startswith(f"{path}:1: ") and message in str(caught.value)
+    result = CliRunner().invoke(app, ["puzzles", "tag", str(path)])
+    assert result.exit_code == 2 and f"{path}:1:" in result.output and "Traceback" not in result.output

@@ -10,10 +10,14 @@ puzzles without a setup move (:attr:`Puzzle.has_setup` is False).
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import logging
 import os
-from collections.abc import Iterable, Iterator
+import re
+from collections import deque
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,7 +81,7 @@ def _row_to_puzzle(row: dict[str, str], source: str) -> Puzzle:
     extra = {k: v for k, v in row.items() if k not in ("PuzzleId", "FEN", "Moves", "Rating", "Themes")}
     if DISTRACTORS_COLUMN in row:
         extra.setdefault("Setup", "none")  # an exercise: FEN is the solver's position, Moves the best move
-    return Puzzle(
+    puzzle = Puzzle(
         id=row["PuzzleId"],
         fen=row["FEN"],
         moves=moves,
@@ -86,27 +90,119 @@ def _row_to_puzzle(row: dict[str, str], source: str) -> Puzzle:
         source=source,
         extra=extra,
     )
+    if not puzzle.solver_moves:
+        raise ValueError("Moves holds only the setup move: nothing for the solver to find")
+    return puzzle
 
 
-def iter_puzzles(path: str | os.PathLike[str], errors: list[BadRecordError] | None = None) -> Iterator[Puzzle]:
+MAX_RECORD_LINES = 100
+"""A quoted field may hold line breaks; a record longer than this many lines is an unterminated quote."""
+
+_BOM = b"\xef\xbb\xbf"
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, kept by ``surrogateescape``
+
+
+def _printable(text: str) -> str:
+    """``text`` with the bytes that were not UTF-8 written as ``\\xNN``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _parse_record(text: str) -> tuple[list[str] | None, str | None]:
+    """The fields of one CSV record, or the reason it does not parse."""
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        return None, f"bad CSV: {exc}"
+    if len(rows) > 1:
+        return None, "bad CSV: a quote that is never closed"
+    return (rows[0] if rows else []), None
+
+
+def _records(path: str | os.PathLike[str]) -> Generator[tuple[int, str, list[str] | None, str | None], None, None]:
+    """(line, its text, fields or None, problem) for each record of a CSV file: the header first, then the rows.
+
+    Records are read line by line, so one bad byte or quote costs one row: each line is decoded alone (bytes
+    that are not UTF-8 are kept as surrogates, see :func:`_printable`), and a record that an open quote carries
+    past its line is kept only if it then parses with the header's number of columns; otherwise its first
+    line is the bad row and the lines after it are read again.
+    """
+    width: int | None = None
+    backlog: deque[tuple[int, str]] = deque()
+    with open(path, "rb") as fh:
+        lines = ((n, (raw.removeprefix(_BOM) if n == 1 else raw).decode("utf-8", "surrogateescape"))
+                 for n, raw in enumerate(fh, 1))
+
+        def take() -> tuple[int, str] | None:
+            return backlog.popleft() if backlog else next(lines, None)
+
+        while (item := take()) is not None:
+            pending = [item]
+            odd = item[1].count('"') % 2 == 1
+            while odd and len(pending) < MAX_RECORD_LINES and (more := take()) is not None:
+                pending.append(more)
+                odd ^= more[1].count('"') % 2 == 1
+            fields, problem = _parse_record("".join(text for _, text in pending))
+            if len(pending) > 1 and (fields is None or (width is not None and len(fields) != width)):
+                backlog.extendleft(reversed(pending[1:]))  # read again, after the first line alone
+                odd = item[1].count('"') % 2 == 1
+                fields, problem = _parse_record(item[1])
+            if fields is None and odd:
+                problem = f"a quote opened in line {item[0]} is never closed"
+            if width is None and fields is not None:
+                width = len(fields)
+            yield item[0], item[1], fields, problem
+
+
+def iter_puzzles(
+    path: str | os.PathLike[str], errors: list[BadRecordError] | None = None, *, columns: list[str] | None = None
+) -> Iterator[Puzzle]:
     """Yield the puzzles of a Lichess CSV, one at a time; bad rows are logged, appended to ``errors``, skipped.
 
-    Raises :class:`BadRecordError` if the header lacks a required column.
+    A row is bad when it does not parse as CSV (an unterminated quote, a field over the csv module's limit),
+    holds bytes that are not UTF-8, has the wrong number of columns, an empty or repeated PuzzleId, or a
+    puzzle that does not stand (see :meth:`Puzzle.validate`; a Lichess puzzle needs a move after its setup
+    move). A UTF-8 byte-order mark is skipped. ``columns``, when given, receives the header's columns.
+
+    Raises :class:`BadRecordError` naming the file and line 1 if the header is unreadable or lacks a column.
     """
     source = str(path)
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
+    with contextlib.closing(_records(path)) as records:
+        first = next(records, None)
+        if first is None:
+            raise BadRecordError("empty file: no header", source=source, line=1)
+        _, _, header, problem = first
+        if header is None or problem is not None:
+            raise BadRecordError(f"unreadable header: {problem}", source=source, line=1)
+        if _NOT_UTF8.search(",".join(header)):
+            raise BadRecordError(f"the header is not UTF-8: {_printable(','.join(header))!r}", source=source, line=1)
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
             raise BadRecordError(f"missing column(s) {', '.join(missing)} in the header", source=source, line=1)
-        for row in reader:
-            line = reader.line_num
-            record = row.get("PuzzleId") or None
+        if columns is not None:
+            columns[:] = header
+        seen: dict[str, int] = {}
+        for line, text, fields, problem in records:
+            if fields == []:
+                continue  # a blank line
+            first_field = fields[0] if fields else text.split(",", 1)[0]
+            record = _printable(first_field) if first_field.strip() else None
             try:
-                if None in row or any(row.get(c) is None for c in header):
-                    raise ValueError(f"expected {len(header)} columns, got a different number")
-                yield _row_to_puzzle(row, source)
+                if fields is None:
+                    raise ValueError(problem)
+                if len(fields) != len(header):
+                    raise ValueError(f"expected {len(header)} columns, got {len(fields)}")
+                row = dict(zip(header, fields, strict=True))
+                bad = next((name for name, value in row.items() if _NOT_UTF8.search(value)), None)
+                if bad is not None:
+                    raise ValueError(f"column {bad} is not UTF-8: {_printable(row[bad])[:60]!r}")
+                puzzle_id = row["PuzzleId"].strip()
+                if not puzzle_id:
+                    raise ValueError("empty PuzzleId")
+                if puzzle_id in seen:
+                    raise ValueError(f"PuzzleId {puzzle_id!r} repeats the one in line {seen[puzzle_id]}")
+                puzzle = _row_to_puzzle(row, source)
+                seen[puzzle_id] = line
+                yield puzzle
             except (ValueError, KeyError) as exc:
                 error = BadRecordError(str(exc), source=source, line=line, record=record)
                 logger.warning("skipping puzzle: %s", error)
@@ -117,9 +213,8 @@ def iter_puzzles(path: str | os.PathLike[str], errors: list[BadRecordError] | No
 def read_puzzles(path: str | os.PathLike[str]) -> PuzzleFile:
     """Read a whole Lichess puzzle CSV. Bad rows land in ``PuzzleFile.errors``; the rest load."""
     errors: list[BadRecordError] = []
-    with open(path, newline="", encoding="utf-8") as fh:
-        header = next(csv.reader(fh), [])
-    puzzles = list(iter_puzzles(path, errors))
+    header: list[str] = []
+    puzzles = list(iter_puzzles(path, errors, columns=header))
     if errors:
         logger.warning("%s: %d bad row(s) skipped, %d puzzles loaded", path, len(errors), len(puzzles))
     return PuzzleFile(path=str(path), columns=header, puzzles=puzzles, errors=errors)

@@ -123,6 +123,8 @@ def check_step(index: int, board: chess.Board, move: chess.Move, analysis: Analy
 def verdict(puzzle: Puzzle, analyses: Sequence[Analysis | None]) -> Verdict:
     """Judge a puzzle from the analyses of its :func:`solver_positions` (in that order)."""
     positions = solver_positions(puzzle)
+    if not puzzle.solver_moves:  # Moves holds only the setup move: there is nothing to verify
+        return Verdict(puzzle.id, False, "no move for the solver: Moves holds only the setup move")
     if len(analyses) != len(positions):
         raise ValueError(f"puzzle {puzzle.id}: expected {len(positions)} analyses, got {len(analyses)}")
     steps: list[StepCheck] = []
