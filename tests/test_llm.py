@@ -144,7 +144,7 @@ def test_bad_specs_name_the_valid_kinds_and_options(tiny_model_dir: Path) -> Non
         load_model("gguf:model.gguf")
     with pytest.raises(ModelSpecError, match="KIND:TARGET"):
         load_model("just-a-name")
-    with pytest.raises(ModelSpecError, match="valid options: batch_size, device, dtype, trust_remote_code"):
+    with pytest.raises(ModelSpecError, match="valid options: batch_size, convert, device, dtype, gguf, trust_remote_code"):
         load_model(f"hf:{tiny_model_dir}?remote=1")
     with pytest.raises(ModelSpecError, match="openai:URL#MODEL"):
         load_model("openai:http://127.0.0.1:8000/v1")

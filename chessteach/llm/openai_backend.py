@@ -183,6 +183,11 @@ class OpenAIModel:
 
         return self._run_all(one, list(zip([str(p) for p in prompts], continuations, strict=True)))
 
+    def score_continuations(self, prompt: Prompt, continuations: Sequence[str]) -> list[float]:
+        """:meth:`score` of each continuation after one prompt (one request each; a server with prefix caching,
+        such as ``vllm serve``, computes the prompt once)."""
+        return self.score([prompt] * len(continuations), continuations)
+
     def close(self) -> None:
         """Nothing to free: each call opens and closes its own HTTP connections."""
 

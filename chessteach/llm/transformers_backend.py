@@ -5,10 +5,15 @@ Spec: ``hf:PATH_OR_HUB_ID`` with optional ``?key=value&...`` options:
 - ``trust_remote_code=1``: run the model repository's own Python code (off unless asked for);
 - ``device=cpu|cuda|cuda:1``: where to run (default: ``cuda`` when a GPU is present, else ``cpu``);
 - ``dtype=bfloat16|float16|float32``: weights' dtype (default: bfloat16 on a GPU, float32 on the CPU);
-- ``batch_size=N``: prompts per forward pass (default 8).
+- ``batch_size=N``: prompts per forward pass (default 8);
+- ``gguf=FILE``: the model is the GGUF file ``FILE`` in the directory ``PATH`` (needs the ``gguf`` package);
+  it is converted once to a safetensors checkpoint in the model cache (:mod:`chessteach.llm.gguf`), which loads
+  far faster than dequantizing the file at every load; ``convert=0`` dequantizes it at every load instead.
 
-Weights are read from safetensors only. A local directory is read as it is; a hub id is looked up in the
-local Hugging Face cache and downloaded only where the hub is reachable and ``HF_HUB_OFFLINE`` is not set.
+Weights are read from safetensors only (GGUF files through their conversion). A local directory is read as it
+is; a hub id is looked up in the local Hugging Face cache and downloaded only where the hub is reachable and
+``HF_HUB_OFFLINE`` is not set. The short name ``smollm2`` is ``hf:DIR?gguf=FILE`` for the installed
+SmolLM2-135M-Instruct.
 
 >>> model = load_model("hf:/path/to/checkpoint?batch_size=4")  # doctest: +SKIP
 >>> model.generate(["1. e4 e5 2."], GenerationConfig(max_new_tokens=8, stop=("\\n",)))  # doctest: +SKIP
@@ -17,6 +22,7 @@ local Hugging Face cache and downloaded only where the hub is reachable and ``HF
 
 from __future__ import annotations
 
+import copy
 import gc
 import inspect
 import logging
@@ -24,7 +30,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from chessteach.llm._util import (
     continuation_token_ids,
@@ -48,8 +54,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-OPTIONS = ("trust_remote_code", "device", "dtype", "batch_size")
+OPTIONS = ("trust_remote_code", "device", "dtype", "batch_size", "gguf", "convert")
 DEFAULT_BATCH_SIZE = 8
+SHARED_PREFIX_TOKENS = 2048
+"""Continuation tokens scored in one forward pass after a shared prompt (:meth:`TransformersModel.score_continuations`)."""
+_CUSTOM_MASK_ATTENTION = ("sdpa", "eager")
 DTYPES = ("bfloat16", "float16", "float32")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -75,6 +84,8 @@ class TransformersModel:
         dtype: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         spec: str | None = None,
+        gguf: str | None = None,
+        convert: bool = True,
     ) -> None:
         self.spec = spec or f"hf:{path}"
         self.path = path
@@ -83,33 +94,35 @@ class TransformersModel:
             raise ModelLoadError(f"cannot load model {path!r}: dtype {dtype!r} is not one of {', '.join(DTYPES)}")
         try:
             import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            import transformers  # noqa: F401
         except ImportError as exc:
             raise ModelLoadError(
                 f"cannot load model {path!r}: the hf: backend needs torch and transformers "
                 f"(pip install 'chessteach[train]'): {one_line(exc)}"
             ) from exc
 
-        source, local_only = self._locate(path)
+        gguf_path = None
+        if gguf is not None:
+            from chessteach.llm.gguf import gguf_checkpoint, gguf_file
+
+            gguf_path = gguf_file(path, gguf)
+            source, local_only = (str(gguf_checkpoint(gguf_path)), True) if convert else (str(gguf_path), True)
+        else:
+            source, local_only = self._locate(path)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         torch_dtype = (
             getattr(torch, dtype) if dtype else (torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
         )
         logger.info("loading %s on %s (%s)", source, self.device, torch_dtype)
+        self.tokenizer: Any
+        self.model: Any
         try:
-            self.tokenizer: Any = AutoTokenizer.from_pretrained(
-                source, trust_remote_code=trust_remote_code, local_files_only=local_only
-            )
-            self.model: Any = cast(
-                Any,
-                AutoModelForCausalLM.from_pretrained(
-                    source,
-                    dtype=torch_dtype,
-                    use_safetensors=True,
-                    trust_remote_code=trust_remote_code,
-                    local_files_only=local_only,
-                ),
-            )
+            if gguf_path is not None and not convert:
+                from chessteach.llm.gguf import load_gguf
+
+                self.tokenizer, self.model = load_gguf(gguf_path, dtype=torch_dtype)
+            else:
+                self.tokenizer, self.model = self._load(source, torch_dtype, trust_remote_code, local_only)
             self.model.to(self.device)
         except (OSError, ValueError, RuntimeError, KeyError, ImportError, TypeError) as exc:
             hint = ""
@@ -123,6 +136,23 @@ class TransformersModel:
         forward = inspect.signature(self.model.forward).parameters
         self._takes_position_ids = "position_ids" in forward
         self._takes_logits_to_keep = "logits_to_keep" in forward
+
+    @staticmethod
+    def _load(source: str, dtype: Any, trust_remote_code: bool, local_only: bool) -> tuple[Any, Any]:
+        """The tokenizer and the model of a checkpoint directory or hub id (safetensors only)."""
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(
+            source, trust_remote_code=trust_remote_code, local_files_only=local_only
+        )
+        model = AutoModelForCausalLM.from_pretrained(
+            source,
+            dtype=dtype,
+            use_safetensors=True,
+            trust_remote_code=trust_remote_code,
+            local_files_only=local_only,
+        )
+        return tokenizer, model
 
     @staticmethod
     def _locate(path: str) -> tuple[str, bool]:
@@ -243,6 +273,79 @@ class TransformersModel:
                     scores[i] = float(token_logprobs[row, -n:].sum())
         return scores
 
+    def score_continuations(self, prompt: Prompt, continuations: Sequence[str]) -> list[float]:
+        """Summed natural-log probability of each continuation after one prompt, the prompt computed once.
+
+        The prompt runs once (its key/value cache kept); then all the continuations' tokens run together as one
+        sequence after it, each attending to the prompt and to its own earlier tokens only (a block-diagonal
+        mask, positions restarting after the prompt for each), in passes of up to :data:`SHARED_PREFIX_TOKENS`
+        tokens. The log-probabilities equal :meth:`score`'s for ``[prompt] * len(continuations)`` up to float
+        rounding. Models whose attention takes no custom mask are scored through :meth:`score`.
+        """
+        import torch
+
+        if not continuations:
+            return []
+        if self.model.config._attn_implementation not in _CUSTOM_MASK_ATTENTION:
+            return self.score([prompt] * len(continuations), continuations)
+        pairs = [self._continuation_ids(prompt, c) for c in continuations]
+        prefix = pairs[0][0]
+        if not prefix:
+            raise ModelRequestError(f"{self.spec}: cannot score after an empty prompt (the tokenizer adds no BOS)")
+        scores = [0.0] * len(pairs)
+        with torch.inference_mode():
+            ids = torch.tensor([prefix], device=self.device)
+            kwargs: dict[str, Any] = {"input_ids": ids, "use_cache": True}
+            if self._takes_logits_to_keep:
+                kwargs["logits_to_keep"] = 1
+            out = self.model(**kwargs)
+            cache = out.past_key_values
+            first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+            nonempty = [i for i, (_, c) in enumerate(pairs) if c]  # an empty continuation has log-probability 0
+            groups = list(_token_groups([len(pairs[i][1]) for i in nonempty], SHARED_PREFIX_TOKENS))
+            for number, group in enumerate(groups):
+                indices = [nonempty[j] for j in group]
+                # each pass appends to the cache: the last one may use it up, the others take a copy
+                past = cache if number == len(groups) - 1 else copy.deepcopy(cache)
+                logprobs = self._after_prefix(past, len(prefix), [pairs[i][1] for i in indices])
+                for i, rest in zip(indices, logprobs, strict=True):
+                    scores[i] = float(first[pairs[i][1][0]]) + rest
+        return scores
+
+    def _after_prefix(self, cache: Any, width: int, tokens: Sequence[Sequence[int]]) -> list[float]:
+        """Sum of the log-probabilities of each token run's tokens after its first, all runs in one pass after
+        a cached prefix of ``width`` tokens."""
+        import torch
+
+        flat = [t for run in tokens for t in run]
+        total = len(flat)
+        starts = [0]
+        for run in tokens:
+            starts.append(starts[-1] + len(run))
+        block = torch.zeros(total, total, dtype=torch.bool, device=self.device)
+        positions = torch.empty(total, dtype=torch.long, device=self.device)
+        for start, stop in zip(starts, starts[1:], strict=False):
+            n = stop - start
+            block[start:stop, start:stop] = torch.ones(n, n, dtype=torch.bool, device=self.device).tril()
+            positions[start:stop] = torch.arange(width, width + n, device=self.device)
+        allowed = torch.cat([torch.ones(total, width, dtype=torch.bool, device=self.device), block], dim=1)
+        if self.model.config._attn_implementation == "sdpa":
+            mask = allowed[None, None]
+        else:
+            mask = torch.zeros(allowed.shape, dtype=self.model.dtype, device=self.device)
+            mask = mask.masked_fill(~allowed, torch.finfo(self.model.dtype).min)[None, None]
+        ids = torch.tensor([flat], device=self.device)
+        logits = self.model(
+            input_ids=ids, attention_mask=mask, position_ids=positions[None], past_key_values=cache, use_cache=True
+        ).logits[0]
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
+        sums = []
+        for start, stop in zip(starts, starts[1:], strict=False):
+            # the logits at a run's token j predict its token j + 1
+            targets = ids[0, start + 1 : stop]
+            sums.append(float(logprobs[start : stop - 1].gather(-1, targets[:, None]).sum()))
+        return sums
+
     def close(self) -> None:
         """Drop the model and free GPU memory."""
         import torch
@@ -276,6 +379,20 @@ def _stop_criteria(tokenizer: Any, stop: Sequence[str], prompt_width: int) -> An
     return StoppingCriteriaList([StopOnStrings()])
 
 
+def _token_groups(lengths: Sequence[int], budget: int) -> Iterator[list[int]]:
+    """Consecutive indices whose lengths add up to at most ``budget`` (at least one index a group)."""
+    group: list[int] = []
+    used = 0
+    for i, n in enumerate(lengths):
+        if group and used + n > budget:
+            yield group
+            group, used = [], 0
+        group.append(i)
+        used += n
+    if group:
+        yield group
+
+
 @register_backend("hf")
 def _from_spec(target: str) -> LanguageModel:
     spec = f"hf:{target}"
@@ -287,4 +404,6 @@ def _from_spec(target: str) -> LanguageModel:
         dtype=options.get("dtype") or None,
         batch_size=option_int(options, "batch_size", DEFAULT_BATCH_SIZE, spec=spec),
         spec=spec,
+        gguf=options.get("gguf") or None,
+        convert=option_bool(options, "convert", True, spec=spec),
     )

@@ -110,6 +110,10 @@ class VLLMModel:
         outputs = self.llm.generate(inputs, params, use_tqdm=False)
         return [truncate_at_stop(out.outputs[0].text, config.stop) for out in outputs]
 
+    def score_continuations(self, prompt: Prompt, continuations: Sequence[str]) -> list[float]:
+        """:meth:`score` of each continuation after one prompt (vLLM's prefix caching shares the prompt)."""
+        return self.score([prompt] * len(continuations), continuations)
+
     def score(self, prompts: Sequence[Prompt], continuations: Sequence[str]) -> list[float]:
         """Summed log-probability of each continuation's tokens, from vLLM's ``prompt_logprobs``."""
         if len(prompts) != len(continuations):
