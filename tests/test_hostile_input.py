@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from chessteach.cli import app
 from chessteach.errors import BadRecordError
+from chessteach.filenames import MAX_NAME, safe_file_name
 from chessteach.games.read import read_games
 from chessteach.puzzles import LICHESS_COLUMNS, Puzzle, read_puzzles
 from chessteach.puzzles.verify import verdict
@@ -230,3 +231,33 @@ def test_a_bad_header_names_the_file_and_line_1(tmp_path: Path, content: bytes, 
     assert str(caught.value).startswith(f"{path}:1: ") and message in str(caught.value)
     result = CliRunner().invoke(app, ["puzzles", "tag", str(path)])
     assert result.exit_code == 2 and f"{path}:1:" in result.output and "Traceback" not in result.output
+
+
+# --- File names made from data stay in their directory --------------------------------------------------------
+
+HOSTILE_IDS = ["../escaped", "/abs/escaped", "a/b", "..", ".", "nul\x00byte", "x" * 300, "NUL", "a_b", "ok-id"]
+
+
+def test_safe_file_names_stay_plain_and_distinct() -> None:
+    names = [safe_file_name(text) for text in HOSTILE_IDS]
+    assert len(set(names)) == len(names)
+    assert all(name and "/" not in name and "\x00" not in name and not name.startswith(".") for name in names)
+    assert all(len(name) <= MAX_NAME + 9 for name in names)
+    assert names[-2:] == ["a_b", "ok-id"]  # a plain id is its own name
+
+
+def test_exercise_boards_never_leave_the_svg_dir(tmp_path: Path) -> None:
+    from chessteach.puzzles.lichess_csv import bundled_exercises
+
+    lines = bundled_exercises().read_text(encoding="utf-8").splitlines(keepends=True)
+    hostile_ids = [*HOSTILE_IDS[:5], "nul byte", *HOSTILE_IDS[6:], str(tmp_path / "abs")]
+    rows = [lines[0]] + [f"{i},{line.split(',', 1)[1]}" for i, line in zip(hostile_ids, lines[1:], strict=False)]
+    exercises = tmp_path / "work" / "exercises.csv"
+    exercises.parent.mkdir()
+    exercises.write_text("".join(rows), encoding="utf-8")
+    boards = tmp_path / "work" / "deep" / "boards"
+    result = CliRunner().invoke(app, ["exercises", "show", str(exercises), "--svg-dir", str(boards)])
+    assert result.exit_code == 0, result.output
+    written = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    assert [p for p in written if p.parent != boards] == [exercises]
+    assert len(written) == len(hostile_ids) + 1 and all(p.suffix == ".svg" for p in written if p != exercises)

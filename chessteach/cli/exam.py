@@ -13,6 +13,7 @@ from rich.table import Table
 
 from chessteach.cli.display import progress_bar
 from chessteach.errors import ChessteachError
+from chessteach.filenames import file_in
 from chessteach.llm import LanguageModel, load_model
 from chessteach.puzzles import Puzzle, bundled_puzzles, read_puzzles
 from chessteach.teaching.exam import (
@@ -180,9 +181,10 @@ def _write(reports: list[ExamReport], outdir: Path) -> None:
     pd.concat([r.frame() for r in reports], ignore_index=True).to_csv(outdir / "answers.csv", index=False)
     (outdir / "explanations").mkdir(exist_ok=True)
     for report in reports:
-        (outdir / "explanations" / f"{report.concept}.txt").write_text(report.explanation or "", encoding="utf-8")
+        explanation = file_in(outdir / "explanations", report.concept, ".txt")  # a theme is data: stay in outdir
+        explanation.write_text(report.explanation or "", encoding="utf-8")
         per_band = concept_profile([report], by="rating_band")
-        plot_profile(per_band, outdir / f"{report.concept}.png", by="rating_band",
+        plot_profile(per_band, file_in(outdir, report.concept, ".png"), by="rating_band",
                      title=f"{report.concept}: accuracy by rating band")
     plot_profile(profile, outdir / "exam.png", title=f"student {reports[0].student}: accuracy by theme")
 

@@ -35,6 +35,7 @@ from chessteach.exercises import (
 )
 from chessteach.exercises.mine import SCREEN_FACTOR, ExerciseProgress
 from chessteach.exercises.show import exercise_summary, exercise_svg
+from chessteach.filenames import file_in
 from chessteach.puzzles import Puzzle, read_puzzles, write_puzzles
 from chessteach.puzzles.lichess_csv import DISTRACTORS_COLUMN
 
@@ -156,7 +157,8 @@ def show(
     ],
     ids: Annotated[list[str] | None, typer.Option("--id", help="Exercises to show (repeatable; default all).")] = None,
     svg_dir: Annotated[
-        Path | None, typer.Option("--svg-dir", help="Also write each board as DIR/ID.svg (arrows: best, distractors).")
+        Path | None, typer.Option("--svg-dir", help="Also write each board as DIR/ID.svg (arrows: best, distractors; an ID that is not a "
+                                      "plain file name is made one).")
     ] = None,
 ) -> None:
     """Show exercises: the best move and the distractors in SAN, the concepts, the margin and the facts."""
@@ -170,7 +172,7 @@ def show(
         out.print(exercise_summary(exercise), highlight=False, soft_wrap=True)
         if svg_dir is not None:
             svg_dir.mkdir(parents=True, exist_ok=True)
-            path = svg_dir / f"{exercise.id}.svg"
+            path = file_in(svg_dir, exercise.id, ".svg")  # the id is data: it never leads out of svg_dir
             path.write_text(exercise_svg(exercise), encoding="utf-8")
             out.print(f"board: {path}", highlight=False)
         out.print()
