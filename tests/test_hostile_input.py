@@ -261,3 +261,50 @@ def test_exercise_boards_never_leave_the_svg_dir(tmp_path: Path) -> None:
     written = sorted(p for p in tmp_path.rglob("*") if p.is_file())
     assert [p for p in written if p.parent != boards] == [exercises]
     assert len(written) == len(hostile_ids) + 1 and all(p.suffix == ".svg" for p in written if p != exercises)
+
+
+# --- Usage mistakes with paths: one message, exit code 2, before any work -----------------------------------------
+
+
+@pytest.fixture
+def usage_paths(tmp_path: Path, pgn_dir: Path, lichess_csv: Path) -> dict[str, str]:
+    a_file = tmp_path / "a-file.txt"
+    a_file.write_text("not a directory\n", encoding="utf-8")
+    a_dir = tmp_path / "a-dir"
+    a_dir.mkdir()
+    from chessteach.puzzles.lichess_csv import bundled_exercises
+
+    return {"PGN": str(pgn_dir / "candidates-2022-sample.pgn"), "CSV": str(lichess_csv), "FILE": str(a_file),
+            "DIR": str(a_dir), "UNDER_FILE": str(a_file / "out.csv"), "EXERCISES": str(bundled_exercises())}
+
+
+USAGE_MISTAKES = [
+    ("analyze DIR", "is a directory"),
+    ("analyze PGN -o FILE", "is a file; give a directory"),
+    ("analyze PGN -o UNDER_FILE", "is a file, not a directory"),
+    ("evals DIR", "is a directory"),
+    ("puzzles mine DIR", "is a directory"),
+    ("puzzles mine PGN -o DIR", "is a directory; give the name of a file"),
+    ("puzzles verify CSV -o DIR", "is a directory; give the name of a file"),
+    ("puzzles verify CSV -o UNDER_FILE", "is a file, not a directory"),
+    ("puzzles tag DIR", "is a directory"),
+    ("puzzles tag CSV -o DIR", "is a directory; give the name of a file"),
+    ("puzzles tag CSV --report-csv DIR", "is a directory; give the name of a file"),
+    ("exercises mine DIR", "is a directory"),
+    ("exercises mine PGN -o DIR", "is a directory; give the name of a file"),
+    ("exercises show DIR", "is a directory"),
+    ("exercises show EXERCISES --svg-dir FILE", "is a file; give a directory"),
+    ("explain --concept fork -o DIR", "is a directory; give the name of a file"),
+    ("explain --concept fork --puzzles DIR", "is a directory"),
+    ("exam --student hf:x --themes fork -o FILE", "is a file; give a directory"),
+    ("exam --student hf:x --themes fork --puzzles DIR", "is a directory"),
+]
+
+
+@pytest.mark.parametrize(("command", "message"), USAGE_MISTAKES, ids=[c for c, _ in USAGE_MISTAKES])
+def test_a_path_of_the_wrong_kind_is_a_usage_error(usage_paths: dict[str, str], command: str, message: str) -> None:
+    args = [usage_paths.get(word, word) for word in command.split()]
+    result = CliRunner().invoke(app, [*args, "--no-cache"] if args[0] in ("analyze", "evals") else args)
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.replace("│", " ").split()), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

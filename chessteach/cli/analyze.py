@@ -22,6 +22,7 @@ from chessteach.cli.options import (
     WorkersOpt,
     open_pool,
 )
+from chessteach.cli.paths import output_dir
 from chessteach.engine import DEFAULT_NODES
 from chessteach.games.annotate import write_annotated_pgn
 from chessteach.games.export import games_frame, moves_frame
@@ -42,8 +43,9 @@ def _plays(headers: dict[str, str], player: str) -> chess.Color | None:
 
 
 def analyze(
-    pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file, any number of games.", exists=True)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output directory.")] = Path("review"),
+    pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file, any number of games.", exists=True,
+                                              dir_okay=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output directory.", callback=output_dir)] = Path("review"),
     nodes: NodesOpt = DEFAULT_NODES,
     player: Annotated[
         str | None, typer.Option("--player", help="Only games of this player (a part of the name); their summary.")

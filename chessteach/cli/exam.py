@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chessteach.cli.display import progress_bar
+from chessteach.cli.paths import output_dir
 from chessteach.errors import ChessteachError
 from chessteach.filenames import file_in
 from chessteach.llm import LanguageModel, load_model
@@ -75,7 +76,7 @@ def exam(
         Path, typer.Option("--puzzles", help="Lichess puzzle CSV (or positional exercises CSV) to draw examples and "
                            "exams from.", exists=True, dir_okay=False)
     ] = REPO_PUZZLES,
-    outdir: Annotated[Path, typer.Option("--out", "-o", help="Where the CSVs and charts go.")] = Path("exam"),
+    outdir: Annotated[Path, typer.Option("--out", "-o", help="Where the CSVs and charts go.", callback=output_dir)] = Path("exam"),
     teacher: Annotated[
         str | None, typer.Option("--teacher", help="A teacher model spec (default: the grounded template explainer).")
     ] = None,

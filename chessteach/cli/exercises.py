@@ -22,6 +22,7 @@ from chessteach.cli.options import (
     WorkersOpt,
     open_pool,
 )
+from chessteach.cli.paths import output_dir, output_file
 from chessteach.engine import DEFAULT_NODES
 from chessteach.exercises import (
     EXERCISE_COLUMNS,
@@ -101,7 +102,7 @@ def mine(
         list[Path],
         typer.Argument(metavar="GAMES.pgn...", help="One or more PGN files.", exists=True, dir_okay=False),
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the exercise CSV.")] = Path(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the exercise CSV.", callback=output_file)] = Path(
         "exercises.csv"
     ),
     nodes: NodesOpt = DEFAULT_NODES,
@@ -158,7 +159,7 @@ def show(
     ids: Annotated[list[str] | None, typer.Option("--id", help="Exercises to show (repeatable; default all).")] = None,
     svg_dir: Annotated[
         Path | None, typer.Option("--svg-dir", help="Also write each board as DIR/ID.svg (arrows: best, distractors; an ID that is not a "
-                                      "plain file name is made one).")
+                                      "plain file name is made one).", callback=output_dir)
     ] = None,
 ) -> None:
     """Show exercises: the best move and the distractors in SAN, the concepts, the margin and the facts."""

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from chessteach.cli.paths import output_file
 from chessteach.concepts.catalog import UnknownConceptError, get_concept
 from chessteach.errors import BadRecordError, ChessteachError
 from chessteach.llm.base import GenerationConfig, load_model
@@ -108,6 +109,7 @@ def explain(
             "--output",
             "-o",
             help="Write the explanation as Markdown (board as inline SVG, fact-check) here; default: print the text.",
+            callback=output_file,
         ),
     ] = None,
 ) -> None:

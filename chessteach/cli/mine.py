@@ -21,6 +21,7 @@ from chessteach.cli.options import (
     WorkersOpt,
     open_pool,
 )
+from chessteach.cli.paths import output_file
 from chessteach.puzzles import write_puzzles
 from chessteach.puzzles.mine import MINED_COLUMNS, ONLY_MOVE_MARGIN, MineProgress, mine_puzzles
 from chessteach.puzzles.verify import BLUNDER_MARGIN
@@ -41,7 +42,8 @@ def stage_bar() -> AbstractContextManager[MineProgress]:
 
 def mine(
     pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file.", exists=True, dir_okay=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the puzzle CSV.")] = Path("mined.csv"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the puzzle CSV.",
+                                                   callback=output_file)] = Path("mined.csv"),
     nodes: NodesOpt = DEFAULT_MINE_NODES,
     margin: Annotated[
         float,

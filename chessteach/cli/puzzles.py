@@ -12,6 +12,7 @@ from rich.table import Table
 
 from chessteach.cli.display import progress_bar
 from chessteach.cli.options import CacheOpt, FenOpt, PuzzlesArg, SolutionOpt, WorkersOpt, load_puzzle_file, open_pool
+from chessteach.cli.paths import output_file
 from chessteach.puzzles import write_puzzles
 from chessteach.puzzles.engine_themes import engine_themes
 from chessteach.puzzles.tag import scored_themes, tag_puzzles, theme_report, with_computed_themes
@@ -31,13 +32,14 @@ def _puzzles() -> None:
 def tag(
     puzzles_csv: PuzzlesArg = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write every input column plus the computed Themes here.")
+        Path | None, typer.Option("--output", "-o", help="Write every input column plus the computed Themes here.",
+                                   callback=output_file)
     ] = None,
     report: Annotated[
         bool, typer.Option("--report", help="Score the computed themes against the file's own Themes.")
     ] = False,
     report_csv: Annotated[
-        Path | None, typer.Option("--report-csv", help="Write the per-theme report as CSV here.")
+        Path | None, typer.Option("--report-csv", help="Write the per-theme report as CSV here.", callback=output_file)
     ] = None,
     engine_themes_on: Annotated[
         bool,

@@ -25,6 +25,7 @@ from chessteach.cli.options import (
     load_puzzle_file,
     open_pool,
 )
+from chessteach.cli.paths import output_file
 from chessteach.puzzles import write_puzzles
 from chessteach.puzzles.verify import DEFAULT_VERIFY_NODES, verify_puzzles
 
@@ -34,7 +35,7 @@ out = Console()
 def verify(
     puzzles_csv: PuzzlesArg = None,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to write the CSV with Verified, VerifyReason.")
+        Path, typer.Option("--output", "-o", help="Where to write the CSV with Verified, VerifyReason.", callback=output_file)
     ] = Path("verified.csv"),
     fen: FenOpt = None,
     solution: SolutionOpt = None,
