@@ -4,7 +4,11 @@ every good one is kept, nothing ends in a traceback, and no file name made from 
 from __future__ import annotations
 
 import gzip
+import json
 import logging
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -308,3 +312,62 @@ def test_a_path_of_the_wrong_kind_is_a_usage_error(usage_paths: dict[str, str], 
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.replace("│", " ").split()), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# --- A malformed model reply is an error naming the server, never an empty explanation --------------------------
+
+
+class _MalformedHandler(BaseHTTPRequestHandler):
+    """An OpenAI-compatible server that answers every completion with HTTP 200 and the body it is set to."""
+
+    body: bytes = b"{}"
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def malformed_server() -> Iterator[type[_MalformedHandler]]:
+    handler = type("Handler", (_MalformedHandler,), {})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    handler.url = f"http://127.0.0.1:{server.server_address[1]}/v1"  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield handler
+    server.shutdown()
+    server.server_close()
+
+
+MALFORMED = [
+    ({"id": "x", "object": "chat.completion"}, "no 'choices' list"),
+    ({"choices": []}, "an empty 'choices' list"),
+    ({"choices": [{"index": 0, "message": {"role": "assistant"}}]}, "no string at choices[0].message.content"),
+    ({"choices": [{"index": 0, "message": {"role": "assistant", "content": None}}]}, "choices[0].message.content"),
+    ("<html>Bad gateway</html>", "something other than JSON"),
+]
+
+
+@pytest.mark.parametrize(("body", "missing"), MALFORMED, ids=["no-choices", "empty", "no-content", "null", "html"])
+def test_a_malformed_reply_is_an_error_naming_the_server(
+    malformed_server: type[_MalformedHandler], body: object, missing: str
+) -> None:
+    from chessteach.llm import GenerationConfig, ModelRequestError, load_model
+
+    url = malformed_server.url  # type: ignore[attr-defined]
+    malformed_server.body = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    model = load_model(f"openai:{url}?retries=0#tiny")
+    with pytest.raises(ModelRequestError) as caught:
+        model.generate([[{"role": "user", "content": "Name a fork."}]], GenerationConfig(max_new_tokens=8))
+    assert f"{url}/chat/completions answered 200 with" in str(caught.value) and missing in str(caught.value)
+    result = CliRunner().invoke(app, ["explain", "--concept", "fork", "--teacher", f"openai:{url}?retries=0#tiny"])
+    assert result.exit_code == 2 and missing in " ".join(result.output.split()), result.output
+    malformed_server.body = json.dumps({"choices": [{"text": "Nf3"}]}).encode()
+    assert model.generate(["1. e4 e5 2."]) == ["Nf3"]  # a well-formed reply still reads

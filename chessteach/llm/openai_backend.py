@@ -128,19 +128,15 @@ class OpenAIModel:
                 body["stop"] = list(config.stop)
             if config.seed is not None:
                 body["seed"] = config.seed
+            keys: tuple[str, ...]
             if isinstance(prompt, str):
                 body["prompt"] = prompt
-                answer = await self._post(client, "/completions", body)
-                text = _field(answer, "choices", 0, "text")
+                path, keys = "/completions", ("text",)
             else:
                 body["messages"] = list(prompt)
-                answer = await self._post(client, "/chat/completions", body)
-                text = _field(answer, "choices", 0, "message", "content")
-            if text is None:
-                text = ""
-            if not isinstance(text, str):
-                raise ModelRequestError(f"{self.spec}: the server's answer has no completion text: {str(answer)[:200]}")
-            return truncate_at_stop(text, config.stop)
+                path, keys = "/chat/completions", ("message", "content")
+            answer = await self._post(client, path, body)
+            return truncate_at_stop(self._completion_text(answer, path, keys), config.stop)
 
         return self._run_all(one, prompts)
 
@@ -192,6 +188,21 @@ class OpenAIModel:
         """Nothing to free: each call opens and closes its own HTTP connections."""
 
     # --- scoring helpers -------------------------------------------------------------------------------------
+
+    def _completion_text(self, answer: Any, path: str, keys: tuple[str, ...]) -> str:
+        """``answer["choices"][0][keys...]``; a 200 answer without it is an error naming the URL and what is missing
+        (never an empty completion that would pass for the model's answer)."""
+        choices = _field(answer, "choices")
+        text = _field(choices, 0, *keys)
+        if isinstance(text, str):
+            return text
+        if not isinstance(choices, list):
+            missing = "no 'choices' list"
+        elif not choices:
+            missing = "an empty 'choices' list"
+        else:
+            missing = f"no string at choices[0].{'.'.join(keys)}"
+        raise ModelRequestError(f"{self.spec}: {self.base_url}{path} answered 200 with {missing}: {str(answer)[:200]}")
 
     def _cannot_score(self, detail: str) -> ModelRequestError:
         return ModelRequestError(
@@ -290,7 +301,9 @@ class OpenAIModel:
             try:
                 return response.json()
             except ValueError as exc:
-                raise ModelRequestError(f"{self.spec}: {url} answered something other than JSON") from exc
+                raise ModelRequestError(
+                    f"{self.spec}: {url} answered 200 with something other than JSON: {response.text[:100]!r}"
+                ) from exc
         message = _server_message(response)
         if response.status_code in RETRY_STATUS:
             raise _Retryable(f"HTTP {response.status_code}: {message}", status=response.status_code, message=message)
