@@ -1,5 +1,5 @@
 # Set-up and everyday commands. On a fresh machine: `make demo` (the main job on bundled data) and
-# `make test` (the whole test suite). Both install what they need first.
+# `make test` (the whole test suite and the docstrings' examples). Both install what they need first.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -12,7 +12,7 @@ DEMO_PGN := chessteach/data/games/candidates-2022-sample.pgn
 
 help:
 	@echo "make demo   set up, then review two bundled games with Stockfish (report in review/)"
-	@echo "make test   set up (the [train] extra included), then run the whole test suite"
+	@echo "make test   set up (the [train] extra included), then run the tests and the docstrings' examples"
 	@echo "make bench  the engine benchmark (positions/s against Stockfish's own speed)"
 	@echo "make lint   ruff and mypy --strict"
 
@@ -48,6 +48,7 @@ setup-train: engine $(VENV)/.setup-train
 demo: setup
 	$(BIN)/chessteach analyze $(DEMO_PGN) -o review
 
+# pytest's testpaths (pyproject.toml): tests/ and the package itself, whose docstrings' examples run (--doctest-modules).
 test: setup-train browser
 	$(BIN)/python -m pytest -q
 

@@ -1,5 +1,6 @@
 """Shared fixtures: the project's own real data (``tests/data``, ``chessteach/data/games``), the real Stockfish, a
-fresh cache. Nothing here reads outside the checkout."""
+fresh cache (the autouse fixture that isolates it is in the checkout's ``conftest.py``, for the doctests too).
+Nothing here reads outside the checkout."""
 
 from __future__ import annotations
 
@@ -38,12 +39,6 @@ def engine_path() -> str:
 @pytest.fixture
 def cache_path(tmp_path: Path) -> Path:
     return tmp_path / "analysis.sqlite"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test touches the user's real analysis cache."""
-    monkeypatch.setenv("CHESSTEACH_CACHE", str(tmp_path_factory.mktemp("cache") / "analysis.sqlite"))
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ win% is computed, and a forced mate counts as +/-1000.
 >>> round(win_percent(0), 1)
 50.0
 >>> round(win_percent(300), 2)
-75.17
+75.11
 """
 
 from __future__ import annotations

@@ -275,7 +275,8 @@ def mine_exercises(
     """Mine verified positional exercises from every game of some PGN files (see the module doc).
 
     ``pool``'s node limit is the full node count. ``processes`` computes the positional facts in that many
-    worker processes (default: the pool's worker count). Bad games are reported and skipped.
+    worker processes (default: the pool's worker count). Bad games are reported and skipped. The example is not
+    run as a doctest (minutes of engine time; ``tests/test_exercises.py`` mines real games):
 
     >>> with EnginePool(limit=EngineLimit(nodes=250_000), workers=2) as pool:  # doctest: +SKIP
     ...     result = mine_exercises(["games.pgn"], pool)

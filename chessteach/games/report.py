@@ -6,7 +6,9 @@ judgment, the win% before and after it, the engine's line, the write-up and the 
 
 The page needs nothing from the network: the CSS is inline, the graph (matplotlib) and the boards
 (python-chess) are inline SVG, and there is no JavaScript. The layout lives in the Jinja2 template
-``chessteach/templates/report.html.j2``; this module turns reviews into what the template shows.
+``chessteach/templates/report.html.j2``; this module turns reviews into what the template shows. The example is not
+run as a doctest (``reviews`` come from :func:`~chessteach.games.review.review_games`, which needs the engine;
+``tests/test_report.py`` writes reports of real reviews):
 
 >>> from pathlib import Path
 >>> write_report(reviews, Path("report.html"), title="Candidates 2022")  # doctest: +SKIP

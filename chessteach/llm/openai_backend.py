@@ -12,7 +12,8 @@ Connection errors, timeouts, 429 and 5xx answers are retried with exponential ba
 
 :meth:`OpenAIModel.score` needs a server that returns prompt log-probabilities (``echo`` with ``logprobs`` on
 ``/completions``): ``vllm serve`` does; ``transformers serve``, llama.cpp and Ollama do not, and scoring there
-raises :class:`~chessteach.llm.base.ModelRequestError` saying so.
+raises :class:`~chessteach.llm.base.ModelRequestError` saying so. The examples are not run as doctests (they need
+a running server; ``tests/test_llm.py`` starts a real ``transformers serve``):
 
 >>> model = load_model("openai:http://127.0.0.1:8000/v1?concurrency=16#tiny")  # doctest: +SKIP
 >>> model.generate([[{"role": "user", "content": "Name a chess opening."}]])  # doctest: +SKIP
@@ -79,7 +80,7 @@ class _Retryable(Exception):
 
 
 class OpenAIModel:
-    """A model behind an OpenAI-compatible server.
+    """A model behind an OpenAI-compatible server (the example is not run as a doctest: it needs the server).
 
     >>> model = OpenAIModel("http://127.0.0.1:8000/v1", "tiny", concurrency=4)  # doctest: +SKIP
     """

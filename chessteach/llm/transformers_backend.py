@@ -13,7 +13,8 @@ Spec: ``hf:PATH_OR_HUB_ID`` with optional ``?key=value&...`` options:
 Weights are read from safetensors only (GGUF files through their conversion). A local directory is read as it
 is; a hub id is looked up in the local Hugging Face cache and downloaded only where the hub is reachable and
 ``HF_HUB_OFFLINE`` is not set. The short name ``smollm2`` is ``hf:DIR?gguf=FILE`` for the installed
-SmolLM2-135M-Instruct.
+SmolLM2-135M-Instruct. The examples are not run as doctests (they need a checkpoint; ``tests/test_llm.py`` runs
+a tiny one):
 
 >>> model = load_model("hf:/path/to/checkpoint?batch_size=4")  # doctest: +SKIP
 >>> model.generate(["1. e4 e5 2."], GenerationConfig(max_new_tokens=8, stop=("\\n",)))  # doctest: +SKIP
@@ -70,7 +71,8 @@ def _hub_offline() -> bool:
 class TransformersModel:
     """A causal LM loaded with ``AutoModelForCausalLM``; batched generation (left padding) and scoring.
 
-    Build it with :func:`chessteach.llm.load_model` (``hf:PATH``) or directly, options as keywords:
+    Build it with :func:`chessteach.llm.load_model` (``hf:PATH``) or directly, options as keywords (not run as a
+    doctest: it needs a checkpoint):
 
     >>> model = TransformersModel("/path/to/checkpoint", trust_remote_code=False)  # doctest: +SKIP
     """

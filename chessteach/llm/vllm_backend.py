@@ -4,7 +4,8 @@ Spec: ``vllm:PATH_OR_HUB_ID`` with optional ``?key=value&...`` options: ``trust_
 for), ``gpu_memory_utilization=0.9``, ``max_model_len=N``, ``dtype=auto|bfloat16|float16``.
 
 vLLM is imported only when such a model is built. Where it is missing, or there is no CUDA GPU,
-:class:`~chessteach.llm.base.ModelLoadError` says what to do instead.
+:class:`~chessteach.llm.base.ModelLoadError` says what to do instead. The example is not run as a doctest (it
+needs vLLM, a CUDA GPU and the checkpoint):
 
 >>> model = load_model("vllm:Qwen/Qwen2.5-0.5B-Instruct?max_model_len=4096")  # doctest: +SKIP
 >>> model.score(["1. e4 e5 2."], [" Nf3"])  # doctest: +SKIP

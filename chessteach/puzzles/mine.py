@@ -295,8 +295,10 @@ def mine_puzzles(
     """Mine verified, tagged puzzles from every game of a PGN file; bad games are reported and skipped.
 
     ``margin`` is the only-move margin (winning chances, -1..1); it may not be below the verifier's
-    :data:`~chessteach.puzzles.verify.BLUNDER_MARGIN`, or mined puzzles could not pass it.
+    :data:`~chessteach.puzzles.verify.BLUNDER_MARGIN`, or mined puzzles could not pass it. The example is not run
+    as a doctest (minutes of engine time; ``tests/test_mine.py`` mines real games):
 
+    >>> from chessteach.engine import EngineLimit
     >>> with EnginePool(limit=EngineLimit(nodes=100_000), workers=2) as pool:  # doctest: +SKIP
     ...     result = mine_puzzles("games.pgn", pool)
     """

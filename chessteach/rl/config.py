@@ -3,7 +3,8 @@
 Three groups, as in TRL's own scripts and open-r1: :class:`GRPOScriptArguments` (the tasks, the student and the
 rewards), :class:`TeacherGRPOConfig` (TRL's ``GRPOConfig`` plus the before/after evaluation) and TRL's
 ``ModelConfig`` (the teacher checkpoint, dtype, LoRA). A recipe is one YAML file holding keys of any of them;
-the command line overrides the YAML, and an unknown key is an error (see :func:`make_parser`).
+the command line overrides the YAML, and an unknown key is an error (see :func:`make_parser`). The example is not
+run as a doctest (the recipe's path is relative to a checkout of the project):
 
 >>> script_args, training_args, model_args = parse_args(["--config", "configs/grpo/tiny-cpu.yaml"])  # doctest: +SKIP
 """
