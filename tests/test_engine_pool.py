@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import chess
@@ -14,13 +15,15 @@ import pytest
 from chessteach.engine import (
     AnalysisCache,
     EngineConfig,
+    EngineInput,
     EngineLimit,
     EnginePool,
+    engine_board,
     load_config,
     position_key,
     repeated_positions,
 )
-from chessteach.games.review import game_positions, review_games
+from chessteach.games.review import game_inputs, game_positions, review_games
 
 NODES = 20_000
 
@@ -36,18 +39,18 @@ def first_game_positions(pgn: Path, number: int = 1, limit: int | None = None) -
 
 
 def solo_analysis(config: EngineConfig, boards: list[chess.Board]) -> list[tuple[str, list[str], int]]:
-    """One engine, alone, analysing one game in order at the same limit and options."""
+    """One engine, alone, analysing one game in order at the same limit and options, each position from a fresh
+    state (a new game for python-chess: ``ucinewgame``)."""
     engine = chess.engine.SimpleEngine.popen_uci(config.path)
     try:
         engine.configure(config.options)
-        game = object()
         out = []
         for board in boards:
             [info] = engine.analyse(
                 chess.Board(board.fen()),
                 chess.engine.Limit(nodes=NODES),
                 multipv=1,
-                game=game,
+                game=object(),
                 info=chess.engine.INFO_BASIC | chess.engine.INFO_SCORE | chess.engine.INFO_PV,
             )
             out.append((str(info["score"].white()), [m.uci() for m in info["pv"]], info["nodes"]))
@@ -80,18 +83,17 @@ def test_pool_matches_one_engine_analysing_the_game_alone(config: EngineConfig, 
         got_a, got_b = pool.analyse_games([game_a, game_b])
     assert summary(got_a) == expected_a
     assert summary(got_b) == expected_b
-    # One worker that analysed another game first: the hash is cleared between games.
+    # One worker that analysed another game first: each search starts from a fresh state.
     with EnginePool(limit=EngineLimit(nodes=NODES), workers=1, config=config) as pool:
         _, got_a_after_b = pool.analyse_games([game_b, game_a])
     assert summary(got_a_after_b) == expected_a
 
 
 def test_one_game_is_shared_out_between_the_workers(config: EngineConfig, two_games) -> None:  # type: ignore[no-untyped-def]
-    """One game, two workers: each engine takes a contiguous half as a game of its own (hash cleared at its
-    start), so the result is exactly two solo engines on the two halves, in the game's order."""
+    """One game, two workers: each engine takes half of it; every search starts from a fresh state, so the result
+    is exactly one solo engine's on the whole game, in the game's order."""
     game_a, _ = two_games
-    half = len(game_a) // 2
-    expected = solo_analysis(config, game_a[:half]) + solo_analysis(config, game_a[half:])
+    expected = solo_analysis(config, game_a)
     with EnginePool(limit=EngineLimit(nodes=NODES), workers=2, config=config) as pool:
         [got] = pool.analyse_games([game_a])
         assert len(pool.engine_pids()) == 2  # both engines worked on the one game
@@ -211,21 +213,26 @@ REPETITION_GAME = 7
 REPETITION_PLY = 64
 
 
-def _repetition_board(pgn_dir: Path, *, history: bool) -> chess.Board:
+def _repetition_game(pgn_dir: Path) -> chess.pgn.Game:
     with open(pgn_dir / "candidates-madrid-2022.pgn") as fh:
         for _ in range(REPETITION_GAME - 1):
             chess.pgn.skip_game(fh)
         game = chess.pgn.read_game(fh)
     assert game is not None
-    return game_positions(game, history=history)[0][REPETITION_PLY]
+    return game
 
 
 def test_repetitions_of_the_game_reach_the_engine(config: EngineConfig, pgn_dir: Path) -> None:
-    played = _repetition_board(pgn_dir, history=True)
-    bare = _repetition_board(pgn_dir, history=False)
-    assert played.fen() == bare.fen() == "1r2r3/5p1k/p2p1q1p/2b1nPpQ/p7/6RP/BBR2PPK/8 w - - 9 33"
-    assert repeated_positions(played) and not repeated_positions(bare)
-    assert position_key(bare) == bare.epd() and position_key(played).startswith(bare.epd() + " | repeated: ")
+    game = _repetition_game(pgn_dir)
+    played = game_inputs(game)[REPETITION_PLY]
+    bare = game_positions(game)[0][REPETITION_PLY]
+    assert played.board.fen() == bare.fen() == "1r2r3/5p1k/p2p1q1p/2b1nPpQ/p7/6RP/BBR2PPK/8 w - - 9 33"
+    assert played.repeated and not repeated_positions(bare)
+    assert position_key(bare) == bare.epd() and played.key.startswith(bare.epd() + " | repeated: ")
+    # The same key and history from the board with its move stack, as from the walk over the game.
+    stacked = played.engine_board()
+    assert position_key(stacked) == played.key and repeated_positions(stacked) == list(played.repeated)
+    assert engine_board(stacked).move_stack == stacked.move_stack == list(played.moves)
     with EnginePool(limit=EngineLimit(nodes=NODES), workers=1, config=config, cache=AnalysisCache(":memory:")) as pool:
         with_history, alone = pool.analyse([played, bare])
         assert pool.searches == 2  # two keys, two searches
@@ -235,13 +242,57 @@ def test_repetitions_of_the_game_reach_the_engine(config: EngineConfig, pgn_dir:
 
 
 def test_review_judges_the_moves_with_the_game_history(config: EngineConfig, pgn_dir: Path) -> None:
-    with open(pgn_dir / "candidates-madrid-2022.pgn") as fh:
-        for _ in range(REPETITION_GAME - 1):
-            chess.pgn.skip_game(fh)
-        game = chess.pgn.read_game(fh)
-    assert game is not None
+    game = _repetition_game(pgn_dir)
     with EnginePool(limit=EngineLimit(nodes=NODES), workers=2, config=config, cache=AnalysisCache(":memory:")) as pool:
         [review] = review_games([game], pool)
     move = review.moves[REPETITION_PLY]  # White's 33rd move, from the position above
     assert move.fen_before == "1r2r3/5p1k/p2p1q1p/2b1nPpQ/p7/6RP/BBR2PPK/8 w - - 9 33"
     assert move.eval_before.white() == chess.engine.Cp(0)
+
+
+def test_game_inputs_agree_with_each_board_and_its_move_stack(pgn_dir: Path) -> None:
+    """The walk over the game (one EPD per position) gives every position the key and history that its board with
+    the game's moves on its stack gives alone."""
+    game = _repetition_game(pgn_dir)
+    inputs = game_inputs(game)
+    board = game.board()
+    stacked = [board.copy()]
+    for move in game.mainline_moves():
+        board.push(move)
+        stacked.append(board.copy())
+    assert [EngineInput.of(b).key for b in stacked] == [i.key for i in inputs]
+    assert [engine_board(b).move_stack for b in stacked] == [list(i.moves) for i in inputs]
+    assert sum(bool(i.repeated) for i in inputs) >= 2
+
+
+def shuffle_game(plies: int) -> chess.pgn.Game:
+    """Knights out and back, for ``plies`` plies: no capture, no pawn move, and positions that come back again and
+    again (python-chess plays on past a threefold repetition or the fifty moves: neither was claimed)."""
+    cycle = ["g1f3", "g8f6", "b1c3", "b8c6", "f3g1", "f6g8", "c3b1", "c6b8", "g1h3", "g8h6", "h3g1", "h6g8"]
+    game = chess.pgn.Game()
+    node: chess.pgn.GameNode = game
+    for ply in range(plies):
+        node = node.add_variation(chess.Move.from_uci(cycle[ply % len(cycle)]))
+    return game
+
+
+def test_histories_of_a_long_game_are_prepared_in_linear_time() -> None:
+    """2,000 plies without a capture or pawn move: walking back the whole stack for each position took minutes
+    (69 s and more). Now one EPD per position: about what replaying the game and writing each EPD costs (measured
+    alongside, as the machine's load varies)."""
+    game = shuffle_game(2_000)
+    start = time.perf_counter()
+    board = game.board()
+    for move in game.mainline_moves():
+        board.push(move)
+        board.epd()
+    replay = time.perf_counter() - start
+    start = time.perf_counter()
+    inputs = game_inputs(game)
+    seconds = time.perf_counter() - start
+    assert len(inputs) == 2_001
+    assert seconds < 3 * replay + 0.5 and seconds < 10, f"{seconds:.2f} s against {replay:.2f} s for the replay"
+    assert all(i.repeated for i in inputs[8:]) and len(inputs[-1].moves) == 2_000
+    board = game.end().board()  # the last position with its whole stack, alone: the same key and history
+    assert EngineInput.of(board).key == inputs[-1].key
+    assert engine_board(board).move_stack == list(inputs[-1].moves)

@@ -29,10 +29,11 @@ from chessteach.engine import DEFAULT_NODES
 from chessteach.engine.bench import run_engine_bench
 from chessteach.exercises import REVERIFY_FACTOR, mine_exercises
 from chessteach.exercises.study import margin_study
-from chessteach.games.bench import run_history_bench, run_nodes_study, run_review_bench
+from chessteach.games.bench import run_history_bench, run_nodes_study, run_reproducibility_bench, run_review_bench
 from chessteach.puzzles import bundled_puzzles, read_puzzles, write_puzzles
 from chessteach.puzzles.bench import run_mine_bench
 from chessteach.puzzles.mine import MINED_COLUMNS
+from chessteach.teaching.stats import paired_bootstrap
 
 bench_app = typer.Typer(help="Benchmarks: measured rates against their physical limits.", no_args_is_help=True)
 out = Console()
@@ -164,6 +165,49 @@ def bench_history(
     table.add_row("moves into or out of them / judged differently", f"{result.moves_judged} / {result.judgments_changed}")
     table.add_row("time", f"{result.seconds:.0f} s")
     out.print(table)
+
+
+@bench_app.command("reproducibility")
+def bench_reproducibility(
+    pgn: Annotated[Path, typer.Argument(help="PGN file.", exists=True, dir_okay=False)] = REVIEW_PGN,
+    nodes: NodesOpt = DEFAULT_NODES,
+    reference: Annotated[int, typer.Option("--reference", min=1, help="Nodes of the reference review.")] = (
+        4 * DEFAULT_NODES
+    ),
+    games: Annotated[int, typer.Option("--games", "-n", min=1, help="How many games of the file.")] = 8,
+    rounds: Annotated[int, typer.Option("--rounds", min=1, help="Timed runs of each policy, interleaved.")] = 2,
+    workers: BenchWorkersOpt = CORES,
+    engine: EngineOpt = None,
+) -> None:
+    """The search-state policies (a fresh state per position, or the hash kept within a game): time, and agreement
+    with a review at the reference node limit."""
+    config = engine_config_or_exit(engine)
+    with progress_bar("reviewing under each policy") as progress:
+        rows = run_reproducibility_bench(
+            pgn, config=config, nodes=nodes, reference_nodes=reference, workers=workers, games=games, rounds=rounds,
+            progress=progress,
+        )
+    table = Table(
+        title=f"chessteach bench reproducibility ({games} games of {pgn.name}, {nodes:,} nodes, {workers} workers; "
+        f"reference: hash kept within a game, {reference:,} nodes; 95% bootstrap intervals over moves)"
+    )
+    for column in ("policy", "seconds (load before-after)", "moves", "same best move", "same judgment",
+                   "eval within 0.1", "same as clean"):
+        table.add_column(column, justify="right")
+    zeros = [0.0] * rows[0].moves
+    for row in rows:
+        runs = ", ".join(f"{r.seconds:.1f} ({r.load[0]:.1f}-{r.load[1]:.1f})" for r in row.runs)
+        cells = [str(paired_bootstrap([float(x) for x in v], zeros)) for v in (row.same_best_move, row.same_judgment,
+                                                                                row.eval_close)]
+        clean = "" if row.same_as_clean is None else f"{row.same_as_clean:.3f}"
+        table.add_row(row.scheme, runs, str(row.moves), *cells, clean)
+    out.print(table)
+    first, second = rows[0], rows[1]
+    for label, a, b in (("best move", first.same_best_move, second.same_best_move),
+                        ("judgment", first.same_judgment, second.same_judgment),
+                        ("eval within 0.1", first.eval_close, second.eval_close)):
+        diff = paired_bootstrap([float(x) for x in a], [float(x) for x in b])
+        out.print(f"{first.scheme} - {second.scheme}, agreement on the {label}: {diff}")
 
 
 @bench_app.command("mine")

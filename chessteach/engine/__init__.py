@@ -1,6 +1,15 @@
 """Stockfish over UCI: finding it, a process pool, a persistent cache and Lichess's score math."""
 
-from chessteach.engine.analysis import Analysis, EngineLimit, Line, engine_board, position_key, repeated_positions
+from chessteach.engine.analysis import (
+    Analysis,
+    EngineInput,
+    EngineLimit,
+    Line,
+    engine_board,
+    line_inputs,
+    position_key,
+    repeated_positions,
+)
 from chessteach.engine.cache import AnalysisCache, default_cache_path
 from chessteach.engine.config import EngineConfig, find_engine, load_config
 from chessteach.engine.pool import DEFAULT_NODES, EnginePool, PositionFailure
@@ -21,6 +30,7 @@ __all__ = [
     "Analysis",
     "AnalysisCache",
     "EngineConfig",
+    "EngineInput",
     "EngineLimit",
     "EnginePool",
     "GameAccuracy",
@@ -32,6 +42,7 @@ __all__ = [
     "find_engine",
     "game_accuracy",
     "judge",
+    "line_inputs",
     "load_config",
     "move_accuracy",
     "engine_board",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,6 +185,91 @@ class Analysis:
         )
 
 
+@dataclass(frozen=True)
+class EngineInput:
+    """One search as the engine gets it: the position, the history it is sent with, and its cache key.
+
+    The history is the moves since the last capture or pawn move (from ``root``), sent only when those positions
+    hold one that occurred twice (:attr:`repeated`): only those change Stockfish's search (it scores a return
+    to such a position as a draw). Everything else goes as a bare FEN.
+    """
+
+    board: chess.Board
+    """The position, without a move stack (its FEN has the move counters)."""
+    key: str
+    """The cache key: the EPD (legal en passant only), then the repeated positions if any (see
+    :func:`position_key`)."""
+    repeated: tuple[str, ...] = ()
+    """The positions (EPD, sorted) that occur at least twice since the last capture or pawn move, this one
+    included."""
+    root: chess.Board | None = None
+    """Where the history starts (the position after the last capture or pawn move); None without history."""
+    moves: tuple[chess.Move, ...] = ()
+    """The history's moves, from ``root`` to ``board``."""
+
+    @classmethod
+    def of(cls, board: chess.Board) -> EngineInput:
+        """The input for a board whose move stack holds its history (the stack beyond the last capture or
+        pawn move is ignored)."""
+        plies = min(len(board.move_stack), board.halfmove_clock)
+        if plies < 4:  # a position cannot come back in fewer than four plies
+            bare = board.copy(stack=False)
+            return cls(bare, bare.epd())
+        walk = board.copy(stack=plies)
+        moves = walk.move_stack
+        return list(line_inputs(walk.root(), moves))[-1]
+
+    def engine_board(self) -> chess.Board:
+        """The board to send the engine: the bare position, or the root with the history's moves pushed."""
+        if self.root is None:
+            return self.board.copy(stack=False)
+        board = self.root.copy(stack=False)
+        for move in self.moves:
+            board.push(move)
+        return board
+
+
+def line_inputs(start: chess.Board, moves: Iterable[chess.Move]) -> Iterator[EngineInput]:
+    """The :class:`EngineInput` of each position of a line: ``start`` (its own move stack ignored), then the
+    position after each move. Linear in the line's length: one EPD per position, the repetitions counted as the
+    line is walked.
+
+    >>> start = chess.Board()
+    >>> inputs = list(line_inputs(start, [chess.Move.from_uci(u) for u in ["g1f3", "g8f6", "f3g1", "f6g8"]]))
+    >>> [len(i.repeated) for i in inputs], inputs[-1].key == start.epd() + " | repeated: " + start.epd()
+    ([0, 0, 0, 0, 1], True)
+    """
+    board = start.copy(stack=False)
+    root = board.copy(stack=False)
+    window: list[chess.Move] = []
+    seen: Counter[str] = Counter()
+    repeated: tuple[str, ...] = ()
+    suffix = ""
+
+    def current(epd: str) -> EngineInput:
+        nonlocal repeated, suffix
+        seen[epd] += 1
+        if seen[epd] == 2:  # a position newly repeated: the key's list grows (kept sorted)
+            repeated = tuple(sorted((*repeated, epd)))
+            suffix = " | repeated: " + " ; ".join(repeated)
+        bare = board.copy(stack=False)
+        if not repeated:
+            return EngineInput(bare, epd)
+        return EngineInput(bare, epd + suffix, repeated, root, tuple(window))
+
+    yield current(board.epd())
+    for move in moves:
+        board.push(move)
+        if board.halfmove_clock == 0:  # a capture or a pawn move: no earlier position can come back
+            root = board.copy(stack=False)
+            window.clear()
+            seen.clear()
+            repeated, suffix = (), ""
+        else:
+            window.append(move)
+        yield current(board.epd())
+
+
 def repeated_positions(board: chess.Board) -> list[str]:
     """The positions (EPD) that occur at least twice on the board's move stack since the last capture or pawn
     move, the current one included; sorted.
@@ -198,15 +284,7 @@ def repeated_positions(board: chess.Board) -> list[str]:
     >>> repeated_positions(board)  # the position after 1.Nf3 (now) and the starting one, each seen twice
     ['rnbqkbnr/pppppppp/8/8/8/5N2/PPPPPPPP/RNBQKB1R b KQkq -', 'rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq -']
     """
-    plies = min(len(board.move_stack), board.halfmove_clock)
-    if plies < 4:  # a position cannot come back in fewer than four plies
-        return []
-    walk = board.copy(stack=plies)
-    seen = Counter([walk.epd()])
-    for _ in range(plies):
-        walk.pop()
-        seen[walk.epd()] += 1
-    return sorted(epd for epd, count in seen.items() if count >= 2)
+    return list(EngineInput.of(board).repeated)
 
 
 def position_key(board: chess.Board) -> str:
@@ -216,13 +294,10 @@ def position_key(board: chess.Board) -> str:
     >>> position_key(chess.Board())
     'rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq -'
     """
-    repeated = repeated_positions(board)
-    return board.epd() if not repeated else f"{board.epd()} | repeated: {' ; '.join(repeated)}"
+    return EngineInput.of(board).key
 
 
 def engine_board(board: chess.Board) -> chess.Board:
     """The board to send the engine: the bare position, or, when :func:`repeated_positions` finds any, the
     position with the moves since the last capture or pawn move, so that the engine knows the repetitions."""
-    if repeated_positions(board):
-        return board.copy(stack=min(len(board.move_stack), board.halfmove_clock))
-    return chess.Board(board.fen())
+    return EngineInput.of(board).engine_board()

@@ -1,12 +1,15 @@
 """A pool of Stockfish processes: positions in, analyses out, in input order.
 
-One process per worker, each with ``Threads=1`` and a fixed node limit, so results are reproducible.
-The unit of work is a *game*: a sequence of positions that one process analyses in order, its hash kept
-between them and cleared (``ucinewgame``) between games. Finished analyses go to the
-:class:`~chessteach.engine.cache.AnalysisCache`, so a rerun does no engine work for them.
+One process per worker, each with ``Threads=1`` and a fixed node limit, and every search started from a fresh
+engine state (``ucinewgame``: hash and histories cleared), so an analysis depends on its input alone: the same
+input gives the same output whatever ran before, however the work is shared out, after a restart or a resume.
+The unit of work is a *game*, a sequence of positions one process analyses in order. Finished analyses go to
+the :class:`~chessteach.engine.cache.AnalysisCache`, so a rerun does no engine work for them.
 
-A process that dies or hangs is killed and restarted, and its position retried once; a position that
-fails twice is reported in :attr:`EnginePool.failures` and the run goes on.
+A process that dies or hangs (a search that outlives its timeout) is killed and restarted, and its position
+retried once; a position that fails twice is reported in :attr:`EnginePool.failures` and the run goes on. A
+watchdog replaces a worker whose thread dies or that stops answering, and hands its positions on: every
+position ends in a result or a reported failure.
 """
 
 from __future__ import annotations
@@ -18,13 +21,15 @@ import os
 import queue
 import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal, TypeVar
 
 import chess
 import chess.engine
 
-from chessteach.engine.analysis import Analysis, EngineLimit, engine_board, position_key
+from chessteach.engine.analysis import Analysis, EngineInput, EngineLimit
 from chessteach.engine.cache import AnalysisCache
 from chessteach.engine.config import EngineConfig, load_config
 
@@ -36,17 +41,28 @@ Progress = Callable[[int, int], None]
 DEFAULT_NODES = 250_000
 """The default node limit per position for game review (see BENCHMARKS.md for the measurement behind it)."""
 
+SearchState = Literal["position", "game"]
+"""What an engine keeps between the positions of one job: ``"position"`` (the default) starts every search from a
+fresh state (python-chess sends ``ucinewgame``, which clears Stockfish's hash and histories), so an analysis
+depends on its input alone, whatever ran before it on that process, a restart, a resume from the cache or the
+split of the work; ``"game"`` keeps the hash between the positions of a game (cleared between games), as earlier
+versions did: its results depend on the run's history. ``chessteach bench reproducibility`` measures both."""
+
+_T = TypeVar("_T")
+
+WATCH_EVERY = 0.25
+"""Seconds between two rounds of the pool's watchdog (see :meth:`EnginePool.analyse_games`)."""
+
 MIN_SPLIT = 8
 """Fewer games than workers: the longest is split into contiguous parts of at least this many positions, so that
 no engine waits while another works through a whole game alone."""
 
 
-def share_out(
-    todo: Sequence[tuple[int, list[tuple[int, chess.Board]]]], workers: int
-) -> list[tuple[int, list[tuple[int, chess.Board]]]]:
+def share_out(todo: Sequence[tuple[int, list[_T]]], workers: int) -> list[tuple[int, list[_T]]]:
     """The jobs for ``workers`` engines: one per game, and while there are fewer jobs than engines, the longest
-    job halved (contiguous halves, so the engine keeps its hash within each; none shorter than
-    :data:`MIN_SPLIT`).
+    job halved (none shorter than :data:`MIN_SPLIT`). Under the default search state (a fresh one for every
+    position, :data:`SearchState`) any split gives the same results; the halves are contiguous for the ``"game"``
+    state, which keeps the hash within each.
 
     >>> jobs = share_out([(0, [(i, chess.Board()) for i in range(40)])], workers=2)
     >>> [(game, [i for i, _ in part][0], len(part)) for game, part in jobs]
@@ -73,8 +89,8 @@ class PositionFailure:
     error: str
 
 
-def _engine_errors() -> tuple[type[BaseException], ...]:
-    return (chess.engine.EngineError, chess.engine.EngineTerminatedError, TimeoutError, OSError, RuntimeError)
+_Job = tuple[int, int, list[tuple[int, EngineInput]], int, EngineLimit]
+"""What a worker takes: (call, game index, the positions as (index, input), multipv, limit)."""
 
 
 class _Worker:
@@ -84,6 +100,12 @@ class _Worker:
         self.pool = pool
         self.number = number
         self.engine: chess.engine.SimpleEngine | None = None
+        self.job: _Job | None = None
+        """The job it works on (None between jobs)."""
+        self.last_answer = time.monotonic()
+        """When it last took a job or answered a position (the watchdog's clock)."""
+        self.retired = False
+        """Set by the watchdog when the worker is replaced: it stops at the next position, its answers ignored."""
         self.thread = threading.Thread(target=self._run, name=f"chessteach-engine-{number}", daemon=True)
         self.thread.start()
 
@@ -138,37 +160,51 @@ class _Worker:
 
     def _run(self) -> None:
         pool = self.pool
-        while True:
-            job = pool._jobs.get()
-            if job is None:
-                break
-            call, game_index, positions, multipv, limit = job
-            game_token = object()  # a new game for the engine: python-chess sends ucinewgame
-            for index, board in positions:
-                if pool._stopping.is_set() or call != pool._call:
+        try:
+            while not self.retired:
+                job = pool._jobs.get()
+                if job is None:
                     break
-                result: Analysis | None = None
-                error: BaseException | None = None
-                for attempt in (1, 2):
-                    try:
-                        if self.engine is None:
-                            self.engine = self._start()
-                            game_token = object()
-                        infos = self._search(board, game_token, multipv, limit)
-                        result = Analysis.from_infos(board, infos, pool.engine_id)
-                        break
-                    except _engine_errors() as exc:
-                        error = exc
-                        if pool._stopping.is_set() or call != pool._call:
-                            break
-                        logger.warning(
-                            "engine %d failed on %s (attempt %d): %s: %s; restarting it",
-                            self.number, board.fen(), attempt, type(exc).__name__, exc,
-                        )
-                        self.kill()
-                pool._results.put((call, game_index, index, board, result, error))
-        self.kill()
+                if self.retired:  # replaced while it waited: the job belongs to another worker
+                    pool._jobs.put(job)
+                    break
+                self.last_answer = time.monotonic()  # before the job: the watchdog reads them in this order
+                self.job = job
+                self._work(job)
+                self.job = None  # not reached when the thread dies: the watchdog hands the rest of the job on
+        finally:
+            self.kill()
 
+    def _work(self, job: _Job) -> None:
+        pool = self.pool
+        call, game_index, positions, multipv, limit = job
+        game_token = object()  # a new game for the engine: python-chess sends ucinewgame
+        for index, position in positions:
+            if pool._stopping.is_set() or call != pool._call or self.retired:
+                return
+            if pool.search_state == "position":
+                game_token = object()
+            result: Analysis | None = None
+            error: BaseException | None = None
+            for attempt in (1, 2):
+                try:
+                    if self.engine is None:
+                        self.engine = self._start()
+                        game_token = object()
+                    infos = self._search(position.engine_board(), game_token, multipv, limit)
+                    result = Analysis.from_infos(position.board, infos, pool.engine_id)
+                    break
+                except Exception as exc:  # any error: the position is retried once on a new process, then reported
+                    error = exc
+                    if pool._stopping.is_set() or call != pool._call or self.retired:
+                        return
+                    logger.warning(
+                        "engine %d failed on %s (attempt %d): %s: %s; restarting it",
+                        self.number, position.board.fen(), attempt, type(exc).__name__, exc,
+                    )
+                    self.kill()
+            self.last_answer = time.monotonic()
+            pool._results.put((call, game_index, index, position, result, error))
 
 class EnginePool:
     """Analyse many positions with several engine processes.
@@ -186,7 +222,15 @@ class EnginePool:
         engine: str | None = None,
         options: dict[str, object] | None = None,
         cache: AnalysisCache | None = None,
+        search_state: SearchState = "position",
+        watchdog: float | None = None,
     ) -> None:
+        if search_state not in ("position", "game"):
+            raise ValueError(f"search_state must be 'position' or 'game', got {search_state!r}")
+        self.search_state: SearchState = search_state
+        self.watchdog = watchdog
+        """Seconds a worker may hold a job without answering a position before it is replaced (None: from the
+        timeouts, see :meth:`stall_seconds`)."""
         self.config = config if config is not None else load_config(engine, overrides=options)
         if config is not None and options:
             self.config = EngineConfig(config.path, {**config.options, **options}, config.timeout)
@@ -200,12 +244,13 @@ class EnginePool:
         self.nodes_searched = 0
         """Nodes the engines reported for those searches."""
         self._engine_name: str | None = cache.engine_name(self.config.path) if cache is not None else None
-        self._jobs: queue.Queue[tuple[int, int, list[tuple[int, chess.Board]], int, EngineLimit] | None] = (
-            queue.Queue()
-        )
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._results: queue.Queue[
-            tuple[int, int, int, chess.Board, Analysis | None, BaseException | None]
+            tuple[int, int, int, EngineInput, Analysis | None, BaseException | None]
         ] = queue.Queue()
+        self.workers_replaced = 0
+        """Workers the watchdog replaced (their thread died, or they stopped answering)."""
+        self._numbers = 0
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._threads: list[_Worker] = []
@@ -223,6 +268,21 @@ class EnginePool:
         if limit.depth is not None:
             return base * 10
         return base + (limit.time or 0)
+
+    def stall_seconds(self, limit: EngineLimit) -> float:
+        """Seconds a worker may go without answering before the watchdog replaces it: :attr:`watchdog`, else two
+        attempts of an engine start and a search (each with its own timeout) and 10 s more."""
+        if self.watchdog is not None:
+            return self.watchdog
+        return 2 * (self.config.timeout + self.timeout_for(limit)) + 10
+
+    def search_key(self, limit: EngineLimit | None = None) -> str:
+        """The limit and the search-state policy as the cache stores them (both change the results).
+
+        >>> EnginePool(limit=EngineLimit(nodes=1000), config=EngineConfig("stockfish")).search_key()
+        'nodes=1000 state=position'
+        """
+        return f"{(limit or self.limit).key} state={self.search_state}"
 
     # -- identity ---------------------------------------------------------------------------------
 
@@ -253,57 +313,58 @@ class EnginePool:
 
     def analyse(
         self,
-        boards: Sequence[chess.Board],
+        boards: Sequence[chess.Board | EngineInput],
         *,
         multipv: int = 1,
         progress: Progress | None = None,
         limit: EngineLimit | None = None,
     ) -> list[Analysis | None]:
-        """Analyse independent positions (each one its own game: the hash is cleared before each)."""
+        """Analyse independent positions (a board's move stack is its history, see :class:`EngineInput`)."""
         games = self.analyse_games([[b] for b in boards], multipv=multipv, progress=progress, limit=limit)
         return [g[0] for g in games]
 
     def analyse_games(
         self,
-        games: Sequence[Sequence[chess.Board]],
+        games: Sequence[Sequence[chess.Board | EngineInput]],
         *,
         multipv: int = 1,
         progress: Progress | None = None,
         on_game_done: Callable[[int], None] | None = None,
         limit: EngineLimit | None = None,
     ) -> list[list[Analysis | None]]:
-        """Analyse the positions of each game, in order, one process per game at a time (with fewer games than
-        workers, the longest games are split in contiguous parts, see :func:`share_out`).
+        """Analyse the positions of each game (boards, whose move stacks are their histories, or
+        :class:`EngineInput`, see :func:`~chessteach.engine.analysis.line_inputs`).
 
-        Returns, for each game, an analysis per position in input order; ``None`` where the engine failed
-        twice (see :attr:`failures`). Positions without legal moves are scored from the rules alone.
-        ``on_game_done(index)`` is called (from the calling thread) as each game is complete. ``limit``
-        overrides the pool's limit for this call.
+        Under the default :data:`SearchState` each search starts from a fresh engine state, so each analysis
+        depends on its input alone: how the work is shared out (:func:`share_out`), restarts and resumes from the
+        cache change nothing. Returns, for each game, an analysis per position in input order; ``None`` where
+        the engine failed twice (see :attr:`failures`). Positions without legal moves are scored from the rules
+        alone. ``on_game_done(index)`` is called (from the calling thread) as each game is complete. ``limit``
+        overrides the pool's limit for this call. Every position ends in a result or a failure: a worker whose
+        thread dies or that stops answering (:meth:`stall_seconds`) is replaced and its positions handed on.
         """
         limit = limit or self.limit
         if multipv < 1:
             raise ValueError(f"multipv must be at least 1, got {multipv}")
-        # Boards go as bare FENs, unless their history holds repeated positions (see engine_board): the cache
-        # key (position_key) then names those, the only history that changes the engine's search.
-        prepared = [[engine_board(b) for b in game] for game in games]
+        prepared = [[p if isinstance(p, EngineInput) else EngineInput.of(p) for p in game] for game in games]
         results: list[list[Analysis | None]] = [[None] * len(g) for g in prepared]
         total = sum(len(g) for g in prepared)
         done = 0
         engine_id = self.engine_id  # from the cache when this binary is known; else one short-lived process
-        search_limit = limit.key
+        search_limit = self.search_key(limit)
 
-        todo: list[tuple[int, list[tuple[int, chess.Board]]]] = []
+        todo: list[tuple[int, list[tuple[int, EngineInput]]]] = []
         for gi, game in enumerate(prepared):
-            keys = [position_key(b) for b in game]
+            keys = [p.key for p in game]
             cached = self.cache.get_many(keys, engine_id, search_limit, multipv) if self.cache is not None else {}
-            pending: list[tuple[int, chess.Board]] = []
-            for pi, (board, key) in enumerate(zip(game, keys, strict=True)):
-                if key in cached:
-                    results[gi][pi] = _with_fen(cached[key], board)
-                elif not any(board.generate_legal_moves()):
-                    results[gi][pi] = Analysis.terminal(board, engine_id)
+            pending: list[tuple[int, EngineInput]] = []
+            for pi, position in enumerate(game):
+                if position.key in cached:
+                    results[gi][pi] = _with_fen(cached[position.key], position.board)
+                elif not any(position.board.generate_legal_moves()):
+                    results[gi][pi] = Analysis.terminal(position.board, engine_id)
                 else:
-                    pending.append((pi, board))
+                    pending.append((pi, position))
             done += len(game) - len(pending)
             if pending:
                 todo.append((gi, pending))
@@ -321,30 +382,37 @@ class EnginePool:
         self._ensure_workers(min(self.workers, len(jobs)))
         for gi, pending in jobs:
             self._jobs.put((call, gi, pending, multipv, limit))
+        answered: set[tuple[int, int]] = set()
+        handed_on: dict[tuple[int, int], int] = {}
         outstanding = sum(len(p) for _, p in todo)
+        watched = time.monotonic()
         try:
             while outstanding:
+                if time.monotonic() - watched >= WATCH_EVERY:
+                    self._watch(call, answered, handed_on, limit)
+                    watched = time.monotonic()
                 try:
-                    item = self._results.get(timeout=0.25)
+                    item = self._results.get(timeout=WATCH_EVERY)
                 except queue.Empty:
-                    if not any(w.thread.is_alive() for w in self._threads):
-                        raise RuntimeError("all engine workers stopped unexpectedly") from None
                     continue
-                r_call, gi, pi, board, analysis, error = item
-                if r_call != call:
-                    continue
+                r_call, gi, pi, position, analysis, error = item
+                if r_call != call or (gi, pi) in answered:
+                    continue  # an aborted call's, or a replaced worker's late answer
+                answered.add((gi, pi))
                 outstanding -= 1
                 done += 1
                 if analysis is None:
-                    failure = PositionFailure(gi, pi, board.fen(), f"{type(error).__name__}: {error}")
+                    failure = PositionFailure(gi, pi, position.board.fen(), f"{type(error).__name__}: {error}")
                     self.failures.append(failure)
-                    logger.error("gave up on game %d position %d (%s): %s", gi, pi, board.fen(), failure.error)
+                    logger.error(
+                        "gave up on game %d position %d (%s): %s", gi, pi, position.board.fen(), failure.error
+                    )
                 else:
                     results[gi][pi] = analysis
                     self.searches += 1
                     self.nodes_searched += analysis.nodes
                     if self.cache is not None:
-                        self.cache.put(position_key(board), search_limit, multipv, analysis)
+                        self.cache.put(position.key, search_limit, multipv, analysis)
                 if progress is not None:
                     progress(done, total)
                 remaining[gi] -= 1
@@ -359,9 +427,54 @@ class EnginePool:
                 self.cache.commit()
         return results
 
+    def _watch(
+        self, call: int, answered: set[tuple[int, int]], handed_on: dict[tuple[int, int], int], limit: EngineLimit
+    ) -> None:
+        """The watchdog, run every :data:`WATCH_EVERY` seconds while a call waits for answers.
+
+        A worker whose thread died, or that has held a job without answering for :meth:`stall_seconds`, is retired
+        (its engine killed) and replaced, and the positions of its job that have no answer yet are handed on as a
+        new job. The first of them was in work when the worker stopped: one that was in work at two such stops is
+        reported as failed instead."""
+        workers = len(self._threads)
+        now = time.monotonic()
+        stall = self.stall_seconds(limit)
+        for worker in list(self._threads):
+            dead = not worker.thread.is_alive()
+            job = worker.job
+            stuck = job is not None and now - worker.last_answer > stall
+            if not dead and not stuck:
+                continue
+            why = "its thread died" if dead else f"it answered nothing for {now - worker.last_answer:.0f} s"
+            worker.retired = True
+            self._threads.remove(worker)
+            self.workers_replaced += 1
+            worker.kill()
+            if job is None or job[0] != call:
+                logger.warning("engine worker %d replaced: %s", worker.number, why)
+                continue
+            _, gi, positions, multipv, job_limit = job
+            again = [(pi, p) for pi, p in positions if (gi, pi) not in answered]
+            if again:  # the first position without an answer was in work: it counts the stop
+                pi, position = again[0]
+                handed_on[gi, pi] = handed_on.get((gi, pi), 0) + 1
+                if handed_on[gi, pi] >= 2:
+                    error = RuntimeError(f"its engine worker stopped twice ({why})")
+                    self._results.put((call, gi, pi, position, None, error))
+                    again = again[1:]
+            logger.warning(
+                "engine worker %d replaced: %s; %d position(s) of game %d handed on", worker.number, why, len(again), gi
+            )
+            if again:
+                self._jobs.put((call, gi, again, multipv, job_limit))
+        if self.workers_replaced > 10 * self.workers + 10:
+            raise RuntimeError(f"engine workers keep failing ({self.workers_replaced} replaced); giving up")
+        self._ensure_workers(workers)
+
     def _ensure_workers(self, n: int) -> None:
         while len(self._threads) < n:
-            self._threads.append(_Worker(self, len(self._threads)))
+            self._threads.append(_Worker(self, self._numbers))
+            self._numbers += 1
 
     def _abort(self) -> None:
         self._call += 1  # outstanding jobs of the aborted call are skipped

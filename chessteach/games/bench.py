@@ -7,6 +7,7 @@ one (1.0: the review costs nothing beyond the searches).
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Sequence
@@ -18,18 +19,17 @@ import chess.engine
 
 from chessteach.engine import (
     AnalysisCache,
+    EngineInput,
     EngineLimit,
     EnginePool,
     Judgment,
     judge,
-    position_key,
-    repeated_positions,
 )
 from chessteach.engine.bench import solo_run, stockfish_bench_nps
 from chessteach.engine.config import EngineConfig
 from chessteach.engine.pool import Progress
 from chessteach.games.read import read_games
-from chessteach.games.review import game_positions, review_games
+from chessteach.games.review import MoveReview, game_inputs, review_game, review_games
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,10 @@ def run_review_bench(
     """
     nps = stockfish_bench_nps(config.path)
     games = [r.game for r in read_games(pgn) if r.game is not None and r.error is None]
-    boards = [b for g in games for b in game_positions(g, history=True)[0]]
-    sample = [b for b in boards[::bare_sample] if any(b.generate_legal_moves())]
+    inputs = [i for g in games for i in game_inputs(g)]
+    sample = [i.engine_board() for i in inputs[::bare_sample] if any(i.board.generate_legal_moves())]
     bare_seconds, bare_nodes = solo_run(config, sample, EngineLimit(nodes=nodes))
-    engine_positions = sum(1 for b in boards if any(b.generate_legal_moves()))
+    engine_positions = sum(1 for i in inputs if any(i.board.generate_legal_moves()))
     with tempfile.TemporaryDirectory() as tmp, AnalysisCache(Path(tmp) / "bench.sqlite") as cache, EnginePool(
         limit=EngineLimit(nodes=nodes), workers=workers, config=config, cache=cache
     ) as pool:
@@ -106,17 +106,17 @@ def run_review_bench(
         # Every distinct position was analysed once; read the nodes back from the cache.
         searched = 0
         seen = set()
-        for board in boards:
-            key = position_key(board)
+        for position in inputs:
+            key = position.key
             if key in seen:
                 continue
             seen.add(key)
-            analysis = cache.get(key, pool.engine_id, pool.limit.key, 1)
+            analysis = cache.get(key, pool.engine_id, pool.search_key(), 1)
             searched += analysis.nodes if analysis is not None else 0
     assert len(reviews) == len(games)
     return ReviewBenchResult(
         games=len(games),
-        positions=len(boards),
+        positions=len(inputs),
         engine_positions=engine_positions,
         nodes=nodes,
         nodes_searched=searched,
@@ -226,11 +226,11 @@ def run_history_bench(
     start = time.perf_counter()
     games = [r.game for pgn in pgns for r in read_games(pgn) if r.game is not None and r.error is None]
     positions = 0
-    jobs: list[tuple[list[chess.Board], set[int]]] = []  # a game's boards, and where they hold repetitions
+    jobs: list[tuple[list[EngineInput], set[int]]] = []  # a game's positions, and where they hold repetitions
     for game in games:
-        boards, _ = game_positions(game, history=True)
+        boards = game_inputs(game)
         positions += len(boards)
-        repeated = {i for i, board in enumerate(boards) if repeated_positions(board)}
+        repeated = {i for i, position in enumerate(boards) if position.repeated}
         if repeated:
             jobs.append((boards, repeated))
     wanted = [
@@ -243,7 +243,7 @@ def run_history_bench(
     with_history = dict(zip(wanted, history, strict=True))
     # A neighbour without repetitions goes to the engine as a bare FEN either way: only the others twice.
     repeated_at = [(j, i) for j, i in wanted if i in jobs[j][1]]
-    bare = pool.analyse([chess.Board(jobs[j][0][i].fen()) for j, i in repeated_at], progress=progress)
+    bare = pool.analyse([jobs[j][0][i].board for j, i in repeated_at], progress=progress)
     without = {**with_history, **dict(zip(repeated_at, bare, strict=True))}
     changed = drawn = judged = judgments = 0
     for j, (boards, repeated) in enumerate(jobs):
@@ -258,7 +258,7 @@ def run_history_bench(
             hb, ha, bb, ba = with_history[j, i], with_history[j, i + 1], without[j, i], without[j, i + 1]
             if hb is None or ha is None or bb is None or ba is None:
                 continue
-            mover = boards[i].turn
+            mover = boards[i].board.turn
             judged += 1
             judgments += judge(hb.score, ha.score, mover) is not judge(bb.score, ba.score, mover)
     return HistoryBenchResult(
@@ -272,3 +272,113 @@ def run_history_bench(
         judgments_changed=judgments,
         seconds=time.perf_counter() - start,
     )
+
+
+@dataclass(frozen=True)
+class ReproducibilityRun:
+    """One review of the chosen games under one search-state policy (see :func:`run_reproducibility_bench`)."""
+
+    scheme: str
+    seconds: float
+    load: tuple[float, float]
+    """The 1-minute load average before and after the run (the machine is shared)."""
+
+
+@dataclass(frozen=True)
+class ReproducibilityRow:
+    """A scheme's agreement with the reference review, move by move (the position before each move)."""
+
+    scheme: str
+    runs: list[ReproducibilityRun]
+    moves: int
+    same_best_move: list[bool]
+    same_judgment: list[bool]
+    eval_close: list[bool]
+    """The mover's winning chances (-1..1) before the move within 0.1 of the reference's."""
+    same_as_clean: float | None = None
+    """For the interrupted scheme: the share of moves with exactly the clean run's analysis (eval and best move)."""
+
+
+REPRODUCIBILITY_SCHEMES = ("position", "game", "game, resumed mid-game")
+
+
+def run_reproducibility_bench(
+    pgn: Path,
+    *,
+    config: EngineConfig,
+    nodes: int,
+    reference_nodes: int,
+    workers: int,
+    games: int,
+    rounds: int = 2,
+    progress: Progress | None = None,
+) -> list[ReproducibilityRow]:
+    """The search-state policies side by side in one process, on the first ``games`` games of ``pgn``.
+
+    ``position``: a fresh search state for every position; ``game``: the hash kept within a game (cleared between
+    games); ``game, resumed mid-game``: the same with the last two thirds of each game searched as a game of its own, as
+    after an engine restart or a resume from the cache. The reference is the ``game`` policy at
+    ``reference_nodes`` (the best-informed search: it favours ``game``, if anything). The two policies run
+    ``rounds`` times each, interleaved (ABBA...), so that a change of the machine's load hits both; the
+    resumed scheme runs once. No cache: every run searches every position.
+    """
+    chosen = [r.game for r in read_games(pgn) if r.game is not None and r.error is None][:games]
+    positions = [game_inputs(g) for g in chosen]
+
+    def review(state: str, limit: int, *, resumed: bool = False) -> tuple[list[list[MoveReview]], ReproducibilityRun]:
+        load = os.getloadavg()[0]
+        with EnginePool(
+            limit=EngineLimit(nodes=limit), workers=workers, config=config, search_state=state  # type: ignore[arg-type]
+        ) as pool:
+            _ = pool.engine_id
+            start = time.perf_counter()
+            if resumed:
+                cut = [len(boards) // 3 for boards in positions]
+                halves = [part for b, c in zip(positions, cut, strict=True) for part in (b[:c], b[c:])]
+                parts = pool.analyse_games(halves, progress=progress)
+                analyses = [parts[2 * i] + parts[2 * i + 1] for i in range(len(positions))]
+            else:
+                analyses = pool.analyse_games(positions, progress=progress)
+            seconds = time.perf_counter() - start
+        reviews = [review_game(g, a).moves for g, a in zip(chosen, analyses, strict=True)]
+        name = "game, resumed mid-game" if resumed else state
+        return reviews, ReproducibilityRun(name, seconds, (load, os.getloadavg()[0]))
+
+    reference, _ = review("game", reference_nodes)
+    runs: dict[str, list[ReproducibilityRun]] = {name: [] for name in REPRODUCIBILITY_SCHEMES}
+    moves: dict[str, list[list[MoveReview]]] = {}
+    order = [("position", "game") if r % 2 == 0 else ("game", "position") for r in range(rounds)]
+    for pair in order:
+        for state in pair:
+            got, run = review(state, nodes)
+            if state in moves and got != moves[state]:
+                raise RuntimeError(f"two clean runs of the {state!r} policy differ: the engine is not deterministic")
+            moves[state] = got
+            runs[state].append(run)
+    got, run = review("game", nodes, resumed=True)
+    moves["game, resumed mid-game"] = got
+    runs["game, resumed mid-game"].append(run)
+
+    rows = []
+    ref = [m for game in reference for m in game]
+    for name in REPRODUCIBILITY_SCHEMES:
+        flat = [m for game in moves[name] for m in game]
+        pairs = list(zip(flat, ref, strict=True))
+        same_as_clean = None
+        if name == "game, resumed mid-game":
+            clean = [m for game in moves["game"] for m in game]
+            same_as_clean = sum(
+                (a.eval_before, a.best_san) == (b.eval_before, b.best_san) for a, b in zip(flat, clean, strict=True)
+            ) / len(flat)
+        rows.append(
+            ReproducibilityRow(
+                scheme=name,
+                runs=runs[name],
+                moves=len(pairs),
+                same_best_move=[a.best_san == b.best_san for a, b in pairs],
+                same_judgment=[a.judgment == b.judgment for a, b in pairs],
+                eval_close=[abs(a.win_before - b.win_before) <= 5.0 for a, b in pairs],  # 0.1 winning chances
+                same_as_clean=same_as_clean,
+            )
+        )
+    return rows

@@ -15,7 +15,17 @@ import chess.engine
 import chess.pgn
 
 from chessteach.concepts.phase import game_phase
-from chessteach.engine import Analysis, EnginePool, Judgment, clamp_cp, game_accuracy, judge, move_accuracy
+from chessteach.engine import (
+    Analysis,
+    EngineInput,
+    EnginePool,
+    Judgment,
+    clamp_cp,
+    game_accuracy,
+    judge,
+    line_inputs,
+    move_accuracy,
+)
 from chessteach.engine.pool import Progress
 from chessteach.engine.score import score_win_percent
 from chessteach.games.moments import MoveFacts, is_critical, move_facts
@@ -95,22 +105,24 @@ class GameReview:
         return self.white if color == chess.WHITE else self.black
 
 
-def game_positions(game: chess.pgn.Game, *, history: bool = False) -> tuple[list[chess.Board], list[chess.Move]]:
-    """The boards before each mainline move plus the final board, and the moves.
-
-    With ``history`` each board keeps the moves since the last capture or pawn move on its stack, so that the
-    engine pool sends the repetitions the game holds (:func:`~chessteach.engine.engine_board`): a game review
-    judges the moves of the game as played, as Lichess does. Without it (for puzzles and exercises, which
-    stand alone) the boards have no stack.
-    """
+def game_positions(game: chess.pgn.Game) -> tuple[list[chess.Board], list[chess.Move]]:
+    """The boards before each mainline move plus the final board (without move stacks), and the moves."""
     board = game.board()
     boards = [board.copy(stack=False)]
     moves = []
     for move in game.mainline_moves():
         moves.append(move)
         board.push(move)
-        boards.append(board.copy(stack=board.halfmove_clock if history else False))
+        boards.append(board.copy(stack=False))
     return boards, moves
+
+
+def game_inputs(game: chess.pgn.Game) -> list[EngineInput]:
+    """What the engine is sent for each position of :func:`game_positions`: with the moves since the last capture
+    or pawn move when they hold a repeated position (:class:`~chessteach.engine.EngineInput`), so that a review
+    judges the moves of the game as played, as Lichess does (puzzles and exercises stand alone and go without
+    history). Linear in the game's length."""
+    return list(line_inputs(game.board(), game.mainline_moves()))
 
 
 def _phase_accuracy(moves: Sequence[MoveReview], color: chess.Color) -> dict[str, float]:
@@ -228,7 +240,7 @@ def review_games(
     numbers: Sequence[int] | None = None,
 ) -> list[GameReview]:
     """Analyse every position of every game through the pool, then review each game."""
-    positions = [game_positions(g, history=True)[0] for g in games]
+    positions = [game_inputs(g) for g in games]
     analyses = pool.analyse_games(positions, progress=progress, on_game_done=on_game_done)
     numbers = list(numbers) if numbers is not None else list(range(1, len(games) + 1))
     return [
