@@ -77,12 +77,14 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def run(venv: Path, tmp_path: Path) -> Callable[..., str]:
-    """Run a command of the new environment from a directory outside the checkout; return its stdout."""
+    """Run a command of the new environment from a directory outside the checkout (``width`` columns); return its
+    stdout."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.update(COLUMNS="80", CHESSTEACH_CACHE=str(tmp_path / "analysis.sqlite"), PATH=f"{venv / 'bin'}:{env['PATH']}")
+    env.update(CHESSTEACH_CACHE=str(tmp_path / "analysis.sqlite"), PATH=f"{venv / 'bin'}:{env['PATH']}")
 
-    def run(*args: str) -> str:
-        done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    def run(*args: str, width: int = 80) -> str:
+        done = subprocess.run(args, cwd=tmp_path, env={**env, "COLUMNS": str(width)}, capture_output=True, text=True,
+                              timeout=600)
         assert done.returncode == 0, f"{' '.join(args)} exited with {done.returncode}:\n{done.stderr[-3000:]}"
         return done.stdout
 
@@ -117,7 +119,8 @@ def test_the_installed_package_works_outside_the_checkout(venv: Path, run: Calla
     explained = run("chessteach", "explain", "--concept", "outpost")  # the example from the bundled sample
     assert "fact-check:" in explained and "0 false" in explained
 
-    assert "--puzzles" in run("chessteach", "exam", "--help")  # its default (the bundled sample) exists
+    helped = run("chessteach", "exam", "--help", width=400)  # its --puzzles default: the installed sample
+    assert f"[default: {puzzles / 'lichess-sample.csv'}]" in helped
 
     shown = run("chessteach", "exercises", "show", str(puzzles / "positional-exercises.csv"), "--id", "9ccf87e9")
     assert "Best: Nd5" in shown

@@ -122,22 +122,33 @@ def analyze(
     )
 
 
+PLAYER_WIDTH = 25
+"""The player column's width at most: longer names are cut with an ellipsis, so the table fits 80 columns."""
+
+
 def _summary(reviews: list[GameReview], player: str | None) -> None:
+    """The accuracy table, a row per side (80 columns wide at most: names are cut, never wrapped)."""
     table = Table(title="Accuracy (Lichess)")
-    for column in ("#", "White", "Black", "Result", "White acc.", "Black acc.", "?! / ? / ?? (W)", "?! / ? / ?? (B)"):
-        table.add_column(column)
+    table.add_column("#", justify="right")
+    table.add_column("Side")
+    table.add_column("Player", max_width=PLAYER_WIDTH, no_wrap=True, overflow="ellipsis")
+    table.add_column("Result")
+    for column in ("Accuracy", "?!", "?", "??"):
+        table.add_column(column, justify="right")
     for r in reviews:
-        w, b = r.white, r.black
-        table.add_row(
-            str(r.number),
-            r.headers.get("White", "?"),
-            r.headers.get("Black", "?"),
-            r.headers.get("Result", "*"),
-            "n/a" if w.accuracy is None else f"{w.accuracy:.1f}",
-            "n/a" if b.accuracy is None else f"{b.accuracy:.1f}",
-            f"{w.inaccuracies} / {w.mistakes} / {w.blunders}",
-            f"{b.inaccuracies} / {b.mistakes} / {b.blunders}",
-        )
+        for side, stats in (("White", r.white), ("Black", r.black)):
+            first = side == "White"
+            table.add_row(
+                str(r.number) if first else "",
+                side,
+                r.headers.get(side, "?"),
+                r.headers.get("Result", "*") if first else "",
+                "n/a" if stats.accuracy is None else f"{stats.accuracy:.1f}",
+                str(stats.inaccuracies),
+                str(stats.mistakes),
+                str(stats.blunders),
+                end_section=not first,
+            )
     out.print(table)
     if player:
         own = [(r, _plays(r.headers, player)) for r in reviews]
