@@ -209,8 +209,10 @@ class _Worker:
 class EnginePool:
     """Analyse many positions with several engine processes.
 
-    >>> with EnginePool(limit=EngineLimit(nodes=10_000), workers=1) as pool:  # doctest: +SKIP
+    >>> with EnginePool(limit=EngineLimit(nodes=10_000), workers=1) as pool:
     ...     [analysis] = pool.analyse([chess.Board()])
+    >>> analysis.best_move in chess.Board().legal_moves
+    True
     """
 
     def __init__(
