@@ -1,4 +1,5 @@
-"""The engine pool, against the real Stockfish: reproducibility, the cache, and faults."""
+"""The engine pool, against the real Stockfish: reproducibility, the cache, histories, hung and crashing engines
+(killed engines, interrupts and dead workers: tests/test_pool_faults.py)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ import chess.pgn
 import pytest
 
 from chessteach.engine import (
+    Analysis,
     AnalysisCache,
     EngineConfig,
     EngineInput,
     EngineLimit,
     EnginePool,
+    Line,
     engine_board,
     load_config,
     position_key,
@@ -119,22 +122,19 @@ def test_rerun_is_served_from_the_cache(config: EngineConfig, two_games, cache_p
         assert cache.get_many([b.epd() for b in game_a], pool.engine_id, "nodes=1", 1) == {}
 
 
-def test_killed_engine_is_restarted_and_the_run_completes(config: EngineConfig, two_games) -> None:  # type: ignore[no-untyped-def]
-    game_a, game_b = two_games
-    killed: list[int] = []
-    with EnginePool(limit=EngineLimit(nodes=NODES), workers=2, config=config) as pool:
-
-        def kill_one(done: int, total: int) -> None:
-            if done == 15 and not killed:
-                pid = pool.engine_pids()[0]
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-
-        results = pool.analyse_games([game_a, game_b], progress=kill_one)
-        assert killed
-        assert all(a is not None for game in results for a in game)
-        assert pool.failures == []
-        assert pool.engines_started >= 3  # the two workers, plus the restart
+def test_analyses_cached_under_the_old_hash_policy_are_not_reused(config: EngineConfig) -> None:
+    """Earlier versions kept the hash within a game (results that depend on the run's history) and stored them
+    under the bare limit; the key now names the search state, so those entries are never served."""
+    board = chess.Board()
+    cache = AnalysisCache(":memory:")
+    with EnginePool(limit=EngineLimit(nodes=NODES), workers=1, config=config, cache=cache) as pool:
+        assert pool.search_key() == f"nodes={NODES} state=position"
+        stale = Analysis(board.fen(), [Line(chess.engine.PovScore(chess.engine.Cp(999), chess.WHITE), [])], 1, 1,
+                         pool.engine_id)
+        cache.put(board.epd(), EngineLimit(nodes=NODES).key, 1, stale)  # as earlier versions stored it
+        [fresh] = pool.analyse([board])
+        assert pool.searches == 1
+    assert fresh is not None and fresh.score.white() != chess.engine.Cp(999)
 
 
 def test_hung_engine_times_out_and_is_restarted(config: EngineConfig, two_games) -> None:  # type: ignore[no-untyped-def]
@@ -166,34 +166,6 @@ def test_position_that_crashes_the_engine_is_reported_and_the_run_goes_on(config
     [failure] = pool.failures
     assert failure.fen == no_black_king.fen()
     assert "EngineTerminatedError" in failure.error
-
-
-def test_interrupted_run_keeps_its_work_and_a_rerun_resumes(
-    config: EngineConfig, two_games, cache_path: Path  # type: ignore[no-untyped-def]
-) -> None:
-    game_a, game_b = two_games
-    with AnalysisCache(cache_path) as cache, EnginePool(
-        limit=EngineLimit(nodes=NODES), workers=2, config=config, cache=cache
-    ) as pool:
-
-        def interrupt(done: int, total: int) -> None:
-            if done >= 20:
-                raise KeyboardInterrupt
-
-        with pytest.raises(KeyboardInterrupt):
-            pool.analyse_games([game_a, game_b], progress=interrupt)
-    with AnalysisCache(cache_path) as cache:
-        kept = len(cache)
-    assert kept >= 15  # 20 analysed, a few of them the same opening position in both games
-    with AnalysisCache(cache_path) as cache, EnginePool(
-        limit=EngineLimit(nodes=NODES), workers=2, config=config, cache=cache
-    ) as pool:
-        analysed: list[int] = []
-        results = pool.analyse_games([game_a, game_b], progress=lambda d, t: analysed.append(d))
-        # The progress starts at what the cache already had: only the rest is analysed.
-        assert analysed[0] >= kept
-        assert all(a is not None for g in results for a in g)
-        assert len(cache) == len({b.epd() for b in game_a + game_b})
 
 
 def test_positions_without_legal_moves_need_no_engine(config: EngineConfig) -> None:

@@ -7,6 +7,7 @@ one (1.0: the review costs nothing beyond the searches).
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -30,6 +31,8 @@ from chessteach.engine.config import EngineConfig
 from chessteach.engine.pool import Progress
 from chessteach.games.read import read_games
 from chessteach.games.review import MoveReview, game_inputs, review_game, review_games
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -341,9 +344,21 @@ def run_reproducibility_bench(
                 analyses = pool.analyse_games(positions, progress=progress)
             seconds = time.perf_counter() - start
         reviews = [review_game(g, a).moves for g, a in zip(chosen, analyses, strict=True)]
-        name = "game, resumed mid-game" if resumed else state
-        return reviews, ReproducibilityRun(name, seconds, (load, os.getloadavg()[0]))
+        run = ReproducibilityRun("game, resumed mid-game" if resumed else state, seconds, (load, os.getloadavg()[0]))
+        if reference:  # each run's figures as they come (a long measurement on a shared machine)
+            pairs = list(zip([m for game in reviews for m in game], [m for game in reference for m in game], strict=True))
+            logger.info(
+                "%s, %d nodes: %.1f s, load %.1f-%.1f; against the reference: best move %.3f, judgment %.3f, "
+                "eval within 0.1 %.3f (%d moves)", run.scheme, limit, seconds, *run.load,
+                sum(a.best_san == b.best_san for a, b in pairs) / len(pairs),
+                sum(a.judgment == b.judgment for a, b in pairs) / len(pairs),
+                sum(abs(a.win_before - b.win_before) <= 5.0 for a, b in pairs) / len(pairs), len(pairs),
+            )
+        else:
+            logger.info("reference (%s, %d nodes): %.1f s, load %.1f-%.1f", state, limit, seconds, *run.load)
+        return reviews, run
 
+    reference: list[list[MoveReview]] = []
     reference, _ = review("game", reference_nodes)
     runs: dict[str, list[ReproducibilityRun]] = {name: [] for name in REPRODUCIBILITY_SCHEMES}
     moves: dict[str, list[list[MoveReview]]] = {}
