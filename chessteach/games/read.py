@@ -1,9 +1,9 @@
 """Reading PGN files game by game; a damaged game is reported with its number, line and headers, the rest go on.
 
-The file is cut into games at their tag sections (a ``[Tag "..."]`` line after a blank line, or after a line
-that ends in a result), so one damaged game cannot take the games around it with it. Each game is decoded on
-its own (UTF-8; else cp1252, else latin-1, as older chess databases write, with a warning naming the file) and
-parsed by python-chess. A game comes with ``error`` set when:
+The file is cut into games at their tag sections (a block of lines after a blank line with a ``[Tag "..."]``
+line in it, or a tag line right after a result), so one damaged game cannot take the games around it with it.
+Each game is decoded on its own (UTF-8; else cp1252, else latin-1, as older chess databases write, with a
+warning naming the file) and parsed by python-chess. A game comes with ``error`` set when:
 
 - python-chess records an error on it (an illegal or ambiguous move, a bad FEN set-up) or raises on it;
 - a tag line is broken (python-chess would drop it, or end the tags there and read the rest as a second game),
@@ -39,7 +39,7 @@ ENCODINGS = ("utf-8", "cp1252", "latin-1")
 """The encodings a game is tried in, in order (latin-1 decodes any byte, so it is the last resort)."""
 
 _BOM = b"\xef\xbb\xbf"
-_TAG_START = re.compile(rb'^\[[A-Za-z0-9][A-Za-z0-9_+#=:-]*\s+"')
+_TAG_START = re.compile(rb'^\[([A-Za-z0-9][A-Za-z0-9_+#=:-]*)\s+"')
 _ENDS_IN_RESULT = re.compile(rb"(?:^|\s)(?:1-0|0-1|1/2-1/2|\*)\s*$")
 _RESULTS = ("1-0", "0-1", "1/2-1/2", "*")
 _MOVE_NUMBER = re.compile(r"\d+\s*\.+|\.+")
@@ -106,27 +106,56 @@ def _describe(game: chess.pgn.Game | None, tags: dict[str, str]) -> str:
 
 
 def _chunks(handle: BinaryIO) -> Iterator[tuple[int, list[bytes]]]:
-    """The lines of each game with the number of its first line. A game starts at a tag line that follows a
-    blank line or a result, once the game before has more than tags (or at its second ``[Event`` tag)."""
-    lines: list[bytes] = []
+    """The lines of each game with the number of its first line. A game starts at a block of lines (see
+    :func:`_blocks`) with a tag line in it, once the game before has more than tags (or when it holds an Event
+    tag or repeats a tag of the game before), or at any block after one that ends in a result: so a damaged first tag line still starts its own game,
+    and a game cut off after its tags does not take the next game's moves."""
+    chunk: list[bytes] = []
     start = 1
-    has_text = has_event = False
+    has_text = ended = False
+    names: set[bytes] = set()
+    for first, block in _blocks(handle):
+        tags = {match.group(1).lower() for line in block if (match := _TAG_START.match(line))}
+        if chunk and ((tags and (has_text or b"event" in tags or tags & names)) or ended):
+            yield start, chunk
+            chunk, has_text, names = [], False, set()
+        if not chunk:
+            start = first
+        chunk += block
+        names |= tags
+        has_text = has_text or any(
+            line.strip() and not _TAG_START.match(line) and not line.startswith((b"%", b";")) for line in block
+        )
+        last = next((line for line in reversed(block) if line.strip()), b"")
+        ended = not _TAG_START.match(last) and _ENDS_IN_RESULT.search(last) is not None
+    if chunk:
+        yield start, chunk
+
+
+def _blocks(handle: BinaryIO) -> Iterator[tuple[int, list[bytes]]]:
+    """Runs of non-blank lines with the blank lines after them, and the number of their first line. A tag line
+    right after a line that ends in a result starts a new run too (games with no blank line between them)."""
+    block: list[bytes] = []
+    start = 1
+    blank_seen = False
     previous = b""
     for number, line in enumerate(handle, 1):
         if number == 1:
             line = line.removeprefix(_BOM)
-        if _TAG_START.match(line):
-            event = line.startswith(b"[Event ")
-            if (has_text or (event and has_event)) and (not previous.strip() or _ENDS_IN_RESULT.search(previous)):
-                yield start, lines
-                lines, start, has_text, has_event = [], number, False, False
-            has_event = has_event or event
-        elif line.strip() and not line.startswith((b"%", b";")):
-            has_text = True
-        lines.append(line)
+        blank = not line.strip()
+        result_then_tag = (
+            _TAG_START.match(line) is not None
+            and _ENDS_IN_RESULT.search(previous) is not None
+            and _TAG_START.match(previous) is None
+        )
+        if block and ((blank_seen and not blank) or result_then_tag):
+            yield start, block
+            block, start, blank_seen = [], number, False
+        block.append(line)
+        blank_seen = blank_seen or blank
         previous = line
-    if lines:
-        yield start, lines
+    if block:
+        yield start, block
 
 
 def _decode(data: bytes) -> tuple[str, str]:
