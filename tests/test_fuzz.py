@@ -147,21 +147,6 @@ def check_games(path: Path, corpus: Corpus, k: int, choose: Choose, tally: Tally
         assert middle.error.startswith(f"{path}:{middle.line}: game {k + 1} (")
 
 
-@FUZZ
-@given(data=st.data())
-def test_damage_in_one_game_costs_only_that_game(data: st.DataObject, tmp_path: Path, games: Corpus) -> None:
-    k = data.draw(st.integers(0, len(games.pieces) - 1))
-    check_games(tmp_path / "damaged", games, k, lambda lo, hi: data.draw(st.integers(lo, hi)), Tally())
-
-
-def test_seeded_damage_to_games(tmp_path: Path, games: Corpus) -> None:
-    tally = sweep(check_games, games, tmp_path)
-    print(f"PGN: {tally}")
-    assert (tally.files, tally.crashes, tally.lost, tally.broken) == (SEEDED_FILES, 0, 0, 0), tally
-    assert tally.damaged_read + tally.damaged_reported + tally.damaged_gone == SEEDED_FILES
-    assert tally.damaged_reported > SEEDED_FILES // 2
-
-
 # --- Puzzle CSV --------------------------------------------------------------------------------------------------
 
 
@@ -212,15 +197,29 @@ def check_rows(path: Path, corpus: Corpus, k: int, choose: Choose, tally: Tally)
         tally.damaged_gone += 1
 
 
+# --- The tests: both formats -------------------------------------------------------------------------------------
+
+FORMATS = {"games": (check_games, 0), "puzzle_rows": (check_rows, 1)}
+"""The corpus fixture of each format, its check, and the index of its first record (a CSV's row 0 is its header)."""
+
+
+@pytest.mark.parametrize("corpus_name", list(FORMATS))
 @FUZZ
 @given(data=st.data())
-def test_damage_in_one_row_costs_only_that_row(data: st.DataObject, tmp_path: Path, puzzle_rows: Corpus) -> None:
-    k = data.draw(st.integers(1, len(puzzle_rows.pieces) - 1))
-    check_rows(tmp_path / "damaged", puzzle_rows, k, lambda lo, hi: data.draw(st.integers(lo, hi)), Tally())
+def test_damage_in_one_record_costs_only_that_record(
+    data: st.DataObject, corpus_name: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    check, first = FORMATS[corpus_name]
+    corpus: Corpus = request.getfixturevalue(corpus_name)
+    k = data.draw(st.integers(first, len(corpus.pieces) - 1))
+    check(tmp_path / "damaged", corpus, k, lambda lo, hi: data.draw(st.integers(lo, hi)), Tally())
 
 
-def test_seeded_damage_to_rows(tmp_path: Path, puzzle_rows: Corpus) -> None:
-    tally = sweep(check_rows, puzzle_rows, tmp_path, first=1)
-    print(f"CSV: {tally}")
+@pytest.mark.parametrize("corpus_name", list(FORMATS))
+def test_seeded_damage(corpus_name: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    check, first = FORMATS[corpus_name]
+    tally = sweep(check, request.getfixturevalue(corpus_name), tmp_path, first=first)
+    print(f"{corpus_name}: {tally}")
     assert (tally.files, tally.crashes, tally.lost, tally.broken) == (SEEDED_FILES, 0, 0, 0), tally
     assert tally.damaged_read + tally.damaged_reported + tally.damaged_gone == SEEDED_FILES
+    assert tally.damaged_reported > SEEDED_FILES // 2
