@@ -31,3 +31,41 @@ class BadRecordError(ChessteachError, ValueError):
         if record is not None:
             where += f" [{record}]"
         super().__init__(f"{where}: {message}")
+
+
+class UsageError(ChessteachError):
+    """Something the user gave (a program, an option, a file) cannot be used; the command line reports it in one
+    line and exits with code 2."""
+
+
+class EngineStartError(UsageError, RuntimeError):
+    """The engine program did not start as a UCI engine: it could not be run, it exited, it echoed its input, or no
+    ``uciok`` came within the handshake timeout. ``path`` is the program."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: not a UCI engine ({reason})")
+
+
+class EngineOptionError(UsageError, ValueError):
+    """A UCI option the engine does not have, or a value it does not accept.
+
+    ``name`` and ``value`` are the option as given, ``reason`` what is wrong with it and what the engine accepts
+    (``"Hash accepts an integer 1..33554432"``).
+    """
+
+    def __init__(self, name: str, value: object, reason: str) -> None:
+        self.name = name
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{name}={value}: {reason}")
+
+
+class CacheError(UsageError):
+    """The analysis cache file cannot be created, opened or read (``path`` names it)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")

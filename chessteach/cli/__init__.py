@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from typer.core import TyperGroup
 
 from chessteach import __version__
 from chessteach.cli.analyze import analyze
@@ -18,15 +20,36 @@ from chessteach.cli.exercises import mine as mine_exercises_command
 from chessteach.cli.exercises import show as show_exercises
 from chessteach.cli.explain import explain
 from chessteach.cli.mine import mine
+from chessteach.cli.options import fail
 from chessteach.cli.puzzles import puzzles_app
 from chessteach.cli.train import TRAIN_CONTEXT, train
 from chessteach.cli.verify import verify
+from chessteach.errors import UsageError
+
+INTERRUPTED = "interrupted: stopped at Ctrl-C; what was finished is in the cache, rerun to resume"
+
+
+class _Commands(TyperGroup):
+    """The root command: whatever a command is doing, a :class:`UsageError` (a cache that cannot be used, an engine
+    that is none) ends it with one line and exit code 2, and Ctrl-C with one line and exit code 130; the engines
+    were stopped on the way out (the pool's ``with`` block, :mod:`chessteach.engine.process`)."""
+
+    def invoke(self, ctx: Any) -> Any:  # click's Context: typer's own copy of click, or click, by version
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            typer.secho(INTERRUPTED, fg="yellow", err=True)
+            raise typer.Exit(130) from None
+        except UsageError as exc:
+            fail(str(exc))
+
 
 app = typer.Typer(
     name="chessteach",
     help="Teach chess concepts to people and language models, with Stockfish as the source of truth.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=_Commands,
 )
 app.add_typer(bench_app, name="bench")
 puzzles_app.command("verify")(verify)

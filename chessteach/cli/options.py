@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from chessteach.engine import AnalysisCache, EngineConfig, EngineLimit, EnginePool, load_config
-from chessteach.errors import BadRecordError, ChessteachError
+from chessteach.engine.process import identify_engine
+from chessteach.errors import BadRecordError, ChessteachError, EngineOptionError, EngineStartError
 from chessteach.puzzles import LICHESS_COLUMNS, Puzzle, PuzzleFile, read_puzzles
 
 EngineOpt = Annotated[
@@ -47,15 +48,32 @@ def parse_engine_options(items: list[str] | None) -> dict[str, Any]:
     return options
 
 
+def fail(message: str) -> NoReturn:
+    """End the command with ``error: message`` on one line and exit code 2 (a usage error)."""
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
 def engine_config_or_exit(
-    engine: str | None, engine_config: Path | None = None, engine_option: list[str] | None = None
+    engine: str | None,
+    engine_config: Path | None = None,
+    engine_option: list[str] | None = None,
+    cache: AnalysisCache | None = None,
 ) -> EngineConfig:
-    """The engine configuration the options describe; a missing engine exits with its one-line error."""
+    """The engine configuration the options describe, checked before any work: the engine is found, answers the
+    UCI handshake in time and takes every option (:func:`~chessteach.engine.process.identify_engine`; no engine is
+    started for it when ``cache`` knows the binary). Any of these wrong exits with one line naming it."""
+    overrides = parse_engine_options(engine_option)
     try:
-        return load_config(engine, config_file=engine_config, overrides=parse_engine_options(engine_option))
-    except ChessteachError as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
+        config = load_config(engine, config_file=engine_config, overrides=overrides)
+        identify_engine(config, cache)
+    except EngineStartError as exc:
+        fail(f"--engine {exc}" if engine is not None else str(exc))
+    except EngineOptionError as exc:
+        fail(f"--engine-option {exc}" if exc.name in overrides else f"{engine_config or 'engines/stockfish.toml'}: {exc}")
+    except (ChessteachError, ValueError) as exc:
+        fail(str(exc))
+    return config
 
 
 def open_pool(
@@ -68,9 +86,15 @@ def open_pool(
     cache: Path | None,
     no_cache: bool = False,
 ) -> EnginePool:
-    """Build the engine pool the options describe; a missing engine exits with its one-line error."""
-    config = engine_config_or_exit(engine, engine_config, engine_option)
-    store = None if no_cache else AnalysisCache(cache)
+    """Build the engine pool the options describe, its engine and cache checked first (see
+    :func:`engine_config_or_exit`); what is wrong with them exits with one line naming it."""
+    store = None if no_cache else AnalysisCache(cache)  # a CacheError ends the command in one line (cli.main)
+    try:
+        config = engine_config_or_exit(engine, engine_config, engine_option, store)
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
     return EnginePool(limit=EngineLimit(nodes=nodes), workers=workers, config=config, cache=store)
 
 

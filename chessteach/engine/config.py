@@ -7,16 +7,22 @@ import os
 import platform
 import shutil
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from chessteach.errors import EngineNotFoundError
+import chess.engine
+
+from chessteach.errors import EngineNotFoundError, EngineOptionError
 
 logger = logging.getLogger(__name__)
 
 ENGINE_ENV = "CHESSTEACH_ENGINE"
+
+PER_SEARCH_OPTIONS = frozenset({"multipv", "ponder"})
+"""Options chessteach sets for each search itself; given in a configuration, they are left out."""
 
 
 def _default_config_text() -> str:
@@ -40,6 +46,73 @@ class EngineConfig:
     def options_key(self) -> str:
         """The options as a stable string, part of every cache key (they can change the engine's results)."""
         return " ".join(f"{k}={self.options[k]}" for k in sorted(self.options))
+
+    @property
+    def uci_options(self) -> dict[str, Any]:
+        """The options sent to each new process (those of :data:`PER_SEARCH_OPTIONS` left out)."""
+        return {k: v for k, v in self.options.items() if k.lower() not in PER_SEARCH_OPTIONS}
+
+
+def describe_option(option: chess.engine.Option) -> str:
+    """What an engine option accepts, in words.
+
+    >>> describe_option(chess.engine.Option("Hash", "spin", 16, 1, 1024, None))
+    'an integer 1..1024'
+    """
+    if option.type == "spin":
+        return f"an integer {option.min}..{option.max}"
+    if option.type == "check":
+        return "true or false"
+    if option.type == "combo":
+        return f"one of {', '.join(option.var or [])}"
+    if option.type == "button":
+        return "no value (it is a button)"
+    return "a string on one line"
+
+
+def check_options(
+    options: Mapping[str, Any], available: Mapping[str, chess.engine.Option], *, engine: str = "the engine"
+) -> dict[str, Any]:
+    """``options`` as the engine takes them (integers for spins, booleans for checks), checked against the option
+    list the engine itself announced (``available``, python-chess's ``engine.options``; names are case-insensitive).
+
+    Raises :class:`EngineOptionError` naming the first option the engine does not have, or whose value it does not
+    accept, and what it accepts.
+
+    >>> hash_ = chess.engine.Option("Hash", "spin", 16, 1, 1024, None)
+    >>> check_options({"hash": "32"}, {"Hash": hash_})
+    {'hash': 32}
+    >>> check_options({"Hash": 0}, {"Hash": hash_})
+    Traceback (most recent call last):
+    ...
+    chessteach.errors.EngineOptionError: Hash=0: Hash accepts an integer 1..1024
+    """
+    by_name = {name.lower(): option for name, option in available.items()}
+    checked: dict[str, Any] = {}
+    for name, value in options.items():
+        option = by_name.get(name.lower())
+        if option is None:
+            raise EngineOptionError(name, value, f"{engine} has no option {name!r} (it has: {', '.join(available)})")
+        if option.is_managed():
+            raise EngineOptionError(name, value, f"{option.name} is set by chessteach for each search")
+        checked[name] = _option_value(option, name, value)
+    return checked
+
+
+def _option_value(option: chess.engine.Option, name: str, value: Any) -> Any:
+    wrong = EngineOptionError(name, value, f"{option.name} accepts {describe_option(option)}")
+    if option.type == "check":
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("true", "false"):
+            return str(value).lower() == "true"
+        raise wrong
+    if option.type == "spin" and (isinstance(value, bool) or not str(value).strip().lstrip("-").isdigit()):
+        raise wrong
+    try:
+        return option.parse(value)
+    except chess.engine.EngineError:
+        raise wrong from None
 
 
 def load_config(

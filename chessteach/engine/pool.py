@@ -19,7 +19,6 @@ import contextlib
 import logging
 import os
 import queue
-import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,7 +30,8 @@ import chess.engine
 
 from chessteach.engine.analysis import Analysis, EngineInput, EngineLimit
 from chessteach.engine.cache import AnalysisCache
-from chessteach.engine.config import EngineConfig, load_config
+from chessteach.engine.config import EngineConfig, check_options, load_config
+from chessteach.engine.process import identify_engine, kill_engine, start_engine
 
 logger = logging.getLogger(__name__)
 
@@ -120,25 +120,26 @@ class _Worker:
             return None
 
     def _start(self) -> chess.engine.SimpleEngine:
-        cfg = self.pool.config
-        # setpgrp: Ctrl-C in the terminal reaches chessteach, which then closes its engines in order.
-        engine = chess.engine.SimpleEngine.popen_uci(cfg.path, timeout=cfg.timeout, setpgrp=True)
-        engine.configure({k: v for k, v in cfg.options.items() if k.lower() not in ("multipv", "ponder")})
-        self.pool._on_engine_started(engine)
+        pool, cfg = self.pool, self.pool.config
+        call = pool._call
+        engine = start_engine(cfg.path, handshake_timeout=cfg.timeout, timeout=cfg.timeout)
+        self.engine = engine  # from here on kill() (an abort, close) reaches it
+        try:  # a process that is not handed back is killed here, whatever went wrong
+            engine.configure(check_options(cfg.uci_options, engine.options, engine=engine.id.get("name", cfg.path)))
+            pool._on_engine_started(engine)
+            if pool._stopping.is_set() or pool._call != call:
+                raise chess.engine.EngineTerminatedError("the pool was stopped while this engine started")
+        except BaseException:
+            if self.engine is engine:
+                self.engine = None
+            kill_engine(engine)
+            raise
         return engine
 
     def kill(self) -> None:
         engine, self.engine = self.engine, None
-        if engine is None:
-            return
-        pid = None
-        with contextlib.suppress(Exception):
-            pid = engine.transport.get_pid()
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(Exception):
-            engine.close()
+        if engine is not None:
+            kill_engine(engine)
 
     def _search(
         self, board: chess.Board, game: object, multipv: int, limit: EngineLimit
@@ -290,13 +291,13 @@ class EnginePool:
 
     @property
     def engine_id(self) -> str:
-        """The engine's name and version plus the options that can change its results (part of cache keys)."""
-        if self._engine_name is None:
-            engine = chess.engine.SimpleEngine.popen_uci(self.config.path, timeout=self.config.timeout)
-            try:
-                self._on_engine_started(engine)
-            finally:
-                engine.quit()
+        """The engine's name and version plus the options that can change its results (part of cache keys).
+
+        The first use checks that the program is a UCI engine that takes the configured options (once per process,
+        see :func:`~chessteach.engine.process.identify_engine`), raising :class:`~chessteach.errors.EngineStartError`
+        or :class:`~chessteach.errors.EngineOptionError` before any work.
+        """
+        self._engine_name = identify_engine(self.config, self.cache)
         return f"{self._engine_name} [{self.config.options_key}]"
 
     def _on_engine_started(self, engine: chess.engine.SimpleEngine) -> None:
