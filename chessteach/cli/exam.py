@@ -32,12 +32,20 @@ from chessteach.teaching.exam import (
     plot_profile,
     run_exam,
 )
+from chessteach.teaching.likelihood import (
+    CONDITIONS,
+    LikelihoodReport,
+    choose_placebo,
+    likelihood_table,
+    run_likelihood_exam,
+)
 
 logger = logging.getLogger(__name__)
 out = Console()
 
 REPO_PUZZLES = bundled_puzzles()
 FORMAT_HELP = "; ".join(f"{f.name}: {f.help}" for f in PROMPT_FORMATS.values())
+MODES = ("free", "likelihood")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -65,7 +73,7 @@ def _explanation(
 
 
 def exam(
-    student: Annotated[str, typer.Option("--student", help="The student model: hf:PATH, openai:URL#MODEL, vllm:PATH.")],
+    student: Annotated[str, typer.Option("--student", help="The student model: hf:PATH, hf:DIR?gguf=FILE, openai:URL#MODEL, vllm:PATH, or smollm2.")],
     themes: Annotated[
         str,
         typer.Option("--themes", "--concepts", "--concept",
@@ -108,6 +116,21 @@ def exam(
         typer.Option("--cache", help="SQLite exam cache (default: $CHESSTEACH_EXAM_CACHE or the user cache dir)."),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the student everything again.")] = False,
+    mode: Annotated[
+        str, typer.Option("--mode", help="free: the student writes its answer, without and with the explanation; "
+                          "likelihood: multiple choice by the student's log-probability of each candidate move "
+                          "(an exercise's four, a puzzle's legal moves), with no explanation, the explanation and a "
+                          "placebo, and the free answer beside it (no cache).")
+    ] = "free",
+    placebo: Annotated[
+        str | None, typer.Option("--placebo", help="--mode likelihood: comma-separated concepts to take the placebo from:"
+                                 " of their explanations (default: the other --themes'), the one closest in length "
+                                 "to the theme's.")
+    ] = None,
+    free_answer: Annotated[
+        bool, typer.Option("--free-answer/--no-free-answer", help="--mode likelihood: also let the student write "
+                           "its answer (a second pass over each prompt).")
+    ] = True,
 ) -> None:
     """Examine a student on each theme without and with an explanation; print and save the uplift.
 
@@ -119,6 +142,14 @@ def exam(
     theme_ids = [t.strip() for t in themes.split(",") if t.strip()]
     if not theme_ids:
         raise _fail("--themes names no theme")
+    if mode not in MODES:
+        raise _fail(f"unknown --mode {mode!r}; valid: {', '.join(MODES)}")
+    if mode == "free" and placebo is not None:
+        raise _fail("--placebo is for --mode likelihood")
+    placebo_ids = [t.strip() for t in (placebo or "").split(",") if t.strip()]
+    if mode == "likelihood" and not placebo_ids and (explanation is not None or len(theme_ids) < 2):
+        raise _fail("--mode likelihood needs a placebo: name it with --placebo CONCEPT, or give two or more --themes "
+                    "(without --explanation)")
     try:
         band = RatingBand.parse(rating) if rating else None
         config = ExamConfig(
@@ -126,7 +157,7 @@ def exam(
         )
         from chessteach.concepts.catalog import get_concept
 
-        for theme in theme_ids:
+        for theme in [*theme_ids, *placebo_ids]:
             get_concept(theme)
     except (ChessteachError, ValueError) as exc:
         raise _fail(str(exc)) from None
@@ -138,6 +169,18 @@ def exam(
     text = explanation.read_text(encoding="utf-8") if explanation is not None else None
     model = _load(student)
     teacher_model = _load(teacher) if teacher is not None else None
+    if mode == "likelihood":
+        try:
+            likelihood = _likelihood_exams(
+                model, teacher_model, loaded.puzzles, theme_ids, text, placebo_ids, n=n, band=band,
+                theme_source=theme_source, config=config, free_answer=free_answer,
+            )
+        finally:
+            model.close()
+            if teacher_model is not None:
+                teacher_model.close()
+        _write_likelihood(likelihood, outdir)
+        return
     store = None if no_cache else ExamCache(cache)
     reports: list[ExamReport] = []
     try:
@@ -202,3 +245,104 @@ def _write(reports: list[ExamReport], outdir: Path) -> None:
     if errors:
         out.print(f"{errors} puzzle(s) left out: the student could not answer them (see the log)")
     out.print(f"wrote {outdir}/exam.csv, rating_bands.csv, answers.csv and the charts")
+
+
+def _likelihood_exams(
+    model: LanguageModel,
+    teacher: LanguageModel | None,
+    puzzles: list[Puzzle],
+    theme_ids: list[str],
+    text: str | None,
+    placebo_ids: list[str],
+    *,
+    n: int,
+    band: RatingBand | None,
+    theme_source: str,
+    config: ExamConfig,
+    free_answer: bool,
+) -> list[LikelihoodReport]:
+    """One likelihood exam per theme: none, its explanation, a placebo (another concept's explanation, of the
+    placebo concepts, or else of the other themes, the closest in length)."""
+    explained: dict[str, tuple[str, Puzzle | None]] = {}
+    for theme in dict.fromkeys([*theme_ids, *placebo_ids]):
+        try:
+            explained[theme] = _explanation(theme, puzzles, teacher, text if theme in theme_ids else None)
+        except (ChessteachError, LookupError) as exc:
+            if theme in placebo_ids:
+                raise _fail(f"--placebo {theme}: {exc}") from None
+            logger.warning("%s: skipped: %s", theme, exc)
+    pool = placebo_ids or theme_ids
+    reports = []
+    for theme in theme_ids:
+        if theme not in explained:
+            continue
+        shown, example = explained[theme]
+        try:
+            texts = {t: e[0] for t, e in explained.items() if t in pool or t == theme}
+            other = choose_placebo(theme, texts)
+            placebo_text, placebo_example = explained[other]
+            drawn = draw_exam(
+                puzzles, theme, n=n, example=example, exclude=[p for p in (placebo_example,) if p is not None],
+                rating=band, theme_source=theme_source,  # type: ignore[arg-type]
+                seed=config.seed,
+            )
+            with progress_bar(f"{theme}: {len(drawn)} puzzles, placebo {other}") as progress:
+                reports.append(
+                    run_likelihood_exam(
+                        model, drawn, shown, placebo_text, concept=theme, placebo_concept=other, config=config,
+                        free_answer=free_answer, progress=progress,
+                    )
+                )
+        except (ChessteachError, LookupError) as exc:
+            logger.warning("%s: skipped: %s", theme, exc)
+    if not reports:
+        raise _fail("no theme could be examined")
+    return reports
+
+
+def _write_likelihood(reports: list[LikelihoodReport], outdir: Path) -> None:
+    table = likelihood_table(reports)
+    outdir.mkdir(parents=True, exist_ok=True)
+    table.to_csv(outdir / "likelihood.csv", index=False)
+    pd.concat([r.frame() for r in reports], ignore_index=True).to_csv(outdir / "likelihood_answers.csv", index=False)
+    (outdir / "explanations").mkdir(exist_ok=True)
+    for report in reports:
+        for condition, text in report.explanations.items():
+            if text is not None:
+                (outdir / "explanations" / f"{report.concept}.{condition}.txt").write_text(text, encoding="utf-8")
+
+    conditions = "/".join(CONDITIONS)
+    shown = Table(
+        title=f"chessteach exam --mode likelihood: {reports[0].student} ({reports[0].config.format_key})",
+        caption=f"triples: {conditions}; acc = likelihood accuracy, p(sol) = probability on the solution; "
+                "uplift = concept minus none or placebo, 95% paired-bootstrap CI; degraded = right without the "
+                "explanation, wrong with it",
+    )
+    columns = ["theme", "n", "placebo", "free acc", "acc", "p(sol)", "acc vs none", "acc vs placebo",
+               "p(sol) vs none", "p(sol) vs placebo", "degraded"]
+    for column in columns:
+        shown.add_column(column, justify="left" if column in ("theme", "placebo") else "right")
+    placebos = {r.concept: r.placebo_concept or "" for r in reports}
+
+    def triple(row: pd.Series, name: str) -> str:
+        return "/".join(f"{row[f'{name}_{c}']:.2f}" for c in CONDITIONS)
+
+    def interval(row: pd.Series, name: str) -> str:
+        return f"{row[name]:+.3f} [{row[name + '_low']:+.3f}, {row[name + '_high']:+.3f}]"
+
+    for _, row in table.iterrows():
+        shown.add_row(
+            str(row["concept"]), str(row["n"]), placebos.get(str(row["concept"]), ""), triple(row, "free"),
+            triple(row, "accuracy"), triple(row, "p_solution"),
+            *(interval(row, name) for name in ("uplift_none", "uplift_placebo", "p_uplift_none", "p_uplift_placebo")),
+            f"{row['degradation']:.3f}",
+        )
+    out.print(shown)
+    items = sum(len(r.results) for r in reports)
+    seconds = sum(r.score_seconds for r in reports), sum(r.generate_seconds for r in reports)
+    out.print(f"{items} items: {seconds[0] / max(1, items):.2f} s/item scoring, "
+              f"{seconds[1] / max(1, items):.2f} s/item free answers")
+    errors = sum(len(r.errors) for r in reports)
+    if errors:
+        out.print(f"{errors} puzzle(s) left out: the student could not answer them (see the log)")
+    out.print(f"wrote {outdir}/likelihood.csv, likelihood_answers.csv and the explanations")

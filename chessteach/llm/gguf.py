@@ -162,7 +162,7 @@ def convert_gguf(path: Path, out_dir: Path) -> None:
     config = model.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config
-    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)  # type: ignore[no-untyped-call]
     plain.load_state_dict(model.state_dict())
     plain.generation_config = model.generation_config
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -275,13 +275,14 @@ class TransformersModel:
                     scores[i] = float(token_logprobs[row, -n:].sum())
         return scores
 
-    def score_continuations(self, prompt: Prompt, continuations: Sequence[str]) -> list[float]:
+    def score_continuations(
+        self, prompt: Prompt, continuations: Sequence[str], *, pass_tokens: int = SHARED_PREFIX_TOKENS
+    ) -> list[float]:
         """Summed natural-log probability of each continuation after one prompt, the prompt computed once.
 
         The prompt runs once (its key/value cache kept); then all the continuations' tokens run together as one
         sequence after it, each attending to the prompt and to its own earlier tokens only (a block-diagonal
-        mask, positions restarting after the prompt for each), in passes of up to :data:`SHARED_PREFIX_TOKENS`
-        tokens. The log-probabilities equal :meth:`score`'s for ``[prompt] * len(continuations)`` up to float
+        mask, positions restarting after the prompt for each), in passes of up to ``pass_tokens`` tokens. The log-probabilities equal :meth:`score`'s for ``[prompt] * len(continuations)`` up to float
         rounding. Models whose attention takes no custom mask are scored through :meth:`score`.
         """
         import torch
@@ -304,7 +305,7 @@ class TransformersModel:
             cache = out.past_key_values
             first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
             nonempty = [i for i, (_, c) in enumerate(pairs) if c]  # an empty continuation has log-probability 0
-            groups = list(_token_groups([len(pairs[i][1]) for i in nonempty], SHARED_PREFIX_TOKENS))
+            groups = list(_token_groups([len(pairs[i][1]) for i in nonempty], pass_tokens))
             for number, group in enumerate(groups):
                 indices = [nonempty[j] for j in group]
                 # each pass appends to the cache: the last one may use it up, the others take a copy

@@ -10,6 +10,9 @@ valid ones).
 - ``teachability``: the student's accuracy on the task's exam puzzles with the explanation before the question,
   minus its accuracy without it (the no-explanation baseline is computed once per puzzle and cached).
 - ``solution_logprob``: the dense version: the mean change in the student's log-probability of the solution move.
+- ``solution_probability``: the dense version on the likelihood measure (:mod:`chessteach.teaching.likelihood`):
+  the change in the student's probability on the solution among the question's candidates, a loss weighted
+  ``degradation_weight`` times a gain (ATLAS-style: degrading the student costs more than helping it earns).
 - ``truthfulness``: the share of checkable claims about the example that are true, a false claim costing
   ``false_claim_cost`` (``None``, no signal, when nothing is checkable).
 - ``format``: the share of the four sections present.
@@ -46,6 +49,7 @@ from chessteach.teaching.exam import (
 )
 from chessteach.teaching.explain import parse_teacher_answer
 from chessteach.teaching.factcheck import ExampleLine, check_text
+from chessteach.teaching.likelihood import LikelihoodScorer
 from chessteach.teaching.sections import SECTIONS
 
 logger = logging.getLogger(__name__)
@@ -326,6 +330,52 @@ def get_solution_logprob_reward(examiner: StudentExaminer) -> RewardFunc:
     return _named("solution_logprob", solution_logprob)
 
 
+def asymmetric_gain(delta: float, degradation_weight: float) -> float:
+    """A gain as it is, a loss ``degradation_weight`` times over.
+
+    >>> asymmetric_gain(0.2, 2.0), asymmetric_gain(-0.2, 2.0)
+    (0.2, -0.4)
+    """
+    return delta if delta >= 0 else degradation_weight * delta
+
+
+def get_solution_probability_reward(
+    examiner: StudentExaminer, *, degradation_weight: float = 2.0, scorer: LikelihoodScorer | None = None
+) -> RewardFunc:
+    """Mean over the exam of the change in the student's probability on the solution (likelihood multiple
+    choice) that the explanation brings, losses weighted ``degradation_weight`` times (leaked puzzles count 0).
+    Logs ``exam/degraded``: the share of pairs whose probability on the solution fell. The ``scorer`` (made from
+    the examiner's student and config on first use when not given) remembers every question it scored."""
+    if degradation_weight < 0:
+        raise ValueError(f"degradation_weight must not be negative, got {degradation_weight}")
+    scorers: list[LikelihoodScorer] = [scorer] if scorer is not None else []
+
+    def solution_probability(
+        completions: Sequence[Any], exam_ids: Sequence[Sequence[str]], **kwargs: Any
+    ) -> list[float | None]:
+        if not scorers:
+            scorers.append(LikelihoodScorer(examiner.student, examiner.config))
+        scoring = scorers[0]
+        rewards: list[float | None] = []
+        degraded = pairs = 0
+        for text, ids in zip(_texts(completions), exam_ids, strict=True):
+            gains = []
+            for pid in ids:
+                puzzle = examiner.puzzle(pid)
+                if names_solution(text, puzzle):
+                    gains.append(0.0)
+                    continue
+                delta = scoring.choice(puzzle, text or None).p_solution - scoring.choice(puzzle, None).p_solution
+                pairs += 1
+                degraded += delta < 0
+                gains.append(asymmetric_gain(delta, degradation_weight))
+            rewards.append(sum(gains) / len(gains) if gains else 0.0)
+        _log(kwargs, "exam/degraded", degraded / pairs if pairs else float("nan"))
+        return rewards
+
+    return _named("solution_probability", solution_probability)
+
+
 def get_truthfulness_reward(puzzles: Mapping[str, Puzzle], *, false_claim_cost: float = 1.0) -> RewardFunc:
     """(verified - cost x false) / checked claims about the example; ``None`` when nothing is checkable."""
     lines: dict[str, ExampleLine] = {}
@@ -391,6 +441,7 @@ class RewardSettings:
     false_claim_cost: float = 1.0
     length_budget: int = 512
     length_soft_window: int = 128
+    degradation_weight: float = 2.0
 
 
 @dataclass
@@ -421,13 +472,16 @@ RewardBuilder = Callable[[RewardContext], RewardFunc]
 REWARDS: dict[str, RewardBuilder] = {
     "teachability": lambda ctx: get_teachability_reward(ctx.examiner),
     "solution_logprob": lambda ctx: get_solution_logprob_reward(ctx.examiner),
+    "solution_probability": lambda ctx: get_solution_probability_reward(
+        ctx.examiner, degradation_weight=ctx.settings.degradation_weight
+    ),
     "truthfulness": lambda ctx: get_truthfulness_reward(ctx.puzzles, false_claim_cost=ctx.settings.false_claim_cost),
     "format": lambda ctx: _named("format", _sections_present()),
     "length": lambda ctx: get_length_reward(ctx.settings.length_budget, ctx.settings.length_soft_window),
 }
 """Reward names a recipe may list, and how each is built."""
 
-STUDENT_REWARDS = frozenset({"teachability", "solution_logprob"})
+STUDENT_REWARDS = frozenset({"teachability", "solution_logprob", "solution_probability"})
 """Rewards that ask the student."""
 
 
@@ -461,12 +515,14 @@ __all__ = [
     "RewardFunc",
     "RewardSettings",
     "StudentExaminer",
+    "asymmetric_gain",
     "check_reward_names",
     "completion_text",
     "format_reward",
     "get_length_reward",
     "get_reward_funcs",
     "get_solution_logprob_reward",
+    "get_solution_probability_reward",
     "get_teachability_reward",
     "get_truthfulness_reward",
     "names_solution",
