@@ -137,6 +137,31 @@ def test_a_program_that_is_not_a_uci_engine_is_one_line_at_once(
     assert engines() == []
 
 
+ENGINE_COMMANDS = [
+    ["analyze", "{pgn}", "-o", "{tmp}/review"],
+    ["evals", "{pgn}"],
+    ["puzzles", "verify", "{csv}"],
+    ["puzzles", "mine", "{pgn}", "-o", "{tmp}/mined.csv"],
+    ["puzzles", "tag", "{csv}", "--engine"],
+    ["exercises", "mine", "{pgn}", "-o", "{tmp}/exercises.csv"],
+    ["bench", "engine", "-n", "2"],
+    ["bench", "review", "{pgn}"],
+    ["bench", "nodes", "{pgn}"],
+    ["bench", "history", "{pgn}"],
+    ["bench", "mine", "{pgn}"],
+]
+
+
+@pytest.mark.parametrize("command", ENGINE_COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_every_engine_command_checks_the_engine_before_any_work(
+    game_pgn: Path, lichess_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("CHESSTEACH_ENGINE", "/bin/false")
+    args = [a.format(pgn=game_pgn, csv=lichess_csv, tmp=tmp_path) for a in command]
+    result = CliRunner().invoke(app, args)
+    assert _one_line(result, 2) == "error: /bin/false: not a UCI engine (it exited with code 1 before answering 'uciok')"
+
+
 def test_a_silent_program_times_out_in_the_handshake_with_all_it_started(
     tmp_path: Path, engines: Callable[[], list[int]]
 ) -> None:
