@@ -285,11 +285,14 @@ class ReproducibilityRun:
     seconds: float
     load: tuple[float, float]
     """The 1-minute load average before and after the run (the machine is shared)."""
+    failures: int = 0
+    """Positions the engine failed on twice (their moves are left out of every comparison)."""
 
 
 @dataclass(frozen=True)
 class ReproducibilityRow:
-    """A scheme's agreement with the reference review, move by move (the position before each move)."""
+    """A scheme's agreement with the reference review, move by move (the position before each move), over the
+    moves every run reviewed."""
 
     scheme: str
     runs: list[ReproducibilityRun]
@@ -303,6 +306,19 @@ class ReproducibilityRow:
 
 
 REPRODUCIBILITY_SCHEMES = ("position", "game", "game, resumed mid-game")
+
+_Moves = dict[tuple[int, int], MoveReview]
+"""A review's moves by (game, ply)."""
+
+
+def _agreement(moves: _Moves, reference: _Moves, keys: Sequence[tuple[int, int]]) -> tuple[list[bool], ...]:
+    """Per move of ``keys``: the same best move, the same judgment, the eval within 0.1 winning chances."""
+    pairs = [(moves[k], reference[k]) for k in keys]
+    return (
+        [a.best_san == b.best_san for a, b in pairs],
+        [a.judgment == b.judgment for a, b in pairs],
+        [abs(a.win_before - b.win_before) <= 5.0 for a, b in pairs],  # 5 win% points = 0.1 winning chances
+    )
 
 
 def run_reproducibility_bench(
@@ -319,16 +335,18 @@ def run_reproducibility_bench(
     """The search-state policies side by side in one process, on the first ``games`` games of ``pgn``.
 
     ``position``: a fresh search state for every position; ``game``: the hash kept within a game (cleared between
-    games); ``game, resumed mid-game``: the same with the last two thirds of each game searched as a game of its own, as
-    after an engine restart or a resume from the cache. The reference is the ``game`` policy at
+    games); ``game, resumed mid-game``: the same with the last two thirds of each game searched as a game of its
+    own, as after an engine restart or a resume from the cache. The reference is the ``game`` policy at
     ``reference_nodes`` (the best-informed search: it favours ``game``, if anything). The two policies run
-    ``rounds`` times each, interleaved (ABBA...), so that a change of the machine's load hits both; the
-    resumed scheme runs once. No cache: every run searches every position.
+    ``rounds`` times each, interleaved (ABBA...), so that a change of the machine's load hits both; the resumed
+    scheme runs last, once. No cache: every run searches every position. Each run is logged with its agreement as
+    it ends. A position the engine fails on (a process killed by the system, say) leaves its moves out.
     """
     chosen = [r.game for r in read_games(pgn) if r.game is not None and r.error is None][:games]
     positions = [game_inputs(g) for g in chosen]
+    reference: _Moves = {}
 
-    def review(state: str, limit: int, *, resumed: bool = False) -> tuple[list[list[MoveReview]], ReproducibilityRun]:
+    def review(state: str, limit: int, *, resumed: bool = False) -> tuple[_Moves, ReproducibilityRun]:
         load = os.getloadavg()[0]
         with EnginePool(
             limit=EngineLimit(nodes=limit), workers=workers, config=config, search_state=state  # type: ignore[arg-type]
@@ -343,57 +361,52 @@ def run_reproducibility_bench(
             else:
                 analyses = pool.analyse_games(positions, progress=progress)
             seconds = time.perf_counter() - start
-        reviews = [review_game(g, a).moves for g, a in zip(chosen, analyses, strict=True)]
-        run = ReproducibilityRun("game, resumed mid-game" if resumed else state, seconds, (load, os.getloadavg()[0]))
-        if reference:  # each run's figures as they come (a long measurement on a shared machine)
-            pairs = list(zip([m for game in reviews for m in game], [m for game in reference for m in game], strict=True))
+            failures = len(pool.failures)
+        reviews = [review_game(g, a) for g, a in zip(chosen, analyses, strict=True)]
+        moves = {(gi, m.ply): m for gi, r in enumerate(reviews) for m in r.moves}
+        run = ReproducibilityRun(
+            "game, resumed mid-game" if resumed else state, seconds, (load, os.getloadavg()[0]), failures
+        )
+        if reference:
+            common = [k for k in moves if k in reference]
+            best, judgment, close = (sum(v) / len(v) for v in _agreement(moves, reference, common))
             logger.info(
-                "%s, %d nodes: %.1f s, load %.1f-%.1f; against the reference: best move %.3f, judgment %.3f, "
-                "eval within 0.1 %.3f (%d moves)", run.scheme, limit, seconds, *run.load,
-                sum(a.best_san == b.best_san for a, b in pairs) / len(pairs),
-                sum(a.judgment == b.judgment for a, b in pairs) / len(pairs),
-                sum(abs(a.win_before - b.win_before) <= 5.0 for a, b in pairs) / len(pairs), len(pairs),
+                "%s, %d nodes: %.1f s, load %.1f-%.1f, %d failed; against the reference: best move %.3f, "
+                "judgment %.3f, eval within 0.1 %.3f (%d moves)",
+                run.scheme, limit, seconds, *run.load, failures, best, judgment, close, len(common),
             )
         else:
-            logger.info("reference (%s, %d nodes): %.1f s, load %.1f-%.1f", state, limit, seconds, *run.load)
-        return reviews, run
+            logger.info("reference (%s, %d nodes): %.1f s, load %.1f-%.1f, %d failed", state, limit, seconds,
+                        *run.load, failures)
+        return moves, run
 
-    reference: list[list[MoveReview]] = []
     reference, _ = review("game", reference_nodes)
     runs: dict[str, list[ReproducibilityRun]] = {name: [] for name in REPRODUCIBILITY_SCHEMES}
-    moves: dict[str, list[list[MoveReview]]] = {}
+    results: dict[str, _Moves] = {}
     order = [("position", "game") if r % 2 == 0 else ("game", "position") for r in range(rounds)]
     for pair in order:
         for state in pair:
             got, run = review(state, nodes)
-            if state in moves and got != moves[state]:
-                raise RuntimeError(f"two clean runs of the {state!r} policy differ: the engine is not deterministic")
-            moves[state] = got
+            if state in results:
+                same = [k for k in got if k in results[state]]
+                if any(got[k] != results[state][k] for k in same):
+                    raise RuntimeError(f"two clean runs of the {state!r} policy differ: is the engine deterministic?")
+                got = {k: got[k] for k in same}
+            results[state] = got
             runs[state].append(run)
-    got, run = review("game", nodes, resumed=True)
-    moves["game, resumed mid-game"] = got
+    results["game, resumed mid-game"], run = review("game", nodes, resumed=True)
     runs["game, resumed mid-game"].append(run)
 
+    common = [k for k in reference if all(k in r for r in results.values())]
     rows = []
-    ref = [m for game in reference for m in game]
     for name in REPRODUCIBILITY_SCHEMES:
-        flat = [m for game in moves[name] for m in game]
-        pairs = list(zip(flat, ref, strict=True))
+        best, judgment, close = _agreement(results[name], reference, common)
         same_as_clean = None
         if name == "game, resumed mid-game":
-            clean = [m for game in moves["game"] for m in game]
+            clean = results["game"]
             same_as_clean = sum(
-                (a.eval_before, a.best_san) == (b.eval_before, b.best_san) for a, b in zip(flat, clean, strict=True)
-            ) / len(flat)
-        rows.append(
-            ReproducibilityRow(
-                scheme=name,
-                runs=runs[name],
-                moves=len(pairs),
-                same_best_move=[a.best_san == b.best_san for a, b in pairs],
-                same_judgment=[a.judgment == b.judgment for a, b in pairs],
-                eval_close=[abs(a.win_before - b.win_before) <= 5.0 for a, b in pairs],  # 0.1 winning chances
-                same_as_clean=same_as_clean,
-            )
-        )
+                (results[name][k].eval_before, results[name][k].best_san) == (clean[k].eval_before, clean[k].best_san)
+                for k in common
+            ) / len(common)
+        rows.append(ReproducibilityRow(name, runs[name], len(common), best, judgment, close, same_as_clean))
     return rows
