@@ -1,4 +1,5 @@
-"""Typed results of engine work: the limit of a search, the lines it found, one analysis of one position."""
+"""Typed engine work: the limit of a search, what one search is sent (the position, its history, its cache key),
+the lines it found, one analysis of one position."""
 
 from __future__ import annotations
 
