@@ -136,6 +136,11 @@ def exam(
 
     Positional exercises (a CSV with a Distractors column) work like puzzles, with positional concept ids as
     themes; --choices asks them as multiple choice among the best move and the three distractors.
+
+    --mode likelihood (for small models such as smollm2) scores every candidate move by the student's
+    log-probability instead, under three conditions: no explanation, the explanation, and a placebo (another
+    concept's explanation of similar length); it prints accuracy, probability on the solution and free-answer
+    accuracy per condition, the uplifts over none and over the placebo with 95% CIs, and the degradation rate.
     """
     if teacher is not None and explanation is not None:
         raise _fail("give --teacher or --explanation, not both")

@@ -283,13 +283,14 @@ class TransformersModel:
         The prompt runs once (its key/value cache kept); then all the continuations' tokens run together as one
         sequence after it, each attending to the prompt and to its own earlier tokens only (a block-diagonal
         mask, positions restarting after the prompt for each), in passes of up to ``pass_tokens`` tokens. The log-probabilities equal :meth:`score`'s for ``[prompt] * len(continuations)`` up to float
-        rounding. Models whose attention takes no custom mask are scored through :meth:`score`.
+        rounding. Models whose attention takes no custom mask (or no position ids) are scored through
+        :meth:`score`.
         """
         import torch
 
         if not continuations:
             return []
-        if self.model.config._attn_implementation not in _CUSTOM_MASK_ATTENTION:
+        if self.model.config._attn_implementation not in _CUSTOM_MASK_ATTENTION or not self._takes_position_ids:
             return self.score([prompt] * len(continuations), continuations)
         pairs = [self._continuation_ids(prompt, c) for c in continuations]
         prefix = pairs[0][0]
