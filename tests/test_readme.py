@@ -16,6 +16,9 @@ README shows the new output: rerun the command the failure names and paste what 
 ``CHESSTEACH_README_UPDATE=1`` the test rewrites the ``<!-- output: ... -->`` blocks that hold a command's whole
 stdout with what it prints now (it skips them, saying so); the others (transcripts, file excerpts, excerpts with
 ``...``) still fail, showing the new output, to be pasted by hand.
+
+Beside the excerpts: the three exercises of the README's table are the bundled ones (id, concepts, margin, move,
+distractors), and the counts it states (exercises, concepts with 20 or more, catalog, games) are the data's.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from chessteach.concepts.catalog import CONCEPTS, POSITIONAL, THEME
+from chessteach.data import tournament_games
 from chessteach.exercises.show import exercise_summary
 from chessteach.games.review import GameReview, SideStats
 from chessteach.puzzles import bundled_exercises, read_puzzles
@@ -276,3 +281,14 @@ def test_the_bundled_exercises_the_readme_shows() -> None:
     frequent = {theme for theme, n in counts.items() if n >= 20}
     assert int(listed.group(1)) == len(frequent)
     assert {w.strip() for w in listed.group(2).split(",")} == frequent
+
+
+def test_the_counts_the_readme_states() -> None:
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    catalog = re.search(r"defines (\d+) Lichess themes and (\d+) positional concepts", text)
+    assert catalog is not None
+    families = [c.family for c in CONCEPTS.values()]
+    assert (int(catalog[1]), int(catalog[2])) == (families.count(THEME), families.count(POSITIONAL))
+    games = re.search(r"mined from the (\d+) games of `chessteach/data/games`", text)
+    count = sum(len(re.findall(r"^\[Event ", p.read_text(encoding="utf-8"), re.MULTILINE)) for p in tournament_games())
+    assert games is not None and int(games[1]) == count  # each game's tags start with its Event
