@@ -210,7 +210,9 @@ def test_tasks_split_by_puzzle(puzzles: list[Puzzle]) -> None:
 def test_registry_names_the_valid_rewards() -> None:
     with pytest.raises(ValueError, match="valid rewards: teachability, solution_logprob"):
         get_reward_funcs(["teachability", "eloquence"], RewardContext({}))
-    assert set(REWARDS) == {"teachability", "solution_logprob", "truthfulness", "format", "length"}
+    assert set(REWARDS) == {
+        "teachability", "solution_logprob", "solution_probability", "truthfulness", "format", "length"
+    }
     funcs = get_reward_funcs(["format", "length"], RewardContext({}))
     assert [f.__name__ for f in funcs] == ["format", "length"]
 
