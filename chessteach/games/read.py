@@ -14,10 +14,12 @@ warning naming the file) and parsed by python-chess. A game comes with ``error``
 - it has no moves, or is binary data.
 
 >>> import tempfile, pathlib
->>> path = pathlib.Path(tempfile.mkdtemp()) / "two.pgn"
+>>> folder = tempfile.TemporaryDirectory()
+>>> path = pathlib.Path(folder.name) / "two.pgn"
 >>> _ = path.write_text('[White "A"]\\n\\n1. e4 e5 2. Nf3 1-0\\n\\n[White "B"]\\n\\n1. d4 d5 2. Nf\\n')
 >>> [(r.number, r.line, r.error is None) for r in read_games(path)]
 [(1, 1, True), (2, 5, False)]
+>>> folder.cleanup()
 """
 
 from __future__ import annotations
