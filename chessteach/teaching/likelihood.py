@@ -193,6 +193,7 @@ class LikelihoodResult:
     p_solution: float
     free_answer: str | None = None
     free_correct: bool | None = None
+    free_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ class LikelihoodReport:
 
     def frame(self) -> pd.DataFrame:
         """One row per puzzle: ``concept, puzzle_id, kind, solution`` and per condition ``answer_C, correct_C,
-        p_solution_C, free_answer_C, free_correct_C``."""
+        p_solution_C, free_answer_C, free_correct_C, free_text_C`` (the free answer's move and raw text)."""
         by_key = {(r.puzzle_id, r.condition): r for r in self.results}
         rows = []
         for puzzle in self.puzzles:
@@ -249,6 +250,7 @@ class LikelihoodReport:
                     f"p_solution_{condition}": result.p_solution,
                     f"free_answer_{condition}": result.free_answer,
                     f"free_correct_{condition}": result.free_correct,
+                    f"free_text_{condition}": result.free_text,
                 })
             else:
                 rows.append(row)
@@ -382,7 +384,7 @@ def run_likelihood_exam(
                 LikelihoodResult(
                     puzzle.id, condition, choice.answer, choice.correct, choice.p_solution,
                     free_answer=None if text is None else (puzzle.position().san(move) if move else None),
-                    free_correct=None if text is None else grade(puzzle, move),
+                    free_correct=None if text is None else grade(puzzle, move), free_text=text,
                 )
             )
         if progress is not None:
