@@ -282,9 +282,9 @@ class TransformersModel:
 
         The prompt runs once (its key/value cache kept); then all the continuations' tokens run together as one
         sequence after it, each attending to the prompt and to its own earlier tokens only (a block-diagonal
-        mask, positions restarting after the prompt for each), in passes of up to ``pass_tokens`` tokens. The log-probabilities equal :meth:`score`'s for ``[prompt] * len(continuations)`` up to float
-        rounding. Models whose attention takes no custom mask (or no position ids) are scored through
-        :meth:`score`.
+        mask, positions restarting after the prompt for each), in passes of up to ``pass_tokens`` tokens. The
+        log-probabilities equal :meth:`score`'s for ``[prompt] * len(continuations)`` up to float rounding.
+        Models whose attention takes no custom mask (or no position ids) are scored through :meth:`score`.
         """
         import torch
 
