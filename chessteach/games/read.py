@@ -94,7 +94,7 @@ def read_games(path: str | os.PathLike[str]) -> Iterator[GameRecord]:
                     log("%s:%d: game %d is not UTF-8: read as %s", source, line, number, encoding)
                 error = None
                 if problems:
-                    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+                    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
                     error = f"{source}:{line}: game {number} ({_describe(game, tags)}): {problems[0]}{more}"
                     logger.warning("%s", error)
                 yield GameRecord(number, line, game, error, tags, encoding)
