@@ -18,7 +18,7 @@ from chessteach.cli import app
 from chessteach.errors import BadRecordError
 from chessteach.filenames import MAX_NAME, safe_file_name
 from chessteach.games.read import read_games
-from chessteach.puzzles import LICHESS_COLUMNS, Puzzle, read_puzzles
+from chessteach.puzzles import LICHESS_COLUMNS, Puzzle, iter_puzzles, read_puzzles
 from chessteach.puzzles.verify import verdict
 
 MADRID = "candidates-madrid-2022.pgn"
@@ -216,7 +216,7 @@ def test_empty_repeated_and_setup_only_ids_are_reported(tmp_path: Path, rows: li
 
 
 def test_a_setup_only_puzzle_is_never_verified(lichess_csv: Path) -> None:
-    real = read_puzzles(lichess_csv).puzzles[0]
+    real = next(iter_puzzles(lichess_csv))
     setup_only = Puzzle(id=real.id, fen=real.fen, moves=real.moves[:1])
     judged = verdict(setup_only, [])
     assert not judged.verified and "only the setup move" in judged.reason
