@@ -6,6 +6,9 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,9 +70,13 @@ def test_a_game_python_chess_raises_on_is_skipped_and_the_rest_read(tmp_path: Pa
 def test_evals_goes_on_after_a_game_python_chess_raises_on(tmp_path: Path, three: list[str]) -> None:
     damaged = three[0].replace(" 5. ", " 5. Qh8)! ", 1)
     path = write(tmp_path / "raises.pgn", [damaged, three[1]])
-    result = CliRunner().invoke(app, ["evals", str(path), "--nodes", "2000", "-w", "1", "--no-cache"])
-    assert result.exit_code == 0, result.output
-    assert "skipped" in result.output and "game 1" in result.output and "Game 2:" in result.output
+    result = subprocess.run(
+        [sys.executable, "-m", "chessteach", "evals", str(path), "--nodes", "2000", "-w", "1", "--no-cache"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "skipped" in result.stderr and "game 1" in result.stderr and "Game 2:" in result.stdout
+    assert result.stderr.count("IndexError") == 1, result.stderr  # reported once, not logged and printed again
 
 
 def test_a_broken_tag_line_is_one_bad_game_not_a_phantom(tmp_path: Path, three: list[str]) -> None:
@@ -161,6 +168,18 @@ def test_a_non_utf8_byte_costs_one_row(tmp_path: Path, rows: list[bytes]) -> Non
     [error] = result.errors
     assert (error.line, error.record) == (6, ids(rows)[4]) and "column GameUrl is not UTF-8" in str(error)
     assert str(path) in str(error) and "\\xe9" in str(error)
+
+
+def test_a_bad_row_is_reported_once_by_the_cli(tmp_path: Path, rows: list[bytes]) -> None:
+    bad = rows[5].replace(b"https", "h\u00e9ttps".encode("cp1252"), 1)
+    path = damaged_csv(tmp_path / "latin.csv", rows, {5: bad})
+    result = subprocess.run(
+        [sys.executable, "-m", "chessteach", "puzzles", "tag", str(path), "-o", str(tmp_path / "tagged.csv")],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "300"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("is not UTF-8") == 1, result.stderr  # not logged and then printed again
+    assert len((tmp_path / "tagged.csv").read_text().splitlines()) == len(rows) - 1  # the header and 39 rows
 
 
 def test_a_byte_order_mark_is_skipped(tmp_path: Path, rows: list[bytes]) -> None:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chessteach.cli.display import progress_bar
+from chessteach.cli.options import report_skipped
 from chessteach.cli.paths import output_dir
 from chessteach.errors import ChessteachError
 from chessteach.filenames import file_in
@@ -169,8 +170,7 @@ def exam(
     if theme_source not in THEME_SOURCES:
         raise _fail(f"unknown --theme-source {theme_source!r}; valid: {', '.join(THEME_SOURCES)}")
     loaded = read_puzzles(puzzles)
-    if loaded.errors:
-        logger.warning("%s: %d bad row(s) skipped", puzzles, len(loaded.errors))
+    report_skipped(loaded.errors)
     text = explanation.read_text(encoding="utf-8") if explanation is not None else None
     model = _load(student)
     teacher_model = _load(teacher) if teacher is not None else None

@@ -21,6 +21,7 @@ from chessteach.cli.options import (
     NodesOpt,
     WorkersOpt,
     open_pool,
+    report_skipped,
 )
 from chessteach.cli.paths import output_dir, output_file
 from chessteach.engine import DEFAULT_NODES
@@ -182,6 +183,7 @@ def show(
 def load_exercises(path: Path) -> list[Puzzle]:
     """The exercises of a CSV; a file without a Distractors column exits with a one-line error."""
     loaded = read_puzzles(path)
+    report_skipped(loaded.errors)
     if DISTRACTORS_COLUMN not in loaded.columns:
         typer.secho(f"error: {path}: no Distractors column; not an exercise file", fg="red", err=True)
         raise typer.Exit(2)

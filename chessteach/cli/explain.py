@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from chessteach.cli.options import report_skipped
 from chessteach.cli.paths import output_file
 from chessteach.concepts.catalog import UnknownConceptError, get_concept
 from chessteach.errors import BadRecordError, ChessteachError
@@ -50,6 +51,7 @@ def _example(
         puzzle_file = read_puzzles(path)
     except (BadRecordError, OSError, UnicodeDecodeError) as exc:
         raise _fail(f"cannot read puzzles: {exc}") from None
+    report_skipped(puzzle_file.errors)
     if example_id is None:
         try:
             return pick_example(concept_id, puzzle_file.puzzles)

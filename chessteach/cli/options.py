@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -133,6 +134,11 @@ def load_puzzle_file(puzzles_csv: Path | None, fen: str | None, solution: str | 
     except (BadRecordError, OSError, UnicodeDecodeError) as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(2) from None
-    for error in puzzle_file.errors:
-        typer.secho(f"skipped: {error}", fg="yellow", err=True)
+    report_skipped(puzzle_file.errors)
     return puzzle_file
+
+
+def report_skipped(errors: Sequence[object]) -> None:
+    """Print each record a reader skipped, once, on stderr (the readers leave the reporting to their caller)."""
+    for error in errors:
+        typer.secho(f"skipped: {error}", fg="yellow", err=True)

@@ -96,7 +96,7 @@ def read_games(path: str | os.PathLike[str]) -> Iterator[GameRecord]:
                 if problems:
                     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
                     error = f"{source}:{line}: game {number} ({_describe(game, tags)}): {problems[0]}{more}"
-                    logger.warning("%s", error)
+                    logger.debug("%s", error)  # the record carries it: each caller reports it once
                 yield GameRecord(number, line, game, error, tags, encoding)
     if legacy > 1:
         logger.warning("%s: %d games are not UTF-8: read as cp1252/latin-1", source, legacy)

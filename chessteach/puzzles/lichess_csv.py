@@ -205,9 +205,10 @@ def iter_puzzles(
                 yield puzzle
             except (ValueError, KeyError) as exc:
                 error = BadRecordError(str(exc), source=source, line=line, record=record)
-                logger.warning("skipping puzzle: %s", error)
-                if errors is not None:
+                if errors is not None:  # the caller collects them and reports each once
                     errors.append(error)
+                else:
+                    logger.warning("skipping puzzle: %s", error)
 
 
 def read_puzzles(path: str | os.PathLike[str]) -> PuzzleFile:
