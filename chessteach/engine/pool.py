@@ -31,7 +31,7 @@ import chess.engine
 from chessteach.engine.analysis import Analysis, EngineInput, EngineLimit
 from chessteach.engine.cache import AnalysisCache
 from chessteach.engine.config import EngineConfig, check_options, load_config
-from chessteach.engine.process import identify_engine, kill_engine, start_engine
+from chessteach.engine.process import engine_pid, identify_engine, kill_engine, start_engine
 
 logger = logging.getLogger(__name__)
 
@@ -112,12 +112,7 @@ class _Worker:
     @property
     def pid(self) -> int | None:
         engine = self.engine
-        if engine is None:
-            return None
-        try:
-            return int(engine.transport.get_pid())
-        except Exception:  # transport already closed
-            return None
+        return None if engine is None else engine_pid(engine)
 
     def _start(self) -> chess.engine.SimpleEngine:
         pool, cfg = self.pool, self.pool.config
