@@ -26,7 +26,6 @@ from chessteach.llm.gguf import INSTALL_HINT, SMOLLM2_FILE, installed_gguf  # no
 from chessteach.puzzles import Puzzle, read_puzzles  # noqa: E402
 from chessteach.teaching.exam import ExamConfig, draw_exam, exam_prompt  # noqa: E402
 from chessteach.teaching.likelihood import (  # noqa: E402
-    CONDITIONS,
     LikelihoodScorer,
     candidate_moves,
     likelihood_prompt,
@@ -138,13 +137,14 @@ def test_likelihood_exam_end_to_end_on_exercises_and_puzzles(smollm2) -> None:
         explanation, placebo_text = CONCEPTS[concept].definition, CONCEPTS[placebo].definition
         done: list[tuple[int, int]] = []
         report = run_likelihood_exam(
-            smollm2, items, explanation, placebo_text, concept=concept, placebo_concept=placebo, config=config,
-            progress=lambda d, t, done=done: done.append((d, t)),
+            smollm2, items, {"template": explanation}, placebo_text, concept=concept, placebo_concept=placebo,
+            config=config, progress=lambda d, t, done=done: done.append((d, t)),
         )
         assert done[-1] == (3 * len(items), 3 * len(items))
+        assert report.conditions == ["none", "template", "placebo"]
         frame = report.frame()
         assert len(frame) == len(items) and not report.errors
-        for condition in CONDITIONS:
+        for condition in report.conditions:
             assert frame[f"p_solution_{condition}"].between(0, 1).all()
             assert frame[f"free_correct_{condition}"].isin([True, False]).all()
         if concept == "outpost":  # four candidates: the answers are among them
@@ -152,12 +152,17 @@ def test_likelihood_exam_end_to_end_on_exercises_and_puzzles(smollm2) -> None:
                 assert answer in {puzzle.position().san(m) for m in candidate_moves(puzzle)}
         reports.append(report)
     table = likelihood_table(reports)
-    assert list(table["concept"]) == ["outpost", "fork", "all"]
-    everything = table.iloc[-1]
+    assert list(table["concept"]) == ["outpost"] * 3 + ["fork"] * 3 + ["all"] * 3
+    assert list(table["condition"]) == ["none", "template", "placebo"] * 3
+    rows = table.set_index(["concept", "condition"])
+    everything = rows.loc[("all", "template")]
     assert everything["n"] == 4
     assert everything["uplift_placebo_low"] <= everything["uplift_placebo"] <= everything["uplift_placebo_high"]
     assert 0 <= everything["degradation"] <= 1
     assert not math.isnan(everything["p_uplift_none"])
+    placebo = rows.loc[("all", "placebo")]  # the placebo against nothing: what mere text does
+    assert not math.isnan(placebo["uplift_none"]) and math.isnan(placebo["uplift_placebo"])
+    assert math.isnan(rows.loc[("all", "none")]["uplift_none"]) and math.isnan(rows.loc[("all", "none")]["degradation"])
 
 
 def test_likelihood_reward_weights_degradation(smollm2) -> None:
@@ -204,5 +209,35 @@ def test_exam_cli_likelihood_mode(tmp_path: Path, smollm2) -> None:
     assert result.exit_code == 0, result.output
     assert "chessteach exam --mode likelihood: smollm2" in result.output and "openFile" in result.output
     table = pd.read_csv(out / "likelihood.csv")
-    assert list(table["concept"]) == ["outpost"] and table["n"].tolist() == [1]
+    assert list(table["concept"]) == ["outpost"] * 3 and table["n"].tolist() == [1] * 3
+    assert list(table["condition"]) == ["none", "template", "placebo"]
     assert (out / "explanations" / "outpost.placebo.txt").read_text(encoding="utf-8")
+    assert (out / "explanations" / "outpost.template.txt").read_text(encoding="utf-8")
+
+
+def test_a_kept_prefix_gives_the_same_scores_and_answers_as_a_fresh_prompt(smollm2) -> None:
+    """Questions asked with the same explanation share its computation (the kept cache of an earlier prompt, cut to
+    the shared tokens); the scores and the greedy answer equal those of the prompt computed from scratch."""
+    config = ExamConfig(chat=True, max_new_tokens=6)
+    explanation = CONCEPTS["fork"].definition * 3
+    first, second = _short_puzzles("fork", 2)
+    asked = []
+    for puzzle in (first, second):
+        prompt = likelihood_prompt(puzzle, explanation, config)
+        board = puzzle.position()
+        asked.append((prompt, [move_continuation(board.san(m), chat=True) for m in candidate_moves(puzzle)]))
+    smollm2._prefills.clear()
+    fresh = []
+    for prompt, continuations in asked:
+        smollm2._prefills.clear()
+        fresh.append(smollm2.score_and_generate(prompt, continuations, config.generation()))
+    smollm2._prefills.clear()
+    before = smollm2.prefill_stats.reused
+    reused = [smollm2.score_and_generate(prompt, continuations, config.generation()) for prompt, continuations in asked]
+    explanation_tokens = len(smollm2.tokenizer(explanation)["input_ids"])
+    assert smollm2.prefill_stats.reused - before > explanation_tokens  # the second question reused the explanation
+    for (scores_a, text_a), (scores_b, text_b), (prompt, continuations) in zip(fresh, reused, asked, strict=True):
+        assert text_a == text_b == smollm2.generate([prompt], config.generation())[0]
+        separate = smollm2.score([prompt] * len(continuations), continuations)
+        for a, b, c in zip(scores_a, scores_b, separate, strict=True):
+            assert abs(a - b) < 1e-4 and abs(a - c) < 1e-4

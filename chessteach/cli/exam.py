@@ -34,7 +34,9 @@ from chessteach.teaching.exam import (
     run_exam,
 )
 from chessteach.teaching.likelihood import (
-    CONDITIONS,
+    GIVEN,
+    TEACHER,
+    TEMPLATE,
     LikelihoodReport,
     choose_placebo,
     likelihood_table,
@@ -130,7 +132,12 @@ def exam(
     ] = None,
     free_answer: Annotated[
         bool, typer.Option("--free-answer/--no-free-answer", help="--mode likelihood: also let the student write "
-                           "its answer (a second pass over each prompt).")
+                           "its answer (greedy, from the same computation of the prompt).")
+    ] = True,
+    template: Annotated[
+        bool, typer.Option("--template/--no-template", help="--mode likelihood with --teacher: also ask with the "
+                           "grounded template's explanation, the reference the teacher is measured against (the "
+                           "placebo is then taken from the templates).")
     ] = True,
 ) -> None:
     """Examine a student on each theme without and with an explanation; print and save the uplift.
@@ -139,9 +146,10 @@ def exam(
     themes; --choices asks them as multiple choice among the best move and the three distractors.
 
     --mode likelihood (for small models such as smollm2) scores every candidate move by the student's
-    log-probability instead, under three conditions: no explanation, the explanation, and a placebo (another
-    concept's explanation of similar length); it prints accuracy, probability on the solution and free-answer
-    accuracy per condition, the uplifts over none and over the placebo with 95% CIs, and the degradation rate.
+    log-probability instead, under each condition: no explanation, the explanation (with --teacher: the template's
+    and the teacher's), and a placebo (another concept's explanation of similar length); it prints accuracy,
+    probability on the solution and free-answer accuracy per condition, the uplifts over none and over the placebo
+    with 95% CIs, and the degradation rate.
     """
     if teacher is not None and explanation is not None:
         raise _fail("give --teacher or --explanation, not both")
@@ -178,7 +186,7 @@ def exam(
         try:
             likelihood = _likelihood_exams(
                 model, teacher_model, loaded.puzzles, theme_ids, text, placebo_ids, n=n, band=band,
-                theme_source=theme_source, config=config, free_answer=free_answer,
+                theme_source=theme_source, config=config, free_answer=free_answer, template=template,
             )
         finally:
             model.close()
@@ -265,37 +273,54 @@ def _likelihood_exams(
     theme_source: str,
     config: ExamConfig,
     free_answer: bool,
+    template: bool = True,
 ) -> list[LikelihoodReport]:
-    """One likelihood exam per theme: none, its explanation, a placebo (another concept's explanation, of the
-    placebo concepts, or else of the other themes, the closest in length)."""
-    explained: dict[str, tuple[str, Puzzle | None]] = {}
+    """One likelihood exam per theme: none, its explanations (the given text; or the template's and the teacher's,
+    or either alone), a placebo (an explanation of another concept from the first source, of the placebo concepts
+    or else of the other themes, the closest in length)."""
+    sources: list[tuple[str, LanguageModel | None]] = []
+    if text is not None:
+        sources.append((GIVEN, None))
+    else:
+        if teacher is None or template:
+            sources.append((TEMPLATE, None))
+        if teacher is not None:
+            sources.append((TEACHER, teacher))
+    first = sources[0][0]
+    explained: dict[str, dict[str, str]] = {}  # theme -> condition -> text
+    examples: dict[str, Puzzle | None] = {}
     for theme in dict.fromkeys([*theme_ids, *placebo_ids]):
+        wanted = sources if theme in theme_ids else sources[:1]  # a placebo needs only the first source's text
         try:
-            explained[theme] = _explanation(theme, puzzles, teacher, text if theme in theme_ids else None)
+            for condition, source in wanted:
+                given = text if condition == GIVEN else None
+                shown, examples[theme] = _explanation(theme, puzzles, source, given)
+                explained.setdefault(theme, {})[condition] = shown
         except (ChessteachError, LookupError) as exc:
             if theme in placebo_ids:
                 raise _fail(f"--placebo {theme}: {exc}") from None
             logger.warning("%s: skipped: %s", theme, exc)
+            explained.pop(theme, None)
     pool = placebo_ids or theme_ids
     reports = []
     for theme in theme_ids:
         if theme not in explained:
             continue
-        shown, example = explained[theme]
+        example = examples.get(theme)
         try:
-            texts = {t: e[0] for t, e in explained.items() if t in pool or t == theme}
+            texts = {t: e[first] for t, e in explained.items() if (t in pool or t == theme) and first in e}
             other = choose_placebo(theme, texts)
-            placebo_text, placebo_example = explained[other]
             drawn = draw_exam(
-                puzzles, theme, n=n, example=example, exclude=[p for p in (placebo_example,) if p is not None],
-                rating=band, theme_source=theme_source,  # type: ignore[arg-type]
+                puzzles, theme, n=n, example=example,
+                exclude=[p for p in (examples.get(other),) if p is not None], rating=band,
+                theme_source=theme_source,  # type: ignore[arg-type]
                 seed=config.seed,
             )
             with progress_bar(f"{theme}: {len(drawn)} puzzles, placebo {other}") as progress:
                 reports.append(
                     run_likelihood_exam(
-                        model, drawn, shown, placebo_text, concept=theme, placebo_concept=other, config=config,
-                        free_answer=free_answer, progress=progress,
+                        model, drawn, explained[theme], texts[other], concept=theme, placebo_concept=other,
+                        config=config, free_answer=free_answer, progress=progress,
                     )
                 )
         except (ChessteachError, LookupError) as exc:
@@ -303,6 +328,13 @@ def _likelihood_exams(
     if not reports:
         raise _fail("no theme could be examined")
     return reports
+
+
+def _interval(low: float, mean: float, high: float) -> str:
+    """An uplift and its interval, compactly: ``+0.05 [-0.10, +0.20]`` (blank where it does not apply)."""
+    if mean != mean:
+        return ""
+    return f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]"
 
 
 def _write_likelihood(reports: list[LikelihoodReport], outdir: Path) -> None:
@@ -314,40 +346,35 @@ def _write_likelihood(reports: list[LikelihoodReport], outdir: Path) -> None:
     for report in reports:
         for condition, text in report.explanations.items():
             if text is not None:
-                (outdir / "explanations" / f"{report.concept}.{condition}.txt").write_text(text, encoding="utf-8")
+                named = file_in(outdir / "explanations", f"{report.concept}.{condition}", ".txt")
+                named.write_text(text, encoding="utf-8")
 
-    conditions = "/".join(CONDITIONS)
     shown = Table(
         title=f"chessteach exam --mode likelihood: {reports[0].student} ({reports[0].config.format_key})",
-        caption=f"triples: {conditions}; acc = likelihood accuracy, p(sol) = probability on the solution; "
-                "uplift = concept minus none or placebo, 95% paired-bootstrap CI; degraded = right without the "
-                "explanation, wrong with it",
+        caption="acc = likelihood accuracy, p(sol) = probability on the solution, free = free-answer accuracy; "
+                "vs none / vs placebo = accuracy uplift, 95% paired-bootstrap CI; degraded = right without an "
+                "explanation, wrong with this one",
     )
-    columns = ["theme", "n", "placebo", "free acc", "acc", "p(sol)", "acc vs none", "acc vs placebo",
-               "p(sol) vs none", "p(sol) vs placebo", "degraded"]
+    columns = ["theme", "shown", "n", "free", "acc", "p(sol)", "vs none", "vs placebo", "degraded"]
     for column in columns:
-        shown.add_column(column, justify="left" if column in ("theme", "placebo") else "right")
+        shown.add_column(column, justify="left" if column in ("theme", "shown") else "right")
     placebos = {r.concept: r.placebo_concept or "" for r in reports}
-
-    def triple(row: pd.Series, name: str) -> str:
-        return "/".join(f"{row[f'{name}_{c}']:.2f}" for c in CONDITIONS)
-
-    def interval(row: pd.Series, name: str) -> str:
-        return f"{row[name]:+.3f} [{row[name + '_low']:+.3f}, {row[name + '_high']:+.3f}]"
-
     for _, row in table.iterrows():
+        condition = str(row["condition"])
+        label = condition
+        if condition == "placebo" and row["concept"] in placebos:
+            label = f"placebo ({placebos[row['concept']]})"
         shown.add_row(
-            str(row["concept"]), str(row["n"]), placebos.get(str(row["concept"]), ""), triple(row, "free"),
-            triple(row, "accuracy"), triple(row, "p_solution"),
-            *(interval(row, name) for name in ("uplift_none", "uplift_placebo", "p_uplift_none", "p_uplift_placebo")),
-            f"{row['degradation']:.3f}",
+            str(row["concept"]), label, str(row["n"]), f"{row['free_accuracy']:.2f}", f"{row['accuracy']:.2f}",
+            f"{row['p_solution']:.3f}",
+            *(_interval(row[f"{n}_low"], row[n], row[f"{n}_high"]) for n in ("uplift_none", "uplift_placebo")),
+            "" if row["degradation"] != row["degradation"] else f"{row['degradation']:.2f}",
         )
     out.print(shown)
     items = sum(len(r.results) for r in reports)
-    seconds = sum(r.score_seconds for r in reports), sum(r.generate_seconds for r in reports)
-    out.print(f"{items} items: {seconds[0] / max(1, items):.2f} s/item scoring, "
-              f"{seconds[1] / max(1, items):.2f} s/item free answers")
+    seconds = sum(r.seconds for r in reports)
+    out.print(f"{items} items: {seconds / max(1, items):.2f} s/item (scoring and the free answer together)")
     errors = sum(len(r.errors) for r in reports)
     if errors:
         out.print(f"{errors} puzzle(s) left out: the student could not answer them (see the log)")
-    out.print(f"wrote {outdir}/likelihood.csv, likelihood_answers.csv and the explanations")
+    out.print(f"wrote {outdir}/likelihood.csv (p(sol) uplifts too), likelihood_answers.csv and the explanations")

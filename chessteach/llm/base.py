@@ -74,6 +74,18 @@ class LanguageModel(Protocol):
         ...
 
 
+def score_and_generate(
+    model: LanguageModel, prompt: Prompt, continuations: Sequence[str], config: GenerationConfig | None = None
+) -> tuple[list[float], str]:
+    """The continuations' log-probabilities after the prompt and a completion of it, from one computation of the
+    prompt where the backend offers ``score_and_generate`` (the ``hf:`` backend), else from two requests."""
+    method = getattr(model, "score_and_generate", None)
+    if callable(method):
+        scores, text = method(prompt, continuations, config)
+        return list(scores), str(text)
+    return model.score_continuations(prompt, continuations), model.generate([prompt], config)[0]
+
+
 BackendFactory = Callable[[str], LanguageModel]
 """Builds a backend from the part of the spec after ``kind:``."""
 

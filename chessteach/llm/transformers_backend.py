@@ -29,7 +29,9 @@ import inspect
 import logging
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,9 +61,47 @@ OPTIONS = ("trust_remote_code", "device", "dtype", "batch_size", "gguf", "conver
 DEFAULT_BATCH_SIZE = 8
 SHARED_PREFIX_TOKENS = 2048
 """Continuation tokens scored in one forward pass after a shared prompt (:meth:`TransformersModel.score_continuations`)."""
+PREFILL_ENTRIES = 8
+"""Prompts whose key/value caches :class:`TransformersModel` keeps, so that a later prompt sharing a prefix with one
+of them (the same explanation before another question) computes only the rest."""
+MIN_SHARED_TOKENS = 8
+"""The shortest shared prefix worth reusing (below it the prompt is computed afresh)."""
 _CUSTOM_MASK_ATTENTION = ("sdpa", "eager")
 DTYPES = ("bfloat16", "float16", "float32")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+@dataclass
+class PrefillStats:
+    """What the prompts cost: tokens computed, and tokens taken from a kept prefix instead.
+
+    >>> stats = PrefillStats(computed=300, reused=900)
+    >>> stats.reuse_rate
+    0.75
+    """
+
+    prompts: int = 0
+    computed: int = 0
+    reused: int = 0
+
+    @property
+    def reuse_rate(self) -> float:
+        """The share of prompt tokens that were not computed again."""
+        total = self.computed + self.reused
+        return self.reused / total if total else 0.0
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """The length of the longest common prefix of two token sequences.
+
+    >>> common_prefix([1, 2, 3, 4], [1, 2, 9]), common_prefix([], [1])
+    (2, 0)
+    """
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
 
 
 def _hub_offline() -> bool:
@@ -138,6 +178,9 @@ class TransformersModel:
         forward = inspect.signature(self.model.forward).parameters
         self._takes_position_ids = "position_ids" in forward
         self._takes_logits_to_keep = "logits_to_keep" in forward
+        self._prefills: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        self.prefill_stats = PrefillStats()
+        """Prompt tokens computed and reused by :meth:`score_continuations` and :meth:`score_and_generate`."""
 
     @staticmethod
     def _load(source: str, dtype: Any, trust_remote_code: bool, local_only: bool) -> tuple[Any, Any]:
@@ -275,46 +318,139 @@ class TransformersModel:
                     scores[i] = float(token_logprobs[row, -n:].sum())
         return scores
 
+    def _prefill(self, prefix: Sequence[int]) -> tuple[Any, torch.Tensor]:
+        """The key/value cache of a prompt's tokens and the log-probabilities of the token after them.
+
+        The caches of the last :data:`PREFILL_ENTRIES` prompts are kept: a prompt that shares at least
+        :data:`MIN_SHARED_TOKENS` leading tokens with one of them (the explanation and the question's opening before
+        another question) starts from a copy of that cache cut to the shared part and computes only the rest. The
+        cache returned is the caller's to extend.
+        """
+        import torch
+
+        key = tuple(prefix)
+        best, shared = None, 0
+        for kept, cache in self._prefills.items():
+            n = common_prefix(kept, key)
+            if n > shared:
+                best, shared = cache, n
+        shared = min(shared, len(key) - 1)  # the last token runs again: its logits are the answer's first
+        kwargs: dict[str, Any] = {"use_cache": True}
+        if self._takes_logits_to_keep:
+            kwargs["logits_to_keep"] = 1
+        if best is not None and shared >= MIN_SHARED_TOKENS:
+            past = copy.deepcopy(best)
+            past.crop(-(past.get_seq_length() - shared))  # negative: remove that many (every transformers 5)
+            kwargs["past_key_values"] = past
+            ids = torch.tensor([key[shared:]], device=self.device)
+        else:
+            shared = 0
+            ids = torch.tensor([key], device=self.device)
+        out = self.model(input_ids=ids, **kwargs)
+        self.prefill_stats.prompts += 1
+        self.prefill_stats.computed += len(key) - shared
+        self.prefill_stats.reused += shared
+        cache = out.past_key_values
+        self._prefills[key] = copy.deepcopy(cache)
+        self._prefills.move_to_end(key)
+        while len(self._prefills) > PREFILL_ENTRIES:
+            self._prefills.popitem(last=False)
+        return cache, torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+
+    def _shared_prefix_ok(self) -> bool:
+        return self.model.config._attn_implementation in _CUSTOM_MASK_ATTENTION and self._takes_position_ids
+
     def score_continuations(
         self, prompt: Prompt, continuations: Sequence[str], *, pass_tokens: int = SHARED_PREFIX_TOKENS
     ) -> list[float]:
         """Summed natural-log probability of each continuation after one prompt, the prompt computed once.
 
-        The prompt runs once (its key/value cache kept); then all the continuations' tokens run together as one
-        sequence after it, each attending to the prompt and to its own earlier tokens only (a block-diagonal
-        mask, positions restarting after the prompt for each), in passes of up to ``pass_tokens`` tokens. The
-        log-probabilities equal :meth:`score`'s for ``[prompt] * len(continuations)`` up to float rounding.
-        Models whose attention takes no custom mask (or no position ids) are scored through :meth:`score`.
+        The prompt runs once (its key/value cache kept, and reused by later prompts that share its beginning:
+        :meth:`_prefill`); then all the continuations' tokens run together as one sequence after it, each attending
+        to the prompt and to its own earlier tokens only (a block-diagonal mask, positions restarting after the
+        prompt for each), in passes of up to ``pass_tokens`` tokens. The log-probabilities equal :meth:`score`'s for
+        ``[prompt] * len(continuations)`` up to float rounding. Models whose attention takes no custom mask (or no
+        position ids) are scored through :meth:`score`.
         """
         import torch
 
         if not continuations:
             return []
-        if self.model.config._attn_implementation not in _CUSTOM_MASK_ATTENTION or not self._takes_position_ids:
+        if not self._shared_prefix_ok():
             return self.score([prompt] * len(continuations), continuations)
-        pairs = [self._continuation_ids(prompt, c) for c in continuations]
-        prefix = pairs[0][0]
-        if not prefix:
-            raise ModelRequestError(f"{self.spec}: cannot score after an empty prompt (the tokenizer adds no BOS)")
-        scores = [0.0] * len(pairs)
         with torch.inference_mode():
-            ids = torch.tensor([prefix], device=self.device)
-            kwargs: dict[str, Any] = {"input_ids": ids, "use_cache": True}
-            if self._takes_logits_to_keep:
-                kwargs["logits_to_keep"] = 1
-            out = self.model(**kwargs)
-            cache = out.past_key_values
-            first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
-            nonempty = [i for i, (_, c) in enumerate(pairs) if c]  # an empty continuation has log-probability 0
-            groups = list(_token_groups([len(pairs[i][1]) for i in nonempty], pass_tokens))
-            for number, group in enumerate(groups):
-                indices = [nonempty[j] for j in group]
-                # each pass appends to the cache: the last one may use it up, the others take a copy
-                past = cache if number == len(groups) - 1 else copy.deepcopy(cache)
-                logprobs = self._after_prefix(past, len(prefix), [pairs[i][1] for i in indices])
-                for i, rest in zip(indices, logprobs, strict=True):
-                    scores[i] = float(first[pairs[i][1][0]]) + rest
+            cache, first = self._prefill(self._prompt_ids(prompt))
+            return self._score_after(prompt, continuations, cache, first, pass_tokens)
+
+    def _prompt_ids(self, prompt: Prompt) -> list[int]:
+        ids = self._continuation_ids(prompt, "")[0]
+        if not ids:
+            raise ModelRequestError(f"{self.spec}: cannot score after an empty prompt (the tokenizer adds no BOS)")
+        return ids
+
+    def _score_after(
+        self, prompt: Prompt, continuations: Sequence[str], cache: Any, first: torch.Tensor, pass_tokens: int
+    ) -> list[float]:
+        """The continuations' log-probabilities after a prompt whose cache and next-token log-probabilities are
+        given (the cache is used up)."""
+        pairs = [self._continuation_ids(prompt, c) for c in continuations]
+        width = cache.get_seq_length()
+        scores = [0.0] * len(pairs)
+        nonempty = [i for i, (_, c) in enumerate(pairs) if c]  # an empty continuation has log-probability 0
+        groups = list(_token_groups([len(pairs[i][1]) for i in nonempty], pass_tokens))
+        for number, group in enumerate(groups):
+            indices = [nonempty[j] for j in group]
+            # each pass appends to the cache: the last one may use it up, the others take a copy
+            past = cache if number == len(groups) - 1 else copy.deepcopy(cache)
+            logprobs = self._after_prefix(past, width, [pairs[i][1] for i in indices])
+            for i, rest in zip(indices, logprobs, strict=True):
+                scores[i] = float(first[pairs[i][1][0]]) + rest
         return scores
+
+    def score_and_generate(
+        self, prompt: Prompt, continuations: Sequence[str], config: GenerationConfig | None = None
+    ) -> tuple[list[float], str]:
+        """:meth:`score_continuations` and a greedy completion of the same prompt, which is computed once for both
+        (the completion decodes from a copy of its cache). A sampling ``config`` (``temperature > 0``) generates
+        through :meth:`generate` instead."""
+        import torch
+
+        config = config or GenerationConfig()
+        if config.temperature > 0 or not self._shared_prefix_ok():
+            return self.score_continuations(prompt, continuations), self.generate([prompt], config)[0]
+        with torch.inference_mode():
+            cache, first = self._prefill(self._prompt_ids(prompt))
+            text = self._greedy(copy.deepcopy(cache), first, config)
+            scores = []
+            if continuations:
+                scores = self._score_after(prompt, continuations, cache, first, SHARED_PREFIX_TOKENS)
+        return scores, text
+
+    def _greedy(self, cache: Any, first: torch.Tensor, config: GenerationConfig) -> str:
+        """Greedy decoding after a prompt's cache, to ``max_new_tokens``, the end of sequence or a stop string."""
+        import torch
+
+        eos = self.model.generation_config.eos_token_id
+        ends = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id}
+        tokens: list[int] = []
+        logprobs = first
+        window = 2 * max((len(s) for s in config.stop if s), default=1) + 4
+        for _ in range(config.max_new_tokens):
+            token = int(logprobs.argmax())
+            if token in ends:
+                break
+            tokens.append(token)
+            if config.stop:
+                tail = self.tokenizer.decode(tokens[-window:], skip_special_tokens=True)
+                if any(s and s in tail for s in config.stop):
+                    break
+            if len(tokens) == config.max_new_tokens:
+                break
+            step = torch.tensor([[token]], device=self.device)
+            out = self.model(input_ids=step, past_key_values=cache, use_cache=True)
+            cache = out.past_key_values
+            logprobs = out.logits[0, -1]
+        return truncate_at_stop(self.tokenizer.decode(tokens, skip_special_tokens=True), config.stop)
 
     def _after_prefix(self, cache: Any, width: int, tokens: Sequence[Sequence[int]]) -> list[float]:
         """Sum of the log-probabilities of each token run's tokens after its first, all runs in one pass after
@@ -354,6 +490,7 @@ class TransformersModel:
         """Drop the model and free GPU memory."""
         import torch
 
+        self._prefills.clear()
         for name in ("model", "tokenizer"):
             if hasattr(self, name):
                 delattr(self, name)

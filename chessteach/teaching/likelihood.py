@@ -15,13 +15,13 @@ once); the **probability on the solution** is the share of the candidates' total
 moves hold (a softmax over the candidates' summed log-probabilities; no length normalisation). The prompt's
 computation is shared by its candidates (:meth:`~chessteach.llm.base.LanguageModel.score_continuations`).
 
-Each item is asked under three **conditions** (:data:`CONDITIONS`): no explanation, the concept's
-explanation, and a **placebo**, an explanation of another concept of similar length
-(:func:`choose_placebo`). The content's effect is the uplift over the placebo; the uplift over nothing also
-counts the mere presence of text. Both come with paired-bootstrap intervals (fixed seed). The **degradation
-rate** (the issue's non-degradation measure) is the share of items right without the explanation and wrong
-with it. The free answer (greedy, graded as in :func:`~chessteach.teaching.exam.run_exam`) is asked from the
-same prompt, so the table shows both measures side by side.
+Each item is asked under several **conditions**: no explanation, one or more explanations of the concept (the
+grounded template's, a teacher model's: :data:`TEMPLATE`, :data:`TEACHER`) and a **placebo**, an explanation of
+another concept of similar length (:func:`choose_placebo`). The content's effect is the uplift over the placebo;
+the uplift over nothing also counts the mere presence of text. Both come with paired-bootstrap intervals (fixed
+seed). The **degradation rate** (the issue's non-degradation measure) is the share of items right without the
+explanation and wrong with it. The free answer (greedy, graded as in :func:`~chessteach.teaching.exam.run_exam`)
+is asked from the same prompt, computed once for both, so the table shows both measures side by side.
 
 >>> from chessteach.puzzles import Puzzle
 >>> p = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"], id="backRank")
@@ -41,7 +41,7 @@ from typing import Any
 import chess
 import pandas as pd
 
-from chessteach.llm.base import LanguageModel, ModelRequestError, Prompt
+from chessteach.llm.base import LanguageModel, ModelRequestError, Prompt, score_and_generate
 from chessteach.puzzles.puzzle import Puzzle
 from chessteach.teaching.answers import grade, parse_answer
 from chessteach.teaching.exam import (
@@ -58,9 +58,11 @@ from chessteach.teaching.stats import Interval, paired_bootstrap
 
 logger = logging.getLogger(__name__)
 
-NONE, CONCEPT, PLACEBO = "none", "concept", "placebo"
-CONDITIONS: tuple[str, ...] = (NONE, CONCEPT, PLACEBO)
-"""The exam's conditions: no explanation, the concept's explanation, a placebo explanation."""
+NONE, PLACEBO = "none", "placebo"
+"""The control conditions: no explanation, and a placebo (another concept's explanation of similar length)."""
+TEMPLATE, TEACHER, GIVEN = "template", "teacher", "given"
+"""The usual explanation conditions: the grounded template explainer's, a teacher model's, a given text's."""
+CONTROLS: tuple[str, ...] = (NONE, PLACEBO)
 
 MEMO_LIMIT = 65536
 """Questions whose candidate scores :class:`LikelihoodScorer` remembers."""
@@ -125,14 +127,27 @@ class Choice:
 
 def score_choice(student: LanguageModel, puzzle: Puzzle, explanation: str | None, config: ExamConfig) -> Choice:
     """Score every candidate of the puzzle's question after one prompt (the prompt computed once)."""
+    return ask_question(student, puzzle, explanation, config, free_answer=False)[0]
+
+
+def ask_question(
+    student: LanguageModel, puzzle: Puzzle, explanation: str | None, config: ExamConfig, *, free_answer: bool = True
+) -> tuple[Choice, str | None]:
+    """The question's :class:`Choice` and, with ``free_answer``, the student's greedy answer to the same prompt
+    (one computation of the prompt for both where the backend can: :func:`~chessteach.llm.base.score_and_generate`)."""
     board = puzzle.position()
     moves = candidate_moves(puzzle)
     if not moves:
         raise ExamError(f"puzzle {puzzle.id}: the solver has no legal move")
     sans = tuple(board.san(m) for m in moves)
     prompt = likelihood_prompt(puzzle, explanation, config)
-    logprobs = student.score_continuations(prompt, [move_continuation(s, chat=config.chat) for s in sans])
-    return Choice(sans, tuple(float(x) for x in logprobs), tuple(grade(puzzle, m) for m in moves))
+    continuations = [move_continuation(s, chat=config.chat) for s in sans]
+    text: str | None = None
+    if free_answer:
+        logprobs, text = score_and_generate(student, prompt, continuations, config.generation())
+    else:
+        logprobs = student.score_continuations(prompt, continuations)
+    return Choice(sans, tuple(float(x) for x in logprobs), tuple(grade(puzzle, m) for m in moves)), text
 
 
 class LikelihoodScorer:
@@ -147,16 +162,23 @@ class LikelihoodScorer:
     def __init__(self, student: LanguageModel, config: ExamConfig | None = None) -> None:
         self.student = student
         self.config = config or ExamConfig()
-        self._memo: dict[tuple[str, str], Choice] = {}
+        self._memo: dict[tuple[str, str], tuple[Choice, str | None]] = {}
         self.scored = 0
 
     def choice(self, puzzle: Puzzle, explanation: str | None) -> Choice:
+        """The question's candidates scored (asked once per explanation and puzzle)."""
+        return self.ask(puzzle, explanation, free_answer=False)[0]
+
+    def ask(self, puzzle: Puzzle, explanation: str | None, *, free_answer: bool = True) -> tuple[Choice, str | None]:
+        """The question's :class:`Choice` and, with ``free_answer``, the student's free answer (each computed once
+        per explanation and puzzle; a free answer asked later than its choice costs a second prompt)."""
         key = (explanation_hash(explanation), puzzle_key(puzzle, choices=is_exercise(puzzle)))
         hit = self._memo.get(key)
-        if hit is None:
+        if hit is None or (free_answer and hit[1] is None):
             if len(self._memo) >= MEMO_LIMIT:
                 self._memo.clear()
-            hit = self._memo[key] = score_choice(self.student, puzzle, explanation, self.config)
+            choice, text = ask_question(self.student, puzzle, explanation, self.config, free_answer=free_answer)
+            hit = self._memo[key] = (choice, text)
             self.scored += 1
         return hit
 
@@ -197,36 +219,45 @@ class LikelihoodResult:
 
 
 @dataclass(frozen=True)
-class LikelihoodSummary:
-    """An exam's scores per condition, the uplifts of the concept's explanation and the degradation rate."""
+class ConditionSummary:
+    """One condition's scores over an exam's items and, for an explanation (or the placebo), its uplifts."""
 
     concept: str
+    condition: str
     n: int
-    accuracy: dict[str, float]
-    p_solution: dict[str, float]
-    free_accuracy: dict[str, float]
+    accuracy: float
+    p_solution: float
+    free_accuracy: float
     uplift_none: Interval
+    """Likelihood accuracy minus that without an explanation (paired bootstrap)."""
     uplift_placebo: Interval
+    """Likelihood accuracy minus that with the placebo: the content's effect."""
     p_uplift_none: Interval
     p_uplift_placebo: Interval
     degradation: float
-    """The share of items right without the explanation and wrong with it (likelihood answers)."""
+    """The share of items right without an explanation and wrong in this condition (likelihood answers)."""
 
 
 @dataclass
 class LikelihoodReport:
-    """The answers of one likelihood exam (one concept, its explanation and its placebo)."""
+    """The answers of one likelihood exam: one concept, asked without an explanation, with each of its
+    explanations and with a placebo."""
 
     concept: str
     student: str
     explanations: dict[str, str | None]
+    """The conditions in order (``none`` first, ``placebo`` last when asked) and the text each shows."""
     placebo_concept: str | None
     puzzles: list[Puzzle]
     results: list[LikelihoodResult]
     config: ExamConfig = field(default_factory=ExamConfig)
-    score_seconds: float = 0.0
-    generate_seconds: float = 0.0
+    seconds: float = 0.0
+    """Time spent asking (scoring and free answers together: they share the prompt's computation)."""
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def conditions(self) -> list[str]:
+        return list(self.explanations)
 
     def frame(self) -> pd.DataFrame:
         """One row per puzzle: ``concept, puzzle_id, kind, solution`` and per condition ``answer_C, correct_C,
@@ -256,59 +287,68 @@ class LikelihoodReport:
                 rows.append(row)
         return pd.DataFrame(rows)
 
-    def summary(self) -> LikelihoodSummary:
-        return summarize(self.frame(), self.concept, self.config)
+    def summary(self) -> list[ConditionSummary]:
+        return summarize(self.frame(), self.concept, self.conditions, self.config)
 
 
-def summarize(frame: pd.DataFrame, concept: str, config: ExamConfig) -> LikelihoodSummary:
-    """The scores of a frame of :meth:`LikelihoodReport.frame` rows (one concept, or several together)."""
+def summarize(
+    frame: pd.DataFrame, concept: str, conditions: Sequence[str], config: ExamConfig
+) -> list[ConditionSummary]:
+    """Each condition's scores over a frame of :meth:`LikelihoodReport.frame` rows (one concept, or several
+    together): uplifts over ``none`` for every other condition, over ``placebo`` for the explanations."""
     nan = float("nan")
-    conditions = [c for c in CONDITIONS if f"correct_{c}" in frame]
+    missing = Interval(nan, nan, nan, config.confidence, 0)
 
     def mean(column: str) -> float:
         return float(frame[column].astype(float).mean()) if column in frame and len(frame) else nan
 
-    def uplift(column: str, against: str) -> Interval:
-        if f"{column}_{CONCEPT}" not in frame or f"{column}_{against}" not in frame:
-            return Interval(nan, nan, nan, config.confidence, 0)
+    def uplift(column: str, condition: str, against: str) -> Interval:
+        if condition == against or f"{column}_{condition}" not in frame or f"{column}_{against}" not in frame:
+            return missing
         return paired_bootstrap(
-            frame[f"{column}_{CONCEPT}"].astype(float).tolist(), frame[f"{column}_{against}"].astype(float).tolist(),
+            frame[f"{column}_{condition}"].astype(float).tolist(), frame[f"{column}_{against}"].astype(float).tolist(),
             resamples=config.resamples, confidence=config.confidence, seed=config.seed,
         )
 
-    degradation = nan
-    if f"correct_{CONCEPT}" in frame and len(frame):
-        degraded = frame[f"correct_{NONE}"].astype(bool) & ~frame[f"correct_{CONCEPT}"].astype(bool)
-        degradation = float(degraded.mean())
-    return LikelihoodSummary(
-        concept=concept,
-        n=len(frame),
-        accuracy={c: mean(f"correct_{c}") for c in conditions},
-        p_solution={c: mean(f"p_solution_{c}") for c in conditions},
-        free_accuracy={c: mean(f"free_correct_{c}") for c in conditions},
-        uplift_none=uplift("correct", NONE),
-        uplift_placebo=uplift("correct", PLACEBO),
-        p_uplift_none=uplift("p_solution", NONE),
-        p_uplift_placebo=uplift("p_solution", PLACEBO),
-        degradation=degradation,
-    )
+    summaries = []
+    for condition in conditions:
+        degradation = nan
+        if condition != NONE and f"correct_{condition}" in frame and f"correct_{NONE}" in frame and len(frame):
+            degraded = frame[f"correct_{NONE}"].astype(bool) & ~frame[f"correct_{condition}"].astype(bool)
+            degradation = float(degraded.mean())
+        against_placebo = condition not in CONTROLS
+        summaries.append(
+            ConditionSummary(
+                concept=concept,
+                condition=condition,
+                n=len(frame),
+                accuracy=mean(f"correct_{condition}"),
+                p_solution=mean(f"p_solution_{condition}"),
+                free_accuracy=mean(f"free_correct_{condition}"),
+                uplift_none=uplift("correct", condition, NONE),
+                uplift_placebo=uplift("correct", condition, PLACEBO) if against_placebo else missing,
+                p_uplift_none=uplift("p_solution", condition, NONE),
+                p_uplift_placebo=uplift("p_solution", condition, PLACEBO) if against_placebo else missing,
+                degradation=degradation,
+            )
+        )
+    return summaries
 
 
+UPLIFTS = ("uplift_none", "uplift_placebo", "p_uplift_none", "p_uplift_placebo")
 TABLE_COLUMNS = [
-    "concept", "n", *(f"{m}_{c}" for m in ("free", "accuracy", "p_solution") for c in CONDITIONS),
-    "uplift_none", "uplift_none_low", "uplift_none_high", "uplift_placebo", "uplift_placebo_low",
-    "uplift_placebo_high", "p_uplift_none", "p_uplift_none_low", "p_uplift_none_high", "p_uplift_placebo",
-    "p_uplift_placebo_low", "p_uplift_placebo_high", "degradation",
+    "concept", "condition", "n", "free_accuracy", "accuracy", "p_solution",
+    *(f"{name}{end}" for name in UPLIFTS for end in ("", "_low", "_high")), "degradation",
 ]
+"""The columns of :func:`likelihood_table` (one row per concept and condition)."""
 
 
-def _table_row(summary: LikelihoodSummary) -> dict[str, Any]:
-    row: dict[str, Any] = {"concept": summary.concept, "n": summary.n}
-    for condition in CONDITIONS:
-        row[f"free_{condition}"] = summary.free_accuracy.get(condition, float("nan"))
-        row[f"accuracy_{condition}"] = summary.accuracy.get(condition, float("nan"))
-        row[f"p_solution_{condition}"] = summary.p_solution.get(condition, float("nan"))
-    for name in ("uplift_none", "uplift_placebo", "p_uplift_none", "p_uplift_placebo"):
+def _table_row(summary: ConditionSummary) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "concept": summary.concept, "condition": summary.condition, "n": summary.n,
+        "free_accuracy": summary.free_accuracy, "accuracy": summary.accuracy, "p_solution": summary.p_solution,
+    }
+    for name in UPLIFTS:
         interval: Interval = getattr(summary, name)
         row.update({name: interval.mean, f"{name}_low": interval.low, f"{name}_high": interval.high})
     row["degradation"] = summary.degradation
@@ -316,18 +356,21 @@ def _table_row(summary: LikelihoodSummary) -> dict[str, Any]:
 
 
 def likelihood_table(reports: Sequence[LikelihoodReport]) -> pd.DataFrame:
-    """One row per exam (concept) and, for more than one, a row ``all`` of every item together."""
-    rows = [_table_row(r.summary()) for r in reports]
+    """One row per exam (concept) and condition and, for more than one exam, rows ``all`` of every item together
+    (for the conditions every exam has)."""
+    rows = [_table_row(s) for r in reports for s in r.summary()]
     frames = [r.frame() for r in reports if r.puzzles]
     if len(reports) > 1 and frames:
-        rows.append(_table_row(summarize(pd.concat(frames, ignore_index=True), "all", reports[0].config)))
+        shared = [c for c in reports[0].conditions if all(c in r.explanations for r in reports)]
+        together = pd.concat(frames, ignore_index=True)
+        rows += [_table_row(s) for s in summarize(together, "all", shared, reports[0].config)]
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
 def run_likelihood_exam(
     student: LanguageModel,
     puzzles: Sequence[Puzzle],
-    explanation: str,
+    explanations: Mapping[str, str],
     placebo: str | None,
     *,
     concept: str = "",
@@ -336,66 +379,59 @@ def run_likelihood_exam(
     free_answer: bool = True,
     progress: Progress | None = None,
 ) -> LikelihoodReport:
-    """Ask every puzzle under each condition (none, the concept's explanation, the placebo when given): score
-    its candidates by likelihood and, with ``free_answer``, generate a greedy answer from the same prompt.
+    """Ask every puzzle without an explanation, with each of ``explanations`` (condition name to text, e.g.
+    ``{"template": ..., "teacher": ...}``) and with the placebo when given: score its candidates by likelihood
+    and, with ``free_answer``, let the student answer greedily from the same prompt.
 
-    A puzzle without usable candidates (an exercise with bad distractors) raises :class:`ExamError` before the
-    student is asked anything. A puzzle the student refuses (:class:`~chessteach.llm.base.ModelRequestError`,
-    e.g. a prompt too long for it) is left out of the report in every condition, logged and counted in
-    ``errors``. ``progress(done, total)`` counts items (puzzles x conditions).
+    The items go condition by condition, so that consecutive questions share the explanation's computation
+    (the ``hf:`` backend keeps recent prompts' caches). A puzzle without usable candidates (an exercise with bad
+    distractors) raises :class:`ExamError` before the student is asked anything. A puzzle the student refuses
+    (:class:`~chessteach.llm.base.ModelRequestError`, e.g. a prompt too long for it) is left out of the report in
+    every condition, logged and counted in ``errors``. ``progress(done, total)`` counts items (puzzles x
+    conditions).
     """
     config = config or ExamConfig()
+    if not explanations:
+        raise ExamError("a likelihood exam needs at least one explanation")
+    clash = [name for name in explanations if name in CONTROLS]
+    if clash:
+        raise ExamError(f"explanation conditions cannot be named {', '.join(clash)}: they are the controls")
     for puzzle in puzzles:
         candidate_moves(puzzle)
-    explanations: dict[str, str | None] = {NONE: None, CONCEPT: explanation}
+    shown: dict[str, str | None] = {NONE: None, **explanations}
     if placebo is not None:
-        explanations[PLACEBO] = placebo
+        shown[PLACEBO] = placebo
     scorer = LikelihoodScorer(student, config)
-    items = [(p, c) for p in puzzles for c in explanations]
+    items = [(p, c) for c in shown for p in puzzles]
     total = len(items)
     if progress is not None:
         progress(0, total)
     results: list[LikelihoodResult] = []
     failed: dict[str, str] = {}
-    score_seconds = generate_seconds = 0.0
-    generation = config.generation()
-    for start in range(0, total, config.chunk):
-        began = time.perf_counter()
-        chunk, choices = [], []
-        for puzzle, condition in items[start : start + config.chunk]:
-            if puzzle.id in failed:
-                continue
+    began = time.perf_counter()
+    for done, (puzzle, condition) in enumerate(items, start=1):
+        if puzzle.id not in failed:
             try:
-                choices.append(scorer.choice(puzzle, explanations[condition]))
+                choice, text = scorer.ask(puzzle, shown[condition], free_answer=free_answer)
             except ModelRequestError as exc:
                 logger.warning("puzzle %s: the student could not answer: %s", puzzle.id, exc)
                 failed[puzzle.id] = str(exc)
-                continue
-            chunk.append((puzzle, condition))
-        score_seconds += time.perf_counter() - began
-        free: list[str | None] = [None] * len(chunk)
-        if free_answer:
-            began = time.perf_counter()
-            free = list(student.generate([likelihood_prompt(p, explanations[c], config) for p, c in chunk], generation))
-            generate_seconds += time.perf_counter() - began
-        for (puzzle, condition), choice, text in zip(chunk, choices, free, strict=True):
-            move = None if text is None else parse_answer(text, puzzle.position())
-            results.append(
-                LikelihoodResult(
-                    puzzle.id, condition, choice.answer, choice.correct, choice.p_solution,
-                    free_answer=None if text is None else (puzzle.position().san(move) if move else None),
-                    free_correct=None if text is None else grade(puzzle, move), free_text=text,
+            else:
+                move = None if text is None else parse_answer(text, puzzle.position())
+                results.append(
+                    LikelihoodResult(
+                        puzzle.id, condition, choice.answer, choice.correct, choice.p_solution,
+                        free_answer=None if text is None else (puzzle.position().san(move) if move else None),
+                        free_correct=None if text is None else grade(puzzle, move), free_text=text,
+                    )
                 )
-            )
-        if progress is not None:
-            progress(min(total, start + config.chunk), total)
-    logger.info(
-        "%s: %d items, %.2f s/item scoring, %.2f s/item free answers", concept or "exam", total,
-        score_seconds / max(1, total), generate_seconds / max(1, total),
-    )
+        if progress is not None and (done % config.chunk == 0 or done == total):
+            progress(done, total)
+    seconds = time.perf_counter() - began
+    logger.info("%s: %d items, %.2f s/item", concept or "exam", total, seconds / max(1, total))
     return LikelihoodReport(
-        concept=concept, student=student.spec, explanations=explanations, placebo_concept=placebo_concept,
+        concept=concept, student=student.spec, explanations=shown, placebo_concept=placebo_concept,
         puzzles=[p for p in puzzles if p.id not in failed],
-        results=[r for r in results if r.puzzle_id not in failed], config=config, score_seconds=score_seconds,
-        generate_seconds=generate_seconds, errors=[f"{pid}: {why}" for pid, why in failed.items()],
+        results=[r for r in results if r.puzzle_id not in failed], config=config, seconds=seconds,
+        errors=[f"{pid}: {why}" for pid, why in failed.items()],
     )
