@@ -232,12 +232,42 @@ def test_a_kept_prefix_gives_the_same_scores_and_answers_as_a_fresh_prompt(smoll
         smollm2._prefills.clear()
         fresh.append(smollm2.score_and_generate(prompt, continuations, config.generation()))
     smollm2._prefills.clear()
-    before = smollm2.prefill_stats.reused
+    before = smollm2.stats.reused
     reused = [smollm2.score_and_generate(prompt, continuations, config.generation()) for prompt, continuations in asked]
     explanation_tokens = len(smollm2.tokenizer(explanation)["input_ids"])
-    assert smollm2.prefill_stats.reused - before > explanation_tokens  # the second question reused the explanation
+    assert smollm2.stats.reused - before > explanation_tokens  # the second question reused the explanation
     for (scores_a, text_a), (scores_b, text_b), (prompt, continuations) in zip(fresh, reused, asked, strict=True):
         assert text_a == text_b == smollm2.generate([prompt], config.generation())[0]
         separate = smollm2.score([prompt] * len(continuations), continuations)
         for a, b, c in zip(scores_a, scores_b, separate, strict=True):
             assert abs(a - b) < 1e-4 and abs(a - c) < 1e-4
+
+
+def test_flop_model_counts_smollm2s_sizes(smollm2) -> None:
+    flops = smollm2.flop_model
+    assert (flops.layers, flops.query_width, flops.vocab, flops.hidden) == (30, 576, 49_152, 576)
+    assert flops.body_params == 134_515_008 - 49_152 * 576  # tied embeddings: the head is the embedding
+    assert flops.forward(1, keys=0, logits=0) == 2 * flops.body_params
+
+
+def test_bench_likelihood_prints_both_paths_against_the_matmul_bound(smollm2) -> None:
+    from typer.testing import CliRunner
+
+    from chessteach.cli import app
+
+    result = CliRunner().invoke(app, [
+        "bench", "likelihood", "--concept", "outpost", "--placebo", "passedPawn", "--puzzles", str(EXERCISES),
+        "-n", "2", "--threads", "1",
+    ], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    rows = {}
+    for line in result.output.splitlines():
+        cells = [c.strip() for c in line.strip("│ ").split("│")]
+        if len(cells) == 8 and cells[0] in ("kept prefixes", "every prompt whole"):
+            rows[cells[0]] = cells
+    assert set(rows) == {"kept prefixes", "every prompt whole"}
+    for cells in rows.values():
+        assert cells[1] == "6" and 0 < float(cells[7]) <= 1  # a bound: never above the measured time
+    computed = {path: int(cells[4].split("/")[0].replace(",", "")) for path, cells in rows.items()}
+    assert computed["kept prefixes"] < computed["every prompt whole"]
+    assert "GFLOP/s" in result.output and "the time of every prompt whole" in result.output

@@ -369,3 +369,67 @@ def bench_exam(
         f"(copy), decode bound {result.step_seconds * 1e6:.1f} us per step x {result.decode_steps} steps per batch "
         f"({max_new_tokens} new tokens + prefill + scoring)"
     )
+
+
+@bench_app.command("likelihood")
+def bench_likelihood(
+    student: Annotated[str, typer.Option("--student", help="An hf: student spec, or smollm2.")] = "smollm2",
+    concept: Annotated[str, typer.Option("--concept", help="The concept asked (its template explanation shown).")] = "fork",
+    placebo: Annotated[str, typer.Option("--placebo", help="The concept whose explanation is the placebo.")] = "pin",
+    puzzles: Annotated[
+        Path, typer.Option("--puzzles", help="Puzzle (or exercises) CSV the exam is drawn from.", exists=True,
+                           dir_okay=False)
+    ] = REPO_PUZZLES,
+    count: Annotated[int, typer.Option("-n", min=1, help="Exam puzzles (each asked under three conditions).")] = 10,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="torch threads (default: torch's).")] = None,
+    chat: Annotated[bool, typer.Option("--chat/--plain", help="Ask in chat messages.")] = True,
+    free_answer: Annotated[bool, typer.Option("--free-answer/--no-free-answer", help="Also the free answer.")] = True,
+) -> None:
+    """Likelihood exam items/s against the matmul bound: kept prefixes beside every prompt computed whole."""
+    import torch
+
+    from chessteach.concepts.catalog import get_concept
+    from chessteach.errors import ChessteachError
+    from chessteach.llm import load_model
+    from chessteach.teaching.bench import run_likelihood_bench
+    from chessteach.teaching.exam import ExamConfig, draw_exam
+    from chessteach.teaching.explain import explain_concept, pick_example
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        for name in (concept, placebo):
+            get_concept(name)
+        loaded = read_puzzles(puzzles).puzzles
+        example, other = pick_example(concept, loaded), pick_example(placebo, loaded)
+        explanation = explain_concept(concept, example).text
+        placebo_text = explain_concept(placebo, other).text
+        drawn = draw_exam(loaded, concept, n=count, example=example, exclude=[other], seed=0)
+        model = load_model(student)
+    except (ChessteachError, LookupError) as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    try:
+        with out.status(f"{concept}: {len(drawn)} puzzles x 3 conditions, twice"):
+            result = run_likelihood_bench(
+                model, drawn, explanation, placebo_text, config=ExamConfig(chat=chat), free_answer=free_answer
+            )
+    except TypeError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        model.close()
+    table = Table(title=f"chessteach bench likelihood ({result.student}, {result.threads} thread(s))")
+    for column in ("path", "items", "s/item", "items/s", "prompt tokens computed / reused", "GFLOP/item",
+                   "bound s/item", "ratio"):
+        table.add_column(column, justify="left" if column == "path" else "right")
+    for row in result.rows:
+        table.add_row(
+            row.path, str(row.items), f"{row.seconds / max(1, row.items):.3f}", f"{row.items_per_s:.2f}",
+            f"{row.stats.computed:,} / {row.stats.reused:,}", f"{row.flops_per_item / 1e9:.1f}",
+            f"{row.bound_seconds / max(1, row.items):.3f}", f"[bold]{row.ratio:.2f}[/bold]",
+        )
+    out.print(table)
+    kept, whole = result.rows
+    out.print(f"matmul rate {result.throughput / 1e9:.1f} GFLOP/s ({result.threads} thread(s), the model's shapes); "
+              f"kept prefixes take {kept.seconds / whole.seconds:.2f}x the time of every prompt whole")

@@ -331,10 +331,10 @@ def _likelihood_exams(
 
 
 def _interval(low: float, mean: float, high: float) -> str:
-    """An uplift and its interval, compactly: ``+0.05 [-0.10, +0.20]`` (blank where it does not apply)."""
+    """An uplift and its interval, compactly: ``+0.05 [-0.10,+0.20]`` (blank where it does not apply)."""
     if mean != mean:
         return ""
-    return f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]"
+    return f"{mean:+.2f} [{low:+.2f},{high:+.2f}]"
 
 
 def _write_likelihood(reports: list[LikelihoodReport], outdir: Path) -> None:
@@ -349,32 +349,37 @@ def _write_likelihood(reports: list[LikelihoodReport], outdir: Path) -> None:
                 named = file_in(outdir / "explanations", f"{report.concept}.{condition}", ".txt")
                 named.write_text(text, encoding="utf-8")
 
-    shown = Table(
+    placebos = ", ".join(f"{r.concept}: {r.placebo_concept}" for r in reports if r.placebo_concept)
+    scores = Table(
         title=f"chessteach exam --mode likelihood: {reports[0].student} ({reports[0].config.format_key})",
-        caption="acc = likelihood accuracy, p(sol) = probability on the solution, free = free-answer accuracy; "
-                "vs none / vs placebo = accuracy uplift, 95% paired-bootstrap CI; degraded = right without an "
-                "explanation, wrong with this one",
+        caption=f"placebo = {placebos}" if placebos else None,
     )
-    columns = ["theme", "shown", "n", "free", "acc", "p(sol)", "vs none", "vs placebo", "degraded"]
-    for column in columns:
-        shown.add_column(column, justify="left" if column in ("theme", "shown") else "right")
-    placebos = {r.concept: r.placebo_concept or "" for r in reports}
+    for column in ("theme", "shown", "n", "free acc", "acc", "p(sol)", "degraded"):
+        scores.add_column(column, justify="left" if column in ("theme", "shown") else "right")
     for _, row in table.iterrows():
-        condition = str(row["condition"])
-        label = condition
-        if condition == "placebo" and row["concept"] in placebos:
-            label = f"placebo ({placebos[row['concept']]})"
-        shown.add_row(
-            str(row["concept"]), label, str(row["n"]), f"{row['free_accuracy']:.2f}", f"{row['accuracy']:.2f}",
-            f"{row['p_solution']:.3f}",
-            *(_interval(row[f"{n}_low"], row[n], row[f"{n}_high"]) for n in ("uplift_none", "uplift_placebo")),
+        scores.add_row(
+            str(row["concept"]), str(row["condition"]), str(row["n"]), f"{row['free_accuracy']:.2f}",
+            f"{row['accuracy']:.2f}", f"{row['p_solution']:.3f}",
             "" if row["degradation"] != row["degradation"] else f"{row['degradation']:.2f}",
         )
-    out.print(shown)
+    out.print(scores)
+    uplifts = Table(title="uplift (95% paired-bootstrap CI)")
+    for column in ("theme", "shown", "of", "vs none", "vs placebo"):
+        uplifts.add_column(column, justify="left" if column in ("theme", "shown", "of") else "right")
+    for _, row in table[table["condition"] != "none"].iterrows():
+        for measure, prefix in (("acc", ""), ("p(sol)", "p_")):
+            uplifts.add_row(
+                str(row["concept"]), str(row["condition"]), measure,
+                *(_interval(row[f"{prefix}{n}_low"], row[f"{prefix}{n}"], row[f"{prefix}{n}_high"])
+                  for n in ("uplift_none", "uplift_placebo")),
+            )
+    out.print(uplifts)
+    out.print("free acc = free-answer accuracy; acc = likelihood accuracy; p(sol) = probability on the solution; "
+              "degraded = right without an explanation, wrong with this one")
     items = sum(len(r.results) for r in reports)
     seconds = sum(r.seconds for r in reports)
-    out.print(f"{items} items: {seconds / max(1, items):.2f} s/item (scoring and the free answer together)")
+    out.print(f"{items} items in {seconds:.1f} s (scoring and the free answer together)")
     errors = sum(len(r.errors) for r in reports)
     if errors:
         out.print(f"{errors} puzzle(s) left out: the student could not answer them (see the log)")
-    out.print(f"wrote {outdir}/likelihood.csv (p(sol) uplifts too), likelihood_answers.csv and the explanations")
+    out.print(f"wrote {outdir}/likelihood.csv, likelihood_answers.csv and the explanations")

@@ -72,10 +72,11 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 @dataclass
-class PrefillStats:
-    """What the prompts cost: tokens computed, and tokens taken from a kept prefix instead.
+class TokenStats:
+    """What the model computed: prompt tokens run and taken from a kept prefix instead, continuation tokens
+    scored, tokens generated, and the floating-point operations those forward passes need (:class:`FlopModel`).
 
-    >>> stats = PrefillStats(computed=300, reused=900)
+    >>> stats = TokenStats(computed=300, reused=900)
     >>> stats.reuse_rate
     0.75
     """
@@ -83,12 +84,68 @@ class PrefillStats:
     prompts: int = 0
     computed: int = 0
     reused: int = 0
+    scored: int = 0
+    generated: int = 0
+    flops: float = 0.0
 
     @property
     def reuse_rate(self) -> float:
         """The share of prompt tokens that were not computed again."""
         total = self.computed + self.reused
         return self.reused / total if total else 0.0
+
+    def minus(self, before: TokenStats) -> TokenStats:
+        """The counts since ``before`` (an earlier copy)."""
+        return TokenStats(*(getattr(self, f) - getattr(before, f) for f in self.__dataclass_fields__))
+
+
+@dataclass(frozen=True)
+class FlopModel:
+    """The floating-point operations of a decoder's forward pass, from its sizes: ``2 x`` the non-embedding
+    parameters per token, ``4 x layers x query width`` per (token, key) pair attended to, and ``2 x vocabulary x
+    hidden`` per position whose logits are computed. Normalisations, activations and the softmax are left out
+    (a few percent), so the time it gives at a measured matmul rate is a bound.
+
+    >>> FlopModel(body_params=100, layers=2, query_width=8, vocab=10, hidden=4).forward(3, keys=6, logits=1)
+    1064.0
+    """
+
+    body_params: int
+    layers: int
+    query_width: int
+    vocab: int
+    hidden: int
+
+    def forward(self, tokens: int, *, keys: int, logits: int) -> float:
+        """A pass over ``tokens`` new tokens that attend to ``keys`` (token, key) pairs in all, computing the logits
+        of ``logits`` positions."""
+        return float(
+            2 * self.body_params * tokens + 4 * self.layers * self.query_width * keys + 2 * self.vocab * self.hidden * logits
+        )
+
+    @staticmethod
+    def causal_keys(tokens: int, past: int) -> int:
+        """The (token, key) pairs of ``tokens`` new tokens after ``past`` cached ones, each attending to itself and
+        everything before it.
+
+        >>> FlopModel.causal_keys(3, 10)
+        36
+        """
+        return tokens * past + tokens * (tokens + 1) // 2
+
+    @classmethod
+    def of(cls, model: Any) -> FlopModel:
+        """The sizes of a transformers causal LM."""
+        config = model.config
+        text = getattr(config, "text_config", None) or config
+        embedding = model.get_input_embeddings().weight
+        params = sum(p.numel() for p in model.parameters())
+        head = model.get_output_embeddings()
+        untied = head is not None and head.weight.data_ptr() != embedding.data_ptr()
+        body = params - embedding.numel() - (head.weight.numel() if untied else 0)
+        heads = text.num_attention_heads
+        head_dim = getattr(text, "head_dim", None) or text.hidden_size // heads
+        return cls(body, text.num_hidden_layers, heads * head_dim, embedding.shape[0], embedding.shape[1])
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -179,8 +236,11 @@ class TransformersModel:
         self._takes_position_ids = "position_ids" in forward
         self._takes_logits_to_keep = "logits_to_keep" in forward
         self._prefills: OrderedDict[tuple[int, ...], Any] = OrderedDict()
-        self.prefill_stats = PrefillStats()
-        """Prompt tokens computed and reused by :meth:`score_continuations` and :meth:`score_and_generate`."""
+        self.keep_prefixes = PREFILL_ENTRIES
+        """Prompts whose caches are kept for later prompts that share their beginning (0: none)."""
+        self.stats = TokenStats()
+        """What the model computed (tokens and FLOPs), for the speed benchmarks."""
+        self.flop_model = FlopModel.of(self.model)
 
     @staticmethod
     def _load(source: str, dtype: Any, trust_remote_code: bool, local_only: bool) -> tuple[Any, Any]:
@@ -275,10 +335,21 @@ class TransformersModel:
                 if config.stop:
                     kwargs["stopping_criteria"] = _stop_criteria(self.tokenizer, config.stop, ids.shape[1])
                 out = self.model.generate(input_ids=ids, attention_mask=mask, **kwargs)
+                self._count_generation(ids.shape, out.shape[1] - ids.shape[1])
                 texts = self.tokenizer.batch_decode(out[:, ids.shape[1] :], skip_special_tokens=True)
                 for i, text in zip(batch, texts, strict=True):
                     outputs[i] = truncate_at_stop(text, config.stop)
         return outputs
+
+    def _count_generation(self, shape: Sequence[int], steps: int) -> None:
+        """Count a batch's ``generate``: its padded prompts computed whole, then ``steps`` decoding steps."""
+        rows, width = int(shape[0]), int(shape[1])
+        self.stats.prompts += rows
+        self.stats.computed += rows * width
+        self.stats.generated += rows * steps
+        prompt = self.flop_model.forward(width, keys=FlopModel.causal_keys(width, 0), logits=1)
+        decode = sum(self.flop_model.forward(1, keys=width + i + 1, logits=1) for i in range(max(0, steps - 1)))
+        self.stats.flops += rows * (prompt + decode)
 
     def _continuation_ids(self, prompt: Prompt, continuation: str) -> tuple[list[int], list[int]]:
         text, special = self._render(prompt)
@@ -309,6 +380,13 @@ class TransformersModel:
                 if self._takes_logits_to_keep:
                     kwargs["logits_to_keep"] = keep
                 logits = self.model(**kwargs).logits[:, -keep:, :]
+                rows_n, width = ids.shape
+                self.stats.prompts += rows_n
+                self.stats.computed += rows_n * (width - keep + 1)
+                self.stats.scored += rows_n * (keep - 1)
+                self.stats.flops += rows_n * self.flop_model.forward(
+                    width, keys=FlopModel.causal_keys(width, 0), logits=keep
+                )
                 # logits[:, j] predicts the token at position width - keep + j + 1: the last keep - 1 tokens
                 logprobs = torch.log_softmax(logits[:, :-1, :].float(), dim=-1)
                 targets = ids[:, -(keep - 1) :]
@@ -347,13 +425,16 @@ class TransformersModel:
             shared = 0
             ids = torch.tensor([key], device=self.device)
         out = self.model(input_ids=ids, **kwargs)
-        self.prefill_stats.prompts += 1
-        self.prefill_stats.computed += len(key) - shared
-        self.prefill_stats.reused += shared
+        new = len(key) - shared
+        self.stats.prompts += 1
+        self.stats.computed += new
+        self.stats.reused += shared
+        self.stats.flops += self.flop_model.forward(new, keys=FlopModel.causal_keys(new, shared), logits=1)
         cache = out.past_key_values
-        self._prefills[key] = copy.deepcopy(cache)
-        self._prefills.move_to_end(key)
-        while len(self._prefills) > PREFILL_ENTRIES:
+        if self.keep_prefixes > 0:
+            self._prefills[key] = copy.deepcopy(cache)
+            self._prefills.move_to_end(key)
+        while len(self._prefills) > self.keep_prefixes:
             self._prefills.popitem(last=False)
         return cache, torch.log_softmax(out.logits[0, -1].float(), dim=-1)
 
@@ -440,6 +521,7 @@ class TransformersModel:
             if token in ends:
                 break
             tokens.append(token)
+            self.stats.generated += 1
             if config.stop:
                 tail = self.tokenizer.decode(tokens[-window:], skip_special_tokens=True)
                 if any(s and s in tail for s in config.stop):
@@ -447,7 +529,9 @@ class TransformersModel:
             if len(tokens) == config.max_new_tokens:
                 break
             step = torch.tensor([[token]], device=self.device)
+            past = cache.get_seq_length()
             out = self.model(input_ids=step, past_key_values=cache, use_cache=True)
+            self.stats.flops += self.flop_model.forward(1, keys=past + 1, logits=1)
             cache = out.past_key_values
             logprobs = out.logits[0, -1]
         return truncate_at_stop(self.tokenizer.decode(tokens, skip_special_tokens=True), config.stop)
@@ -478,6 +562,9 @@ class TransformersModel:
         logits = self.model(
             input_ids=ids, attention_mask=mask, position_ids=positions[None], past_key_values=cache, use_cache=True
         ).logits[0]
+        self.stats.scored += total
+        keys = sum(FlopModel.causal_keys(len(run), width) for run in tokens)
+        self.stats.flops += self.flop_model.forward(total, keys=keys, logits=total)
         logprobs = torch.log_softmax(logits.float(), dim=-1)
         sums = []
         for start, stop in zip(starts, starts[1:], strict=False):
