@@ -271,3 +271,28 @@ def test_bench_likelihood_prints_both_paths_against_the_matmul_bound(smollm2) ->
     computed = {path: int(cells[4].split("/")[0].replace(",", "")) for path, cells in rows.items()}
     assert computed["kept prefixes"] < computed["every prompt whole"]
     assert "GFLOP/s" in result.output and "the time of every prompt whole" in result.output
+
+
+def test_explain_with_smollm2_as_the_teacher_is_fact_checked(tmp_path: Path, smollm2) -> None:
+    """``chessteach explain --teacher smollm2``: the real model writes the explanation, the CLI fact-checks it, and
+    the verdict is the fact-checker's on that very text (computed here again from the same greedy explanation)."""
+    from typer.testing import CliRunner
+
+    from chessteach.cli import app
+    from chessteach.teaching.explain import explain_concept, pick_example
+    from chessteach.teaching.factcheck import check_explanation
+
+    out = tmp_path / "fork.md"
+    result = CliRunner().invoke(
+        app, ["explain", "--concept", "fork", "--teacher", "smollm2", "--max-new-tokens", "96", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    example = pick_example("fork", read_puzzles(PUZZLES).puzzles)
+    assert f"fork on puzzle {example.id} by smollm2 -> {out}" in result.output
+    again = explain_concept("fork", example, teacher=smollm2, config=GenerationConfig(max_new_tokens=96))
+    check = check_explanation(again, example)
+    assert f"fact-check: {check.summary()}" in result.output
+    markdown = out.read_text(encoding="utf-8")
+    assert "written by `smollm2`" in markdown and "## Fact-check" in markdown
+    assert again.text.split("\n")[0][:40] in markdown  # the model's own words, not the template's
+    assert again.teacher == "smollm2" and again.text != explain_concept("fork", example).text
