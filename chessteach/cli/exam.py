@@ -123,7 +123,7 @@ def exam(
         str, typer.Option("--mode", help="free: the student writes its answer, without and with the explanation; "
                           "likelihood: multiple choice by the student's log-probability of each candidate move "
                           "(an exercise's four, a puzzle's legal moves), with no explanation, the explanation and a "
-                          "placebo, and the free answer beside it (no cache).")
+                          "placebo, and the free answer beside it.")
     ] = "free",
     placebo: Annotated[
         str | None, typer.Option("--placebo", help="--mode likelihood: comma-separated concepts to take the placebo from:"
@@ -182,19 +182,21 @@ def exam(
     text = explanation.read_text(encoding="utf-8") if explanation is not None else None
     model = _load(student)
     teacher_model = _load(teacher) if teacher is not None else None
+    store = None if no_cache else ExamCache(cache)
     if mode == "likelihood":
         try:
             likelihood = _likelihood_exams(
                 model, teacher_model, loaded.puzzles, theme_ids, text, placebo_ids, n=n, band=band,
-                theme_source=theme_source, config=config, free_answer=free_answer, template=template,
+                theme_source=theme_source, config=config, free_answer=free_answer, template=template, cache=store,
             )
         finally:
             model.close()
             if teacher_model is not None:
                 teacher_model.close()
+            if store is not None:
+                store.close()
         _write_likelihood(likelihood, outdir)
         return
-    store = None if no_cache else ExamCache(cache)
     reports: list[ExamReport] = []
     try:
         for theme in theme_ids:
@@ -274,6 +276,7 @@ def _likelihood_exams(
     config: ExamConfig,
     free_answer: bool,
     template: bool = True,
+    cache: ExamCache | None = None,
 ) -> list[LikelihoodReport]:
     """One likelihood exam per theme: none, its explanations (the given text; or the template's and the teacher's,
     or either alone), a placebo (an explanation of another concept from the first source, of the placebo concepts
@@ -320,7 +323,7 @@ def _likelihood_exams(
                 reports.append(
                     run_likelihood_exam(
                         model, drawn, explained[theme], texts[other], concept=theme, placebo_concept=other,
-                        config=config, free_answer=free_answer, progress=progress,
+                        config=config, free_answer=free_answer, progress=progress, cache=cache,
                     )
                 )
         except (ChessteachError, LookupError) as exc:

@@ -27,6 +27,7 @@ Look at the back rank.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import random
@@ -422,6 +423,17 @@ CREATE TABLE IF NOT EXISTS exam_answers (
     created REAL NOT NULL,
     PRIMARY KEY (student, explanation, puzzle, prompt_format)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS likelihood_answers (
+    student TEXT NOT NULL,
+    explanation TEXT NOT NULL,
+    puzzle TEXT NOT NULL,
+    prompt_format TEXT NOT NULL,
+    candidates TEXT NOT NULL,
+    logprobs TEXT NOT NULL,
+    free_text TEXT,
+    created REAL NOT NULL,
+    PRIMARY KEY (student, explanation, puzzle, prompt_format)
+) WITHOUT ROWID;
 """
 
 
@@ -496,6 +508,40 @@ class ExamCache:
         self._db.executemany(
             "INSERT OR REPLACE INTO exam_answers VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(*key, completion, None if logprob != logprob else logprob, now) for key, completion, logprob in rows],
+        )
+        self._db.commit()
+
+    def get_choice(self, key: tuple[str, str, str, str]) -> tuple[list[str], list[float], str | None] | None:
+        """A likelihood question's candidates (SAN), their log-probabilities and the free answer (``None`` where
+        it was not asked), or ``None``.
+
+        >>> cache = ExamCache(":memory:")
+        >>> cache.put_choice(("hf:m", "none", "p1:00", "fen-san+likelihood"), ["Ra8#", "Kf1"], [-0.5, -2.0], None)
+        >>> cache.get_choice(("hf:m", "none", "p1:00", "fen-san+likelihood"))
+        (['Ra8#', 'Kf1'], [-0.5, -2.0], None)
+        """
+        row = self._db.execute(
+            "SELECT candidates, logprobs, free_text FROM likelihood_answers "
+            "WHERE student = ? AND explanation = ? AND puzzle = ? AND prompt_format = ?",
+            key,
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            candidates, logprobs = json.loads(row[0]), [float(x) for x in json.loads(row[1])]
+        except (ValueError, TypeError):
+            logger.warning("%s: a damaged likelihood answer for %s is asked again", self.path, key[2])
+            return None
+        if len(candidates) != len(logprobs):
+            return None
+        return [str(c) for c in candidates], logprobs, row[2]
+
+    def put_choice(
+        self, key: tuple[str, str, str, str], candidates: Sequence[str], logprobs: Sequence[float], free_text: str | None
+    ) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO likelihood_answers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (*key, json.dumps(list(candidates)), json.dumps([float(x) for x in logprobs]), free_text, time.time()),
         )
         self._db.commit()
 

@@ -45,6 +45,7 @@ from chessteach.llm.base import LanguageModel, ModelRequestError, Prompt, score_
 from chessteach.puzzles.puzzle import Puzzle
 from chessteach.teaching.answers import grade, parse_answer
 from chessteach.teaching.exam import (
+    ExamCache,
     ExamConfig,
     ExamError,
     Progress,
@@ -53,6 +54,7 @@ from chessteach.teaching.exam import (
     explanation_hash,
     is_exercise,
     puzzle_key,
+    student_key,
 )
 from chessteach.teaching.stats import Interval, paired_bootstrap
 
@@ -152,34 +154,63 @@ def ask_question(
 
 class LikelihoodScorer:
     """Scores questions (explanation, puzzle) by likelihood, each once (remembered by the explanation's hash and
-    the puzzle's key); the teachability reward on the likelihood measure asks it.
+    the puzzle's key, and kept in an optional :class:`~chessteach.teaching.exam.ExamCache`, so that a rerun or a
+    resumed run asks the student nothing it has answered); the teachability reward on the likelihood measure asks
+    it. Grading is recomputed from the cached candidates and log-probabilities.
 
     >>> scorer = LikelihoodScorer(student, ExamConfig())  # doctest: +SKIP
     >>> scorer.choice(puzzle, None).p_solution  # doctest: +SKIP
     0.031
     """
 
-    def __init__(self, student: LanguageModel, config: ExamConfig | None = None) -> None:
+    def __init__(
+        self, student: LanguageModel, config: ExamConfig | None = None, *, cache: ExamCache | None = None
+    ) -> None:
         self.student = student
         self.config = config or ExamConfig()
+        self.cache = cache
         self._memo: dict[tuple[str, str], tuple[Choice, str | None]] = {}
         self.scored = 0
+        """Questions put to the student (not those served from memory or the cache)."""
 
     def choice(self, puzzle: Puzzle, explanation: str | None) -> Choice:
         """The question's candidates scored (asked once per explanation and puzzle)."""
         return self.ask(puzzle, explanation, free_answer=False)[0]
 
+    def _cache_key(self, puzzle: Puzzle, digest: str) -> tuple[str, str, str, str]:
+        form = f"{self.config.format_key}+likelihood+{self.config.max_new_tokens}"
+        return (student_key(self.student.spec), digest, puzzle_key(puzzle, choices=is_exercise(puzzle)), form)
+
+    def _cached(self, puzzle: Puzzle, digest: str) -> tuple[Choice, str | None] | None:
+        if self.cache is None:
+            return None
+        hit = self.cache.get_choice(self._cache_key(puzzle, digest))
+        if hit is None:
+            return None
+        candidates, logprobs, text = hit
+        board = puzzle.position()
+        moves = candidate_moves(puzzle)
+        if [board.san(m) for m in moves] != candidates:  # another question after all: ask again
+            return None
+        return Choice(tuple(candidates), tuple(logprobs), tuple(grade(puzzle, m) for m in moves)), text
+
     def ask(self, puzzle: Puzzle, explanation: str | None, *, free_answer: bool = True) -> tuple[Choice, str | None]:
         """The question's :class:`Choice` and, with ``free_answer``, the student's free answer (each computed once
         per explanation and puzzle; a free answer asked later than its choice costs a second prompt)."""
-        key = (explanation_hash(explanation), puzzle_key(puzzle, choices=is_exercise(puzzle)))
+        digest = explanation_hash(explanation)
+        key = (digest, puzzle_key(puzzle, choices=is_exercise(puzzle)))
         hit = self._memo.get(key)
         if hit is None or (free_answer and hit[1] is None):
-            if len(self._memo) >= MEMO_LIMIT:
-                self._memo.clear()
-            choice, text = ask_question(self.student, puzzle, explanation, self.config, free_answer=free_answer)
-            hit = self._memo[key] = (choice, text)
+            hit = self._cached(puzzle, digest)
+        if hit is None or (free_answer and hit[1] is None):
+            hit = ask_question(self.student, puzzle, explanation, self.config, free_answer=free_answer)
             self.scored += 1
+            if self.cache is not None:
+                choice, text = hit
+                self.cache.put_choice(self._cache_key(puzzle, digest), choice.candidates, choice.logprobs, text)
+        if len(self._memo) >= MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[key] = hit
         return hit
 
 
@@ -378,6 +409,7 @@ def run_likelihood_exam(
     config: ExamConfig | None = None,
     free_answer: bool = True,
     progress: Progress | None = None,
+    cache: ExamCache | None = None,
 ) -> LikelihoodReport:
     """Ask every puzzle without an explanation, with each of ``explanations`` (condition name to text, e.g.
     ``{"template": ..., "teacher": ...}``) and with the placebo when given: score its candidates by likelihood
@@ -388,7 +420,8 @@ def run_likelihood_exam(
     distractors) raises :class:`ExamError` before the student is asked anything. A puzzle the student refuses
     (:class:`~chessteach.llm.base.ModelRequestError`, e.g. a prompt too long for it) is left out of the report in
     every condition, logged and counted in ``errors``. ``progress(done, total)`` counts items (puzzles x
-    conditions).
+    conditions). With a ``cache`` every answer is kept as it comes, so an interrupted exam resumes where it
+    stopped and a rerun asks the student nothing (the results are the same as a clean run's).
     """
     config = config or ExamConfig()
     if not explanations:
@@ -401,7 +434,7 @@ def run_likelihood_exam(
     shown: dict[str, str | None] = {NONE: None, **explanations}
     if placebo is not None:
         shown[PLACEBO] = placebo
-    scorer = LikelihoodScorer(student, config)
+    scorer = LikelihoodScorer(student, config, cache=cache)
     items = [(p, c) for c in shown for p in puzzles]
     total = len(items)
     if progress is not None:
