@@ -20,6 +20,7 @@ from trl.trainer.grpo_config import GRPOConfig
 from trl.trainer.model_config import ModelConfig
 
 from chessteach.rl.rewards import REWARDS, STUDENT_REWARDS, RewardSettings, check_reward_names
+from chessteach.rl.tasks import COMPACT, FULL, PROMPT_STYLES
 from chessteach.rl.tiny import TINY_RANDOM
 from chessteach.teaching.exam import DEFAULT_MAX_NEW_TOKENS, DEFAULT_PROMPT_FORMAT, PROMPT_FORMATS, ExamConfig
 
@@ -57,6 +58,13 @@ class GRPOScriptArguments:
     split_seed: int = field(default=0, metadata={"help": "Seed of the train/eval split and of the exam draws."})
     max_train_tasks: int | None = field(default=None, metadata={"help": "Cap on the training tasks."})
     max_eval_tasks: int | None = field(default=None, metadata={"help": "Cap on the held-out tasks."})
+    teacher_prompt: str = field(
+        default=FULL,
+        metadata={
+            "help": f"The teacher's prompt: {FULL} (the explain prompt) or {COMPACT} (a short system prompt, no board "
+            "diagram, two checked facts: about 300 tokens instead of 700, for small teachers on the CPU)."
+        },
+    )
     student: str = field(
         default=TINY_RANDOM,
         metadata={
@@ -92,6 +100,13 @@ class GRPOScriptArguments:
     false_claim_cost: float = field(
         default=1.0, metadata={"help": "truthfulness: what one false claim costs, against 1 for a verified one."}
     )
+    degradation_weight: float = field(
+        default=2.0,
+        metadata={
+            "help": "solution_probability: how many times a fall in the student's probability on the solution counts "
+            "against a rise of the same size (ATLAS-style; 1 is symmetric)."
+        },
+    )
     length_budget: int = field(
         default=512, metadata={"help": "length: completion tokens allowed before the soft penalty starts."}
     )
@@ -105,6 +120,8 @@ class GRPOScriptArguments:
             raise ValueError("exam_size and tasks_per_concept must be at least 1")
         if not 0.0 <= self.eval_fraction < 1.0:
             raise ValueError(f"eval_fraction must lie in [0, 1), got {self.eval_fraction}")
+        if self.teacher_prompt not in PROMPT_STYLES:
+            raise ValueError(f"unknown teacher_prompt {self.teacher_prompt!r}; valid: {', '.join(PROMPT_STYLES)}")
         if self.exam_prompt_format not in PROMPT_FORMATS:
             raise ValueError(
                 f"unknown exam_prompt_format {self.exam_prompt_format!r}; valid: {', '.join(PROMPT_FORMATS)}"
@@ -113,6 +130,8 @@ class GRPOScriptArguments:
             raise ValueError("length_budget and length_soft_window must be at least 1")
         if self.false_claim_cost < 0:
             raise ValueError("false_claim_cost must not be negative")
+        if self.degradation_weight < 0:
+            raise ValueError("degradation_weight must not be negative")
 
     @property
     def needs_student(self) -> bool:
@@ -123,6 +142,7 @@ class GRPOScriptArguments:
             false_claim_cost=self.false_claim_cost,
             length_budget=self.length_budget,
             length_soft_window=self.length_soft_window,
+            degradation_weight=self.degradation_weight,
         )
 
     def exam_config(self) -> ExamConfig:
@@ -145,6 +165,13 @@ class TeacherGRPOConfig(GRPOConfig):
     eval_max_new_tokens: int | None = field(
         default=None,
         metadata={"help": "Tokens per explanation in the before/after evaluation (default: max_completion_length)."},
+    )
+    eval_likelihood: bool = field(
+        default=True,
+        metadata={
+            "help": "Also score the likelihood measure in that evaluation (the student's probability on the solution "
+            "among the candidates, without and with the explanation), when the student can score continuations."
+        },
     )
     eval_batch_size: int = field(default=8, metadata={"help": "Explanations generated at once in that evaluation."})
 

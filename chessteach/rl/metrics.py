@@ -3,8 +3,11 @@
 :class:`MetricsCallback` (a transformers ``TrainerCallback``) writes ``metrics.csv`` and ``training_curve.png``
 each time the trainer logs: TRL's own metrics (``reward``, ``rewards/<name>/mean`` for each reward part,
 ``completions/mean_length``, ``kl``, ...), the reward functions' extra metrics (``exam/accuracy_with``,
-``exam/accuracy_without``, ``exam/leaked``, ``truthfulness/false_claims``) and the timings
-(TRL's ``step_time``, and ``timing/generation_s``, ``timing/reward_s``, ``timing/generation_tokens_per_s``).
+``exam/accuracy_without``, ``exam/leaked``, ``exam/p_with``, ``exam/p_without``, ``exam/degraded``,
+``truthfulness/false_claims``) and the timings
+(TRL's ``step_time``, and ``timing/generation_s``, ``timing/reward_s``, ``timing/generation_tokens_per_s``, their
+CPU seconds ``timing/generation_cpu_s`` and ``timing/reward_cpu_s``, and ``timing/cpu_s``: this process's CPU
+seconds since the previous log, all threads).
 A resumed run keeps the rows up to its checkpoint and replaces any later ones.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +29,27 @@ METRICS_CSV = "metrics.csv"
 CURVE_PNG = "training_curve.png"
 
 CURVE_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("reward", ("reward", "rewards/teachability/mean", "rewards/solution_logprob/mean")),
-    ("exam accuracy", ("exam/accuracy_with", "exam/accuracy_without", "exam/leaked")),
+    (
+        "reward",
+        (
+            "reward",
+            "reward_std",
+            "rewards/teachability/mean",
+            "rewards/solution_logprob/mean",
+            "rewards/solution_probability/mean",
+        ),
+    ),
+    (
+        "exam",
+        (
+            "exam/accuracy_with",
+            "exam/accuracy_without",
+            "exam/leaked",
+            "exam/p_with",
+            "exam/p_without",
+            "exam/degraded",
+        ),
+    ),
     ("text", ("rewards/truthfulness/mean", "rewards/format/mean", "rewards/length/mean")),
     ("completion length (tokens)", ("completions/mean_length", "completions/max_length")),
 )
@@ -74,6 +97,7 @@ class MetricsCallback(TrainerCallback):
         self.output_dir = Path(output_dir)
         self.plot = plot
         self.rows: list[dict[str, Any]] = []
+        self._cpu = time.process_time()
         csv = self.output_dir / METRICS_CSV
         if csv.is_file():
             try:
@@ -81,12 +105,16 @@ class MetricsCallback(TrainerCallback):
             except (OSError, ValueError, pd.errors.ParserError) as exc:
                 logger.warning("cannot read the metrics of the earlier run in %s: %s", csv, exc)
 
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._cpu = time.process_time()
+
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         if not state.is_world_process_zero or not logs:
             return
         if "train_runtime" in logs:  # the summary at the end of training, not a step
             return
-        row: dict[str, Any] = {"step": state.global_step, "epoch": state.epoch}
+        cpu, self._cpu = time.process_time() - self._cpu, time.process_time()
+        row: dict[str, Any] = {"step": state.global_step, "epoch": state.epoch, "timing/cpu_s": cpu}
         # a metric with no value this step (a reward that returned None for every completion) is kept as NaN
         row.update(
             {k: math.nan if v is None else v for k, v in logs.items() if v is None or isinstance(v, int | float)}

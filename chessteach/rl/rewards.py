@@ -153,6 +153,15 @@ class StudentExaminer:
         self.counters = ExamCounters()
         self._baseline: dict[str, Answer] = {}
         self._memo: dict[tuple[str, str], Answer] = {}
+        self._likelihood: LikelihoodScorer | None = None
+
+    @property
+    def likelihood(self) -> LikelihoodScorer:
+        """The likelihood scorer of this student and exam config (made on first use, shared by the
+        ``solution_probability`` reward and the evaluation, so a question is scored once)."""
+        if self._likelihood is None:
+            self._likelihood = LikelihoodScorer(self.student, self.config)
+        return self._likelihood
 
     def puzzle(self, puzzle_id: str) -> Puzzle:
         try:
@@ -344,8 +353,9 @@ def get_solution_probability_reward(
 ) -> RewardFunc:
     """Mean over the exam of the change in the student's probability on the solution (likelihood multiple
     choice) that the explanation brings, losses weighted ``degradation_weight`` times (leaked puzzles count 0).
-    Logs ``exam/degraded``: the share of pairs whose probability on the solution fell. The ``scorer`` (made from
-    the examiner's student and config on first use when not given) remembers every question it scored."""
+    Logs ``exam/degraded``: the share of pairs whose probability on the solution fell, and ``exam/p_with`` and
+    ``exam/p_without``, the mean probability on the solution with and without the explanation. The ``scorer``
+    (the examiner's :attr:`StudentExaminer.likelihood` when not given) remembers every question it scored."""
     if degradation_weight < 0:
         raise ValueError(f"degradation_weight must not be negative, got {degradation_weight}")
     scorers: list[LikelihoodScorer] = [scorer] if scorer is not None else []
@@ -354,10 +364,11 @@ def get_solution_probability_reward(
         completions: Sequence[Any], exam_ids: Sequence[Sequence[str]], **kwargs: Any
     ) -> list[float | None]:
         if not scorers:
-            scorers.append(LikelihoodScorer(examiner.student, examiner.config))
+            scorers.append(examiner.likelihood)
         scoring = scorers[0]
         rewards: list[float | None] = []
         degraded = pairs = 0
+        p_with = p_without = 0.0
         for text, ids in zip(_texts(completions), exam_ids, strict=True):
             gains = []
             for pid in ids:
@@ -365,12 +376,17 @@ def get_solution_probability_reward(
                 if names_solution(text, puzzle):
                     gains.append(0.0)
                     continue
-                delta = scoring.choice(puzzle, text or None).p_solution - scoring.choice(puzzle, None).p_solution
+                taught, alone = scoring.choice(puzzle, text or None).p_solution, scoring.choice(puzzle, None).p_solution
+                delta = taught - alone
+                p_with += taught
+                p_without += alone
                 pairs += 1
                 degraded += delta < 0
                 gains.append(asymmetric_gain(delta, degradation_weight))
             rewards.append(sum(gains) / len(gains) if gains else 0.0)
         _log(kwargs, "exam/degraded", degraded / pairs if pairs else float("nan"))
+        _log(kwargs, "exam/p_with", p_with / pairs if pairs else float("nan"))
+        _log(kwargs, "exam/p_without", p_without / pairs if pairs else float("nan"))
         return rewards
 
     return _named("solution_probability", solution_probability)

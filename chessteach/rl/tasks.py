@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,67 @@ logger = logging.getLogger(__name__)
 
 TRAIN = "train"
 EVAL = "eval"
+
+FULL, COMPACT = "full", "compact"
+PROMPT_STYLES: tuple[str, ...] = (FULL, COMPACT)
+"""How the teacher is prompted: ``full`` (:func:`~chessteach.teaching.explain.teacher_prompt` as it is) or
+``compact`` (:func:`compact_prompt`: about 300 tokens instead of 700, for small teachers on the CPU)."""
+
+COMPACT_SYSTEM = (
+    "You are a chess teacher. Write a short lesson (under 100 words) on one chess concept in Markdown, with exactly "
+    "these four level-2 headings in this order: ## What it is, ## How to spot it, ## Worked example, "
+    "## Common mistakes. One or two sentences under each. Every square, piece and move you name must be true in the "
+    "example position; when unsure, say less."
+)
+"""The system prompt of a ``compact`` teacher prompt."""
+
+COMPACT_FACTS = 2
+"""Checked facts a ``compact`` teacher prompt keeps (the first ones)."""
+
+_BOARD_BLOCK = re.compile(r"\n```\n.*?\n```", re.DOTALL)
+
+
+def compact_prompt(prompt: Sequence[Message], *, max_facts: int = COMPACT_FACTS) -> list[Message]:
+    """A shorter teacher prompt made from the full one: :data:`COMPACT_SYSTEM` for the system prompt, and the
+    user prompt without the board diagram (the FEN stays), the club player's and known-mistakes lines, and all
+    but the first ``max_facts`` checked facts.
+
+    >>> full = [{"role": "system", "content": "long"}, {"role": "user", "content": "Concept: X\\nKnown mistakes: m"
+    ...     "\\nFEN: 8/8\\n```\\n. .\\n```\\nChecked facts about the line:\\n- a\\n- b\\n- c\\nWrite it."}]
+    >>> print(compact_prompt(full, max_facts=1)[1]["content"])
+    Concept: X
+    FEN: 8/8
+    Checked facts about the line:
+    - a
+    Write it.
+    """
+    out: list[Message] = []
+    for message in prompt:
+        if message["role"] == "system":
+            out.append({"role": "system", "content": COMPACT_SYSTEM})
+            continue
+        if message["role"] != "user":
+            out.append(dict(message))
+            continue
+        text = _BOARD_BLOCK.sub("", message["content"])
+        lines: list[str] = []
+        facts = 0
+        in_facts = False
+        for line in text.split("\n"):
+            if line.startswith(("How a club player spots it:", "Known mistakes:")):
+                continue
+            if line.startswith("Checked facts"):
+                in_facts = True
+            elif in_facts and line.startswith("- "):
+                facts += 1
+                if facts > max_facts:
+                    continue
+            else:
+                in_facts = False
+            lines.append(line)
+        out.append({"role": "user", "content": "\n".join(lines)})
+    return out
+
 
 DEFAULT_CONCEPTS: tuple[str, ...] = (
     "mateIn1",
@@ -153,6 +215,7 @@ def concept_tasks(
     tasks_per_concept: int,
     side: str,
     seed: int = 0,
+    prompt_style: str = FULL,
 ) -> list[TeachingTask]:
     """Up to ``tasks_per_concept`` tasks of one concept from one side's puzzles: the best examples in turn
     (:func:`~chessteach.teaching.explain.pick_example` among the puzzles that list the theme), each with an exam
@@ -178,13 +241,14 @@ def concept_tasks(
         if len(exam) < exam_size:
             continue
         facts = example_facts(example, concept_id)
+        prompt = teacher_prompt(concept_id, example, facts)
         tasks.append(
             TeachingTask(
                 task_id=f"{side}-{concept_id}-{example.id}",
                 concept=concept_id,
                 example_id=example.id,
                 exam_ids=tuple(p.id for p in exam),
-                prompt=teacher_prompt(concept_id, example, facts),
+                prompt=compact_prompt(prompt) if prompt_style == COMPACT else prompt,
                 facts=tuple(f.text for f in facts),
             )
         )
@@ -201,15 +265,18 @@ def build_tasks(
     seed: int = 0,
     max_train_tasks: int | None = None,
     max_eval_tasks: int | None = None,
+    prompt_style: str = FULL,
 ) -> TaskSplit:
     """Train and eval tasks from one puzzle set, split by puzzle (see the module docstring).
 
     ``concepts`` defaults to :func:`default_concepts` (:data:`DEFAULT_CONCEPTS`, or for positional exercises the
-    positional concepts they list). Tasks interleave concepts (one of each, then the second of each, ...), so
+    positional concepts they list); ``prompt_style`` is one of :data:`PROMPT_STYLES`. Tasks interleave concepts (one of each, then the second of each, ...), so
     that a cap keeps the concepts balanced.
     """
     if exam_size < 1 or tasks_per_concept < 1:
         raise TaskError(f"exam_size and tasks_per_concept must be at least 1 (got {exam_size}, {tasks_per_concept})")
+    if prompt_style not in PROMPT_STYLES:
+        raise TaskError(f"unknown teacher prompt style {prompt_style!r}; valid: {', '.join(PROMPT_STYLES)}")
     pool = list(puzzles)
     if not pool:
         raise TaskError("no puzzles to build tasks from")
@@ -221,7 +288,13 @@ def build_tasks(
     for side, side_puzzles, cap in ((TRAIN, train_puzzles, max_train_tasks), (EVAL, eval_puzzles, max_eval_tasks)):
         per_concept = [
             concept_tasks(
-                c, side_puzzles, exam_size=exam_size, tasks_per_concept=tasks_per_concept, side=side, seed=seed
+                c,
+                side_puzzles,
+                exam_size=exam_size,
+                tasks_per_concept=tasks_per_concept,
+                side=side,
+                seed=seed,
+                prompt_style=prompt_style,
             )
             for c in concepts
         ]
@@ -253,13 +326,18 @@ def puzzles_of(tasks: Iterable[TeachingTask], puzzles: Mapping[str, Puzzle]) -> 
 
 
 __all__ = [
+    "COMPACT",
+    "COMPACT_SYSTEM",
     "DEFAULT_CONCEPTS",
+    "FULL",
+    "PROMPT_STYLES",
     "EVAL",
     "TRAIN",
     "TaskError",
     "TaskSplit",
     "TeachingTask",
     "build_tasks",
+    "compact_prompt",
     "concept_tasks",
     "default_concepts",
     "puzzle_side",

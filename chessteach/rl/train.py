@@ -26,6 +26,7 @@ from trl.trainer.model_config import ModelConfig
 from trl.trainer.utils import get_peft_config
 
 from chessteach.llm.base import load_model
+from chessteach.llm.gguf import SMOLLM2
 from chessteach.puzzles import bundled_puzzles, read_puzzles
 from chessteach.rl.config import GRPOScriptArguments, TeacherGRPOConfig, parse_args
 from chessteach.rl.evaluate import PhaseResult, compare, score_phase, table_markdown, teacher_explanations
@@ -43,23 +44,26 @@ LAST_CHECKPOINT_WORDS = frozenset({"true", "last", "latest"})
 
 
 class TeacherGRPOTrainer(GRPOTrainer):
-    """TRL's ``GRPOTrainer`` that also times generation and the rewards of each step (``timing/*`` metrics)."""
+    """TRL's ``GRPOTrainer`` that also times generation and the rewards of each step (``timing/*`` metrics: wall
+    seconds, and ``*_cpu_s`` this process's CPU seconds, all threads)."""
 
     def _generate(self, prompts: list[Any]) -> Any:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         output = super()._generate(prompts)
         seconds = time.perf_counter() - started
         mode = "train" if getattr(self.model, "training", False) else "eval"
         tokens = sum(len(ids) for ids in output[1])
         self._metrics[mode]["timing/generation_s"].append(seconds)
+        self._metrics[mode]["timing/generation_cpu_s"].append(time.process_time() - cpu)
         self._metrics[mode]["timing/generation_tokens_per_s"].append(tokens / seconds if seconds > 0 else 0.0)
         return output
 
     def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         mode = "train" if getattr(self.model, "training", False) else "eval"
         self._metrics[mode]["timing/reward_s"].append(time.perf_counter() - started)
+        self._metrics[mode]["timing/reward_cpu_s"].append(time.process_time() - cpu)
         return rewards
 
 
@@ -83,6 +87,17 @@ def student_spec(spec: str, output_dir: str | Path) -> str:
     if spec == TINY_RANDOM:
         return "hf:" + resolve_tiny(TINY_RANDOM, output_dir, role="student")
     return spec
+
+
+def teacher_checkpoint(name: str, output_dir: str | Path) -> str:
+    """The teacher's ``model_name_or_path`` as a checkpoint: ``tiny-random`` built under the output dir,
+    ``smollm2`` the converted safetensors directory of the installed SmolLM2-135M-Instruct
+    (:func:`chessteach.llm.gguf.smollm2_checkpoint`), anything else (a directory, a hub id) unchanged."""
+    if name == SMOLLM2:
+        from chessteach.llm.gguf import smollm2_checkpoint
+
+        return str(smollm2_checkpoint())
+    return resolve_tiny(name, output_dir, role="teacher")
 
 
 def check_choices(split: TaskSplit) -> None:
@@ -133,12 +148,19 @@ def _evaluate(
         )
     if not trainer.accelerator.is_main_process:
         return None
-    result = score_phase(phase, split.eval, texts, examiner)
+    scores = callable(getattr(examiner.student, "score_continuations", None))
+    if args.eval_likelihood and not scores:
+        logger.info("the student %s scores no continuations: no likelihood measure", examiner.student.spec)
+    result = score_phase(
+        phase, split.eval, texts, examiner, likelihood=examiner.likelihood if args.eval_likelihood and scores else None
+    )
     logger.info(
-        "%s training: held-out uplift %s over %d tasks (%.1fs)",
+        "%s training: held-out uplift %s (free answer)%s over %d tasks, %.2f false claims per explanation (%.1fs)",
         phase,
         result.uplift(),
+        f", {result.measure_uplift('p')} (probability on the solution)" if result.has_likelihood else "",
         len(split.eval),
+        result.claims["false"].mean() if not result.claims.empty else float("nan"),
         time.perf_counter() - started,
     )
     return result
@@ -151,9 +173,11 @@ def main(
 ) -> TrainResult:
     """Train the teacher with GRPO on the teaching tasks; evaluate it before and after on the held-out tasks."""
     output_dir = Path(training_args.output_dir or "runs/grpo")
-    teacher = resolve_tiny(model_args.model_name_or_path or "", output_dir, role="teacher")
+    teacher = teacher_checkpoint(model_args.model_name_or_path or "", output_dir)
     if not teacher:
-        raise ValueError("no teacher: set model_name_or_path (a checkpoint directory, a hub id, or tiny-random)")
+        raise ValueError(
+            f"no teacher: set model_name_or_path (a checkpoint directory, a hub id, {SMOLLM2} or {TINY_RANDOM})"
+        )
     model_args.model_name_or_path = teacher
 
     puzzle_path = script_args.puzzles or bundled_puzzles()
@@ -169,6 +193,7 @@ def main(
         seed=script_args.split_seed,
         max_train_tasks=script_args.max_train_tasks,
         max_eval_tasks=script_args.max_eval_tasks,
+        prompt_style=script_args.teacher_prompt,
     )
 
     if script_args.exam_choices:
