@@ -110,6 +110,8 @@ def test_smoke_run_writes_metrics_curve_and_likelihood_evaluation(tmp_path: Path
     markdown = (out / "evaluation.md").read_text()
     assert markdown.count("| before |") == 1
     assert "| probability on the solution, with explanation |" in markdown and "| false claims |" in markdown
+    lessons = pd.read_csv(out / "explanations.csv")
+    assert list(lessons["phase"]) == ["before", "before", "after", "after"] and lessons["explanation"].notna().all()
     assert result.before is not None and len(result.before.claims) == 2
     assert set(result.before.claims.columns) >= {"verified", "false", "uncheckable", "words"}
     assert os.environ.get("HF_HUB_OFFLINE") == "1"

@@ -10,7 +10,8 @@ One entry point, several recipes (``configs/grpo/*.yaml``)::
 and TRL's ``GRPOTrainer`` (LoRA through peft with ``use_peft``; vLLM generation with ``use_vllm`` on a GPU),
 scores the teacher on the held-out tasks before and after training (:mod:`chessteach.rl.evaluate`), and writes
 into the output dir: checkpoints, ``metrics.csv`` and ``training_curve.png`` (:mod:`chessteach.rl.metrics`),
-``evaluation.csv`` / ``evaluation.md`` (the table that says whether training helped) and the final model.
+``evaluation.csv`` / ``evaluation.md`` (the table that says whether training helped), ``explanations.csv`` (the
+held-out lessons before and after, with their claims) and the final model.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 EVALUATION_CSV = "evaluation.csv"
 EVALUATION_MD = "evaluation.md"
+EXPLANATIONS_CSV = "explanations.csv"
 LAST_CHECKPOINT_WORDS = frozenset({"true", "last", "latest"})
 
 
@@ -166,6 +168,21 @@ def _evaluate(
     return result
 
 
+def explanations_frame(*phases: PhaseResult) -> Any:
+    """The held-out lessons of each phase, one row per (phase, task): its text and its claims' counts."""
+    import pandas as pd
+
+    rows = []
+    for result in phases:
+        claims = result.claims.set_index("task_id") if not result.claims.empty else None
+        for task_id, text in result.explanations.items():
+            row: dict[str, Any] = {"phase": result.phase, "task_id": task_id, "explanation": text}
+            if claims is not None and task_id in claims.index:
+                row.update({k: claims.at[task_id, k] for k in ("verified", "false", "uncheckable")})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def main(
     script_args: GRPOScriptArguments,
     training_args: TeacherGRPOConfig,
@@ -266,6 +283,7 @@ def main(
     )
     if before is not None and after is not None:
         table, outcome = compare(before, after, seed=training_args.seed)
+        explanations_frame(before, after).to_csv(output_dir / EXPLANATIONS_CSV, index=False)
         table.to_csv(output_dir / EVALUATION_CSV, index=False)
         markdown = table_markdown(table, outcome)
         (output_dir / EVALUATION_MD).write_text(markdown)
