@@ -94,6 +94,11 @@ def test_smoke_run_writes_metrics_curve_and_likelihood_evaluation(tmp_path: Path
     assert metrics["exam/p_without"].between(0, 1).all() and metrics["exam/p_with"].between(0, 1).all()
     assert {"timing/generation_s", "timing/reward_s", "step_time", "truthfulness/false_claims"} <= set(metrics)
     assert (metrics["timing/cpu_s"] > 0).all() and (metrics["timing/generation_cpu_s"] > 0).all()
+    # each part of a step against its FLOP bound at the matmul rate measured when training started
+    for part, measured in (("generation", "timing/generation_s"), ("reward_student", "timing/reward_s")):
+        bound = metrics[f"timing/{part}_bound_s"]
+        assert (bound > 0).all() and (bound <= metrics[measured]).all(), part
+    assert (metrics["timing/train_pass_bound_s"] > 0).all() and (metrics["timing/matmul_gflops"] > 1).all()
 
     table = pd.read_csv(out / "evaluation.csv")
     assert list(table["phase"]) == ["before", "after", "after - before"]

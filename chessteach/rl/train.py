@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,25 +48,62 @@ LAST_CHECKPOINT_WORDS = frozenset({"true", "last", "latest"})
 
 class TeacherGRPOTrainer(GRPOTrainer):
     """TRL's ``GRPOTrainer`` that also times generation and the rewards of each step (``timing/*`` metrics: wall
-    seconds, and ``*_cpu_s`` this process's CPU seconds, all threads)."""
+    seconds, and ``*_cpu_s`` this process's CPU seconds, all threads), and puts each against its bound: the FLOPs
+    the step's tokens need (:class:`~chessteach.llm.transformers_backend.FlopModel` of the teacher, the student's
+    own count) at the matmul rate measured when training starts (``timing/*_bound_s``, ``timing/matmul_gflops``).
+    The training pass's bound counts one forward and one backward pass through the frozen weights with LoRA (two
+    forward passes' worth), two backward passes' worth without."""
+
+    def __init__(self, *args: Any, student_flops: Callable[[], float] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from chessteach.llm.transformers_backend import FlopModel
+        from chessteach.teaching.bench import matmul_throughput
+
+        model = self.accelerator.unwrap_model(self.model)
+        self._flop_model = FlopModel.of(model)
+        inner = getattr(getattr(model, "config", None), "intermediate_size", 4 * self._flop_model.hidden)
+        device = str(next(model.parameters()).device)
+        self._matmul_rate = matmul_throughput(
+            256, self._flop_model.hidden, inner, dtype=next(model.parameters()).dtype, device=device
+        )
+        self._pass_factor = 2.0 if hasattr(model, "peft_config") else 3.0
+        self._student_flops = student_flops
+        logger.info("matmul rate at the teacher's shapes: %.1f GFLOP/s", self._matmul_rate / 1e9)
 
     def _generate(self, prompts: list[Any]) -> Any:
+        from chessteach.llm.transformers_backend import FlopModel
+
         started, cpu = time.perf_counter(), time.process_time()
         output = super()._generate(prompts)
         seconds = time.perf_counter() - started
         mode = "train" if getattr(self.model, "training", False) else "eval"
         tokens = sum(len(ids) for ids in output[1])
-        self._metrics[mode]["timing/generation_s"].append(seconds)
-        self._metrics[mode]["timing/generation_cpu_s"].append(time.process_time() - cpu)
-        self._metrics[mode]["timing/generation_tokens_per_s"].append(tokens / seconds if seconds > 0 else 0.0)
+        flops = self._flop_model
+        generation = training = 0.0
+        for prompt_ids, completion_ids in zip(output[0], output[1], strict=False):
+            p, c = len(prompt_ids), len(completion_ids)
+            generation += flops.forward(p, keys=FlopModel.causal_keys(p, 0), logits=1)
+            generation += flops.forward(c, keys=FlopModel.causal_keys(c, p), logits=c)
+            training += flops.forward(p + c, keys=FlopModel.causal_keys(p + c, 0), logits=c)
+        metrics = self._metrics[mode]
+        metrics["timing/generation_s"].append(seconds)
+        metrics["timing/generation_cpu_s"].append(time.process_time() - cpu)
+        metrics["timing/generation_tokens_per_s"].append(tokens / seconds if seconds > 0 else 0.0)
+        metrics["timing/generation_bound_s"].append(generation / self._matmul_rate)
+        metrics["timing/train_pass_bound_s"].append(self._pass_factor * training / self._matmul_rate)
+        metrics["timing/matmul_gflops"].append(self._matmul_rate / 1e9)
         return output
 
     def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
         started, cpu = time.perf_counter(), time.process_time()
+        before = self._student_flops() if self._student_flops is not None else 0.0
         rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         mode = "train" if getattr(self.model, "training", False) else "eval"
         self._metrics[mode]["timing/reward_s"].append(time.perf_counter() - started)
         self._metrics[mode]["timing/reward_cpu_s"].append(time.process_time() - cpu)
+        if self._student_flops is not None:
+            student = self._student_flops() - before
+            self._metrics[mode]["timing/reward_student_bound_s"].append(student / self._matmul_rate)
         return rewards
 
 
@@ -183,6 +221,14 @@ def explanations_frame(*phases: PhaseResult) -> Any:
     return pd.DataFrame(rows)
 
 
+def _student_flops(context: RewardContext) -> float:
+    """The FLOPs the student has computed so far (0 before it is loaded, or for a backend that does not count)."""
+    if not context.has_examiner:
+        return 0.0
+    stats = getattr(context.examiner.student, "stats", None)
+    return float(getattr(stats, "flops", 0.0))
+
+
 def main(
     script_args: GRPOScriptArguments,
     training_args: TeacherGRPOConfig,
@@ -259,6 +305,7 @@ def main(
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
         callbacks=[metrics],
+        student_flops=lambda: _student_flops(context),
     )
 
     evaluate = training_args.evaluate_before_after and bool(split.eval)
