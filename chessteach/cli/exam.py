@@ -183,49 +183,44 @@ def exam(
     model = _load(student)
     teacher_model = _load(teacher) if teacher is not None else None
     store = None if no_cache else ExamCache(cache)
-    if mode == "likelihood":
-        try:
+    reports: list[ExamReport] = []
+    try:
+        if mode == "likelihood":
             likelihood = _likelihood_exams(
                 model, teacher_model, loaded.puzzles, theme_ids, text, placebo_ids, n=n, band=band,
                 theme_source=theme_source, config=config, free_answer=free_answer, template=template, cache=store,
             )
-        finally:
-            model.close()
-            if teacher_model is not None:
-                teacher_model.close()
-            if store is not None:
-                store.close()
-        _write_likelihood(likelihood, outdir)
-        return
-    reports: list[ExamReport] = []
-    try:
-        for theme in theme_ids:
-            try:
-                shown, example = _explanation(theme, loaded.puzzles, teacher_model, text)
-                drawn = draw_exam(
-                    loaded.puzzles, theme, n=n, example=example, rating=band,
-                    theme_source=theme_source,  # type: ignore[arg-type]
-                    seed=seed,
-                )
-            except (ChessteachError, LookupError) as exc:
-                logger.warning("%s: skipped: %s", theme, exc)
-                continue
-            try:
-                with progress_bar(f"{theme}: {len(drawn)} puzzles") as progress:
-                    reports.append(
-                        run_exam(
-                            model, drawn, shown, concept=theme, example_id=example.id if example else None,
-                            config=config, cache=store, progress=progress,
-                        )
+        else:
+            for theme in theme_ids:
+                try:
+                    shown, example = _explanation(theme, loaded.puzzles, teacher_model, text)
+                    drawn = draw_exam(
+                        loaded.puzzles, theme, n=n, example=example, rating=band,
+                        theme_source=theme_source,  # type: ignore[arg-type]
+                        seed=seed,
                     )
-            except ExamError as exc:  # a puzzle without usable distractors in --choices mode
-                raise _fail(str(exc)) from None
+                except (ChessteachError, LookupError) as exc:
+                    logger.warning("%s: skipped: %s", theme, exc)
+                    continue
+                try:
+                    with progress_bar(f"{theme}: {len(drawn)} puzzles") as progress:
+                        reports.append(
+                            run_exam(
+                                model, drawn, shown, concept=theme, example_id=example.id if example else None,
+                                config=config, cache=store, progress=progress,
+                            )
+                        )
+                except ExamError as exc:  # a puzzle without usable distractors in --choices mode
+                    raise _fail(str(exc)) from None
     finally:
         model.close()
         if teacher_model is not None:
             teacher_model.close()
         if store is not None:
             store.close()
+    if mode == "likelihood":
+        _write_likelihood(likelihood, outdir)
+        return
     if not reports:
         raise _fail("no theme could be examined")
     _write(reports, outdir)
