@@ -42,10 +42,12 @@ def cache_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, pgn_dir: Path, lichess_csv: Path) -> Path:
-    """A tiny random Llama with a chess-trained BPE tokenizer, saved as a checkpoint (see tests/tiny_model.py)."""
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Llama with a chess-trained BPE tokenizer, saved as a checkpoint by the package's own builder
+    (:func:`chessteach.rl.tiny.build_random_model`). Nothing is downloaded: the tests load it from a temp dir with
+    ``HF_HUB_OFFLINE=1``, through the same code that loads real checkpoints."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from tiny_model import build_tiny_model
+    from chessteach.rl.tiny import build_random_model
 
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"), pgn_dir, lichess_csv)
+    return build_random_model(tmp_path_factory.mktemp("tiny-model"))

@@ -17,17 +17,12 @@ from chessteach.cli import app
 from chessteach.llm import GenerationConfig, LanguageModel, Prompt, load_model
 from chessteach.puzzles import Puzzle, read_puzzles
 from chessteach.teaching.answers import accepted_moves, grade, parse_answer
-from chessteach.teaching.exam import (
-    ExamCache,
-    ExamConfig,
-    ExamError,
-    RatingBand,
-    concept_profile,
-    draw_exam,
-    exam_prompt,
-    puzzle_positions,
-    run_exam,
-)
+from chessteach.teaching.exam import run_exam
+from chessteach.teaching.exam_cache import ExamCache
+from chessteach.teaching.exam_puzzles import RatingBand, draw_exam, puzzle_positions
+from chessteach.teaching.examiner import ExamConfig
+from chessteach.teaching.prompts import ExamError, exam_prompt
+from chessteach.teaching.results import concept_profile
 from chessteach.teaching.stats import paired_bootstrap
 
 START = chess.STARTING_FEN
@@ -370,7 +365,7 @@ def test_uplift_follows_the_content_of_the_explanation(
 
 
 def test_exam_bench_measures_against_the_decode_bound(tiny_student: LanguageModel, dev_puzzles: list[Puzzle]) -> None:
-    from chessteach.teaching.exam import memory_bandwidth, run_exam_bench
+    from chessteach.teaching.bench import memory_bandwidth, run_exam_bench
 
     assert memory_bandwidth(megabytes=16, repeats=2) > 1e8
     bench = run_exam_bench(tiny_student, dev_puzzles[:4], batch_sizes=(2,), max_new_tokens=2)

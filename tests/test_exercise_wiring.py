@@ -29,21 +29,13 @@ from chessteach.concepts.catalog import POSITIONAL, get_concept
 from chessteach.concepts.positional import verified_positional_facts
 from chessteach.llm import GenerationConfig, Prompt
 from chessteach.puzzles import Puzzle, bundled_exercises, bundled_puzzles, read_puzzles
-from chessteach.teaching.exam import (
-    CHOICES_SYSTEM_PROMPT,
-    ExamCache,
-    ExamConfig,
-    ExamError,
-    draw_exam,
-    exam_choices,
-    exam_prompt,
-    is_exercise,
-    puzzle_has_theme,
-    puzzle_key,
-    run_exam,
-)
+from chessteach.teaching.exam import run_exam
+from chessteach.teaching.exam_cache import ExamCache, puzzle_key
+from chessteach.teaching.exam_puzzles import draw_exam, puzzle_has_theme
+from chessteach.teaching.examiner import ExamConfig
 from chessteach.teaching.explain import example_facts, explain_concept, pick_example, teacher_prompt
 from chessteach.teaching.factcheck import check_explanation
+from chessteach.teaching.prompts import CHOICES_SYSTEM_PROMPT, ExamError, exam_choices, exam_prompt, is_exercise
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CPU = ROOT / "configs" / "grpo" / "tiny-cpu.yaml"
@@ -436,6 +428,6 @@ def test_examiner_asks_multiple_choice(exercises: list[Puzzle]) -> None:
     examiner = StudentExaminer(student, {p.id: p for p in drawn}, config=ExamConfig(choices=True))
     base = examiner.baseline([p.id for p in drawn])
     assert all(base[p.id].correct == (exam_choices(p)[0] == p.solver_moves[0]) for p in drawn)
-    assert student.asked == 3 and examiner._cache_key(drawn[0])[2:] == (
+    assert student.asked == 3 and examiner.answer_key(drawn[0])[2:] == (
         puzzle_key(drawn[0], choices=True), "fen-san+choices"
     )

@@ -18,7 +18,9 @@ from chessteach.concepts.catalog import CONCEPTS  # noqa: E402
 from chessteach.llm import load_model  # noqa: E402
 from chessteach.llm.base import GenerationConfig, Prompt  # noqa: E402
 from chessteach.puzzles import read_puzzles  # noqa: E402
-from chessteach.teaching.exam import ExamCache, ExamConfig, draw_exam  # noqa: E402
+from chessteach.teaching.exam_cache import ExamCache  # noqa: E402
+from chessteach.teaching.exam_puzzles import draw_exam  # noqa: E402
+from chessteach.teaching.examiner import ExamConfig  # noqa: E402
 from chessteach.teaching.likelihood import run_likelihood_exam  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

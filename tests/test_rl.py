@@ -176,13 +176,14 @@ def word_level_teacher(path: Path) -> Path:
     """A tiny random Llama whose tokenizer knows only a few chess words (tokenizers WordLevel)."""
     from tokenizers import Tokenizer, models, pre_tokenizers
 
-    from chessteach.rl.tiny import SPECIAL_TOKENS, save_tiny_llama, wrap_tokenizer
+    from chessteach.rl.tiny import SPECIAL_TOKENS, TINY_LLAMA, build_random_model, wrap_tokenizer
 
     words = [*SPECIAL_TOKENS, *KIND_WORDS, *PIECE_WORDS, *FILLER_WORDS]
     tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer.add_special_tokens(SPECIAL_TOKENS)
-    return save_tiny_llama(path, wrap_tokenizer(tokenizer), seed=0, hidden_size=32, layers=1)
+    small = {**TINY_LLAMA, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1}
+    return build_random_model(path, small, tokenizer=wrap_tokenizer(tokenizer), seed=0)
 
 
 # --- tasks -----------------------------------------------------------------------------------------------------

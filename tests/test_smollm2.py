@@ -24,15 +24,10 @@ from chessteach.llm import ModelLoadError, load_model  # noqa: E402
 from chessteach.llm.base import GenerationConfig  # noqa: E402
 from chessteach.llm.gguf import INSTALL_HINT, SMOLLM2_FILE, installed_gguf  # noqa: E402
 from chessteach.puzzles import Puzzle, read_puzzles  # noqa: E402
-from chessteach.teaching.exam import ExamConfig, draw_exam, exam_prompt  # noqa: E402
-from chessteach.teaching.likelihood import (  # noqa: E402
-    LikelihoodScorer,
-    candidate_moves,
-    likelihood_prompt,
-    likelihood_table,
-    move_continuation,
-    run_likelihood_exam,
-)
+from chessteach.teaching.exam_puzzles import draw_exam  # noqa: E402
+from chessteach.teaching.examiner import ExamConfig, Examiner, likelihood_prompt  # noqa: E402
+from chessteach.teaching.likelihood import likelihood_table, run_likelihood_exam  # noqa: E402
+from chessteach.teaching.prompts import candidate_moves, exam_prompt, move_continuation  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "puzzles" / "positional-exercises.csv"
@@ -170,7 +165,7 @@ def test_likelihood_reward_weights_degradation(smollm2) -> None:
 
     items = _exercises("passedPawn", 2)
     examiner = StudentExaminer(smollm2, {p.id: p for p in items}, config=ExamConfig(chat=True))
-    scorer = LikelihoodScorer(smollm2, examiner.config)
+    scorer = Examiner(smollm2, examiner.config)
     reward = get_solution_probability_reward(examiner, degradation_weight=3.0, scorer=scorer)
     texts = [CONCEPTS["passedPawn"].definition]
     logged: dict[str, float] = {}

@@ -324,13 +324,8 @@ def bench_exam(
     import torch
 
     from chessteach.llm import load_model
-    from chessteach.teaching.exam import (
-        BENCH_BATCH_SIZES,
-        RANDOM_MODEL_CONFIGS,
-        build_random_model,
-        chess_corpus,
-        run_exam_bench,
-    )
+    from chessteach.rl.tiny import RANDOM_MODEL_CONFIGS, build_random_model
+    from chessteach.teaching.bench import BENCH_BATCH_SIZES, run_exam_bench
 
     if random_config not in RANDOM_MODEL_CONFIGS:
         raise typer.BadParameter(f"valid: {', '.join(RANDOM_MODEL_CONFIGS)}", param_hint="--random-config")
@@ -340,9 +335,7 @@ def bench_exam(
     with tempfile.TemporaryDirectory(prefix="chessteach-bench-exam-") as scratch:
         checkpoint = None
         if student is None:
-            checkpoint = build_random_model(
-                RANDOM_MODEL_CONFIGS[random_config], Path(scratch) / random_config, chess_corpus(asked), dtype=dtype
-            )
+            checkpoint = build_random_model(Path(scratch) / random_config, RANDOM_MODEL_CONFIGS[random_config], dtype=dtype)
             student = f"hf:{checkpoint}"
         separator = "&" if "?" in student else "?"
         model = load_model(f"{student}{separator}device={device}&dtype={dtype}") if student.startswith("hf:") \
@@ -392,7 +385,8 @@ def bench_likelihood(
     from chessteach.errors import ChessteachError
     from chessteach.llm import load_model
     from chessteach.teaching.bench import run_likelihood_bench
-    from chessteach.teaching.exam import ExamConfig, draw_exam
+    from chessteach.teaching.exam_puzzles import draw_exam
+    from chessteach.teaching.examiner import ExamConfig
     from chessteach.teaching.explain import explain_concept, pick_example
 
     if threads is not None:

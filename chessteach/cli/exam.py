@@ -18,21 +18,11 @@ from chessteach.errors import ChessteachError
 from chessteach.filenames import file_in
 from chessteach.llm import LanguageModel, load_model
 from chessteach.puzzles import Puzzle, bundled_puzzles, read_puzzles
-from chessteach.teaching.exam import (
-    DEFAULT_MAX_NEW_TOKENS,
-    DEFAULT_PROMPT_FORMAT,
-    PROMPT_FORMATS,
-    THEME_SOURCES,
-    ExamCache,
-    ExamConfig,
-    ExamError,
-    ExamReport,
-    RatingBand,
-    concept_profile,
-    draw_exam,
-    plot_profile,
-    run_exam,
-)
+from chessteach.teaching.charts import plot_profile
+from chessteach.teaching.exam import run_exam
+from chessteach.teaching.exam_cache import ExamCache
+from chessteach.teaching.exam_puzzles import THEME_SOURCES, RatingBand, draw_exam
+from chessteach.teaching.examiner import DEFAULT_MAX_NEW_TOKENS, ExamConfig
 from chessteach.teaching.likelihood import (
     GIVEN,
     TEACHER,
@@ -42,6 +32,8 @@ from chessteach.teaching.likelihood import (
     likelihood_table,
     run_likelihood_exam,
 )
+from chessteach.teaching.prompts import DEFAULT_PROMPT_FORMAT, PROMPT_FORMATS, ExamError
+from chessteach.teaching.results import ExamReport, concept_profile
 
 logger = logging.getLogger(__name__)
 out = Console()

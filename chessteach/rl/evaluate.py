@@ -29,8 +29,8 @@ import pandas as pd
 
 from chessteach.rl.rewards import StudentExaminer, completion_text
 from chessteach.rl.tasks import TeachingTask
+from chessteach.teaching.examiner import Examiner
 from chessteach.teaching.factcheck import ExampleLine, check_text
-from chessteach.teaching.likelihood import LikelihoodScorer
 from chessteach.teaching.stats import Interval, paired_bootstrap
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def score_phase(
     explanations: Sequence[str],
     examiner: StudentExaminer,
     *,
-    likelihood: LikelihoodScorer | None = None,
+    likelihood: Examiner | None = None,
     factcheck: bool = True,
 ) -> PhaseResult:
     """Put each task's exam to the student with its explanation and without (a leaked puzzle scores as unsolved

@@ -35,30 +35,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chessteach.llm.base import LanguageModel, Prompt
+from chessteach.llm.base import LanguageModel, ModelRequestError
 from chessteach.puzzles.puzzle import Puzzle
-from chessteach.teaching.answers import grade, parse_answer
-from chessteach.teaching.exam import (
-    ExamCache,
-    ExamConfig,
-    exam_prompt,
-    explanation_hash,
-    puzzle_key,
-    solution_continuation,
-    student_key,
-)
+from chessteach.teaching.exam_cache import ExamCache, explanation_hash
+from chessteach.teaching.examiner import ExamConfig, ExamCounters, Examiner, FreeAnswer, Question
 from chessteach.teaching.explain import parse_teacher_answer
 from chessteach.teaching.factcheck import ExampleLine, check_text
-from chessteach.teaching.likelihood import LikelihoodScorer
 from chessteach.teaching.sections import SECTIONS
 
 logger = logging.getLogger(__name__)
 
 RewardFunc = Callable[..., list[float | None]]
 """TRL's custom reward: ``func(completions=..., prompts=..., **columns) -> one reward (or None) per completion``."""
-
-MEMO_LIMIT = 65536
-"""Answers with an explanation remembered in memory (a step asks about each pair once, however many rewards)."""
 
 
 # --- explanations --------------------------------------------------------------------------------------------
@@ -108,32 +96,17 @@ def names_solution(text: str, puzzle: Puzzle) -> bool:
 # --- the student ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Answer:
-    """The student's answer to one exam puzzle: whether it is correct, and the log-probability of the solution
-    move (NaN where it was not scored)."""
-
-    correct: bool
-    logprob: float = float("nan")
-
-
-@dataclass
-class ExamCounters:
-    """How often the student was asked: calls (one per step when batched) and prompts."""
-
-    generate_calls: int = 0
-    score_calls: int = 0
-    prompts: int = 0
-
-
-class StudentExaminer:
-    """Puts exam puzzles to the student, with and without an explanation, batched across a whole step.
+class StudentExaminer(Examiner):
+    """The rewards' examiner: the one :class:`~chessteach.teaching.examiner.Examiner` (a thin subclass of it),
+    over the tasks' puzzles by id, batched across a whole step.
 
     ``baseline(ids)`` answers without an explanation (each puzzle once, kept in memory and in the optional
-    :class:`~chessteach.teaching.exam.ExamCache`); ``examine(texts, exam_ids)`` answers every (explanation,
-    puzzle) pair not yet seen in one ``generate`` call (and, with ``score_solutions``, one ``score`` call), and
-    returns ``None`` for a pair whose explanation names the solution (the leakage guard). Questions take the
-    config's form: free answer, or multiple choice with ``config.choices`` (positional exercises).
+    :class:`~chessteach.teaching.exam_cache.ExamCache`); ``examine(texts, exam_ids)`` answers every (explanation,
+    puzzle) pair not yet seen in one ``generate`` call (and, with ``score_solutions``, one ``score`` call), counted
+    in :attr:`counters`, and returns ``None`` for a pair whose explanation names the solution (the leakage guard).
+    Questions take the config's form: free answer, or multiple choice with ``config.choices`` (positional
+    exercises). A question the student still refuses when asked alone raises
+    :class:`~chessteach.llm.base.ModelRequestError`.
     """
 
     def __init__(
@@ -145,23 +118,16 @@ class StudentExaminer:
         cache: ExamCache | None = None,
         score_solutions: bool = True,
     ) -> None:
-        self.student = student
+        super().__init__(student, config, cache=cache, score_solutions=score_solutions)
         self.puzzles = dict(puzzles)
-        self.config = config or ExamConfig()
-        self.cache = cache
-        self.score_solutions = score_solutions
         self.counters = ExamCounters()
-        self._baseline: dict[str, Answer] = {}
-        self._memo: dict[tuple[str, str], Answer] = {}
-        self._likelihood: LikelihoodScorer | None = None
+        """The calls of :meth:`examine` (the baseline is asked apart, once per puzzle)."""
 
     @property
-    def likelihood(self) -> LikelihoodScorer:
-        """The likelihood scorer of this student and exam config (made on first use, shared by the
-        ``solution_probability`` reward and the evaluation, so a question is scored once)."""
-        if self._likelihood is None:
-            self._likelihood = LikelihoodScorer(self.student, self.config)
-        return self._likelihood
+    def likelihood(self) -> Examiner:
+        """The examiner as the likelihood scorer (shared by the ``solution_probability`` reward and the
+        evaluation, so a question is scored once)."""
+        return self
 
     def puzzle(self, puzzle_id: str) -> Puzzle:
         try:
@@ -169,73 +135,25 @@ class StudentExaminer:
         except KeyError:
             raise KeyError(f"exam puzzle {puzzle_id!r} is not among the {len(self.puzzles)} puzzles given") from None
 
-    def _ask(self, puzzles: Sequence[Puzzle], texts: Sequence[str | None]) -> list[Answer]:
-        """One generate call (and one score call) for all the pairs."""
-        if not puzzles:
-            return []
-        chat = self.config.chat
-        prompts = [self._prompt(p, t) for p, t in zip(puzzles, texts, strict=True)]
-        completions = self.student.generate(prompts, self.config.generation())
-        self.counters.generate_calls += 1
-        self.counters.prompts += len(prompts)
-        if self.score_solutions:
-            logprobs = self.student.score(prompts, [solution_continuation(p, chat=chat) for p in puzzles])
-            self.counters.score_calls += 1
-        else:
-            logprobs = [float("nan")] * len(prompts)
-        answers = []
-        for puzzle, completion, logprob in zip(puzzles, completions, logprobs, strict=True):
-            board = puzzle.position()
-            answers.append(Answer(grade(puzzle, parse_answer(completion, board)), float(logprob)))
-        return answers
-
-    def _prompt(self, puzzle: Puzzle, text: str | None) -> Prompt:
-        config = self.config
-        return exam_prompt(puzzle, text, prompt_format=config.prompt_format, chat=config.chat, choices=config.choices)
-
-    def _cache_key(self, puzzle: Puzzle) -> tuple[str, str, str, str]:
-        return (
-            student_key(self.student.spec),
-            explanation_hash(None),
-            puzzle_key(puzzle, choices=self.config.choices),
-            self.config.format_key,
-        )
-
-    def baseline(self, puzzle_ids: Sequence[str]) -> dict[str, Answer]:
-        """The student's answers without an explanation (computed once per puzzle, then cached)."""
-        missing = [pid for pid in dict.fromkeys(puzzle_ids) if pid not in self._baseline]
-        ask: list[Puzzle] = []
-        for pid in missing:
-            puzzle = self.puzzle(pid)
-            hit = self.cache.get(self._cache_key(puzzle)) if self.cache is not None else None
-            if hit is not None and not (self.score_solutions and hit[1] != hit[1]):
-                completion, logprob = hit
-                self._baseline[pid] = Answer(grade(puzzle, parse_answer(completion, puzzle.position())), logprob)
-            else:
-                ask.append(puzzle)
-        if ask:
-            logger.info("no-explanation baseline: asking the student about %d puzzle(s)", len(ask))
-            chat = self.config.chat
-            prompts = [self._prompt(p, None) for p in ask]
-            completions = self.student.generate(prompts, self.config.generation())
-            logprobs = (
-                self.student.score(prompts, [solution_continuation(p, chat=chat) for p in ask])
-                if self.score_solutions
-                else [float("nan")] * len(ask)
+    def _answer_all(self, questions: Sequence[Question], counters: ExamCounters | None) -> list[FreeAnswer]:
+        """The free answers to all the questions, in one batch."""
+        answers, failed = self.free_answers(questions, chunk=max(1, len(questions)), counters=counters)
+        if failed:
+            raise ModelRequestError(
+                "the student could not answer: " + "; ".join(f"puzzle {pid}: {why}" for pid, why in failed.items())
             )
-            rows = []
-            for puzzle, completion, logprob in zip(ask, completions, logprobs, strict=True):
-                answer = Answer(grade(puzzle, parse_answer(completion, puzzle.position())), float(logprob))
-                self._baseline[puzzle.id] = answer
-                rows.append((self._cache_key(puzzle), completion, float(logprob)))
-            if self.cache is not None:
-                self.cache.put_many(rows)
-        return {pid: self._baseline[pid] for pid in puzzle_ids}
+        return [answer for answer in answers if answer is not None]
 
-    def examine(self, texts: Sequence[str], exam_ids: Sequence[Sequence[str]]) -> list[list[Answer | None]]:
+    def baseline(self, puzzle_ids: Sequence[str]) -> dict[str, FreeAnswer]:
+        """The student's answers without an explanation (computed once per puzzle, then cached)."""
+        ids = list(dict.fromkeys(puzzle_ids))
+        answers = dict(zip(ids, self._answer_all([(self.puzzle(pid), None) for pid in ids], None), strict=True))
+        return {pid: answers[pid] for pid in puzzle_ids}
+
+    def examine(self, texts: Sequence[str], exam_ids: Sequence[Sequence[str]]) -> list[list[FreeAnswer | None]]:
         """Each explanation's answers on its exam puzzles (``None`` where the explanation names the solution)."""
         keys: list[list[tuple[str, str] | None]] = []
-        pending: dict[tuple[str, str], tuple[Puzzle, str]] = {}
+        questions: dict[tuple[str, str], Question] = {}
         for text, ids in zip(texts, exam_ids, strict=True):
             digest = explanation_hash(text)
             row: list[tuple[str, str] | None] = []
@@ -246,17 +164,10 @@ class StudentExaminer:
                     continue
                 key = (digest, pid)
                 row.append(key)
-                if key not in self._memo and key not in pending:
-                    pending[key] = (puzzle, text)
+                questions.setdefault(key, (puzzle, text or None))
             keys.append(row)
-        if pending:
-            if len(self._memo) + len(pending) > MEMO_LIMIT:
-                self._memo.clear()
-            items = list(pending.items())
-            answers = self._ask([p for _, (p, _) in items], [t or None for _, (_, t) in items])
-            for (key, _), answer in zip(items, answers, strict=True):
-                self._memo[key] = answer
-        return [[None if key is None else self._memo[key] for key in row] for row in keys]
+        answers = dict(zip(questions, self._answer_all(list(questions.values()), self.counters), strict=True))
+        return [[None if key is None else answers[key] for key in row] for row in keys]
 
 
 # --- rewards -------------------------------------------------------------------------------------------------
@@ -349,7 +260,7 @@ def asymmetric_gain(delta: float, degradation_weight: float) -> float:
 
 
 def get_solution_probability_reward(
-    examiner: StudentExaminer, *, degradation_weight: float = 2.0, scorer: LikelihoodScorer | None = None
+    examiner: StudentExaminer, *, degradation_weight: float = 2.0, scorer: Examiner | None = None
 ) -> RewardFunc:
     """Mean over the exam of the change in the student's probability on the solution (likelihood multiple
     choice) that the explanation brings, losses weighted ``degradation_weight`` times (leaked puzzles count 0).
@@ -358,7 +269,7 @@ def get_solution_probability_reward(
     (the examiner's :attr:`StudentExaminer.likelihood` when not given) remembers every question it scored."""
     if degradation_weight < 0:
         raise ValueError(f"degradation_weight must not be negative, got {degradation_weight}")
-    scorers: list[LikelihoodScorer] = [scorer] if scorer is not None else []
+    scorers: list[Examiner] = [scorer] if scorer is not None else []
 
     def solution_probability(
         completions: Sequence[Any], exam_ids: Sequence[Sequence[str]], **kwargs: Any
@@ -526,7 +437,6 @@ def get_reward_funcs(
 __all__ = [
     "REWARDS",
     "STUDENT_REWARDS",
-    "Answer",
     "RewardContext",
     "RewardFunc",
     "RewardSettings",

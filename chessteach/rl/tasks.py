@@ -2,7 +2,7 @@
 
 A task is a concept (a Lichess theme; for positional exercises a positional concept id), an example puzzle of it,
 the example's checked facts, the teacher's chat prompt (:func:`~chessteach.teaching.explain.teacher_prompt`) and
-``k`` exam puzzles of the same concept, drawn apart from the example (:func:`~chessteach.teaching.exam.draw_exam`:
+``k`` exam puzzles of the same concept, drawn apart from the example (:func:`~chessteach.teaching.exam_puzzles.draw_exam`:
 never the example, never a puzzle that shares a position with it).
 
 Train and eval tasks are built from disjoint halves of the puzzle set, split **by puzzle** before any task is
@@ -29,8 +29,9 @@ from chessteach.concepts.catalog import CONCEPTS, POSITIONAL, get_concept
 from chessteach.errors import ChessteachError
 from chessteach.llm.base import Message
 from chessteach.puzzles.puzzle import Puzzle
-from chessteach.teaching.exam import ExamError, draw_exam, is_exercise, puzzle_has_theme, puzzle_positions
+from chessteach.teaching.exam_puzzles import draw_exam, puzzle_has_theme, puzzle_positions
 from chessteach.teaching.explain import NoExampleError, example_facts, pick_example, teacher_prompt
+from chessteach.teaching.prompts import ExamError, is_exercise
 
 logger = logging.getLogger(__name__)
 

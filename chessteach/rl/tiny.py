@@ -1,11 +1,13 @@
-"""Tiny random models for CPU runs and tests: the ``tiny-random`` model name of the recipes.
+"""Random models for CPU runs, tests and benchmarks: the ``tiny-random`` model name of the recipes.
 
 ``configs/grpo/tiny-cpu.yaml`` names its teacher (``model_name_or_path``) and its student (``student``) as
 ``tiny-random``. :func:`resolve_tiny` turns that name into a real checkpoint directory, built on the spot
 under ``<output_dir>/tiny-random/<role>`` the first time (reused afterwards): a byte-level BPE tokenizer trained on
 chess text that ships with the package (the bundled puzzles, the sample PGN, the concept catalog) and a 2-layer
 Llama with random weights, saved with ``save_pretrained`` like any checkpoint. Everything after that (loading,
-generation, GRPO, saving) is the same code path as for a real model. Nothing is downloaded.
+generation, GRPO, saving) is the same code path as for a real model. Nothing is downloaded. The tests' tiny model
+(``tests/conftest.py``) and the exam benchmark's random students (:data:`RANDOM_MODEL_CONFIGS`) come from the same
+:func:`build_random_model`, on the same text.
 
 >>> resolve_tiny("Qwen/Qwen2.5-0.5B-Instruct", "runs/x", role="teacher")
 'Qwen/Qwen2.5-0.5B-Instruct'
@@ -14,7 +16,7 @@ generation, GRPO, saving) is the same code path as for a real model. Nothing is 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -83,37 +85,61 @@ def wrap_tokenizer(tokenizer: Any) -> Any:
     return fast
 
 
-def save_tiny_llama(path: str | Path, tokenizer: Any, *, seed: int = 0, hidden_size: int = 64, layers: int = 2) -> Path:
-    """A random Llama sized for ``tokenizer``, saved with it to ``path`` (safetensors); returns ``path``."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+RANDOM_MODEL_CONFIGS: dict[str, dict[str, Any]] = {
+    "tiny": {
+        "model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 4096,
+        "tie_word_embeddings": True,
+    },
+    "qwen2.5-1.5b": {
+        "model_type": "qwen2", "hidden_size": 1536, "intermediate_size": 8960, "num_hidden_layers": 28,
+        "num_attention_heads": 12, "num_key_value_heads": 2, "max_position_embeddings": 32768,
+        "vocab_size": 151936, "rope_theta": 1_000_000.0, "rms_norm_eps": 1e-6, "tie_word_embeddings": True,
+    },
+}
+"""Configs of random models (``model_type`` plus its fields): the tiny 2-layer Llama of the recipes and the tests,
+and one the size of Qwen2.5-1.5B for the exam benchmark."""
+TINY_LLAMA = RANDOM_MODEL_CONFIGS["tiny"]
 
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden_size,
-        intermediate_size=2 * hidden_size,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
+
+def build_random_model(
+    path: str | Path,
+    config: Mapping[str, Any] = TINY_LLAMA,
+    *,
+    tokenizer: Any = None,
+    dtype: str = "float32",
+    seed: int = 0,
+) -> Path:
+    """A randomly initialised causal LM from a config dict (``model_type`` plus its fields; default
+    :data:`TINY_LLAMA`) with ``tokenizer`` (default :func:`chess_bpe_tokenizer`), both saved to ``path``
+    (safetensors); returns ``path``. Nothing is downloaded.
+
+    The model's vocabulary is the config's ``vocab_size`` when given (a real model's size, for honest benchmark
+    timings), else the tokenizer's; ids past the tokenizer's decode to nothing.
+    """
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    if tokenizer is None:
+        tokenizer = chess_bpe_tokenizer()
+    fields = dict(config)
+    model_type = fields.pop("model_type")
+    fields["vocab_size"] = max(int(fields.get("vocab_size", 0)), len(tokenizer))
+    model_config = AutoConfig.for_model(
+        model_type,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=True,
+        **fields,
     )
-    model = LlamaForCausalLM(config)  # type: ignore[no-untyped-call]
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(model_config, dtype=getattr(torch, dtype))  # type: ignore[no-untyped-call]
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     return out
-
-
-def build_tiny_model(path: str | Path, *, seed: int = 0) -> Path:
-    """The tiny random chess model (BPE tokenizer on packaged text, 2-layer Llama) saved to ``path``."""
-    return save_tiny_llama(path, chess_bpe_tokenizer(), seed=seed)
 
 
 def resolve_tiny(name: str, output_dir: str | Path, *, role: str) -> str:
@@ -124,18 +150,19 @@ def resolve_tiny(name: str, output_dir: str | Path, *, role: str) -> str:
     path = Path(output_dir) / TINY_RANDOM / role
     if not (path / "config.json").is_file():
         logger.info("building a tiny random %s model in %s", role, path)
-        build_tiny_model(path, seed=SEEDS.get(role, 0))
+        build_random_model(path, seed=SEEDS.get(role, 0))
     return str(path)
 
 
 __all__ = [
     "CHAT_TEMPLATE",
+    "RANDOM_MODEL_CONFIGS",
     "SPECIAL_TOKENS",
+    "TINY_LLAMA",
     "TINY_RANDOM",
-    "build_tiny_model",
+    "build_random_model",
     "chess_bpe_tokenizer",
     "packaged_chess_text",
     "resolve_tiny",
-    "save_tiny_llama",
     "wrap_tokenizer",
 ]

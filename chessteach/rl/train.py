@@ -36,7 +36,8 @@ from chessteach.rl.metrics import MetricsCallback
 from chessteach.rl.rewards import RewardContext, StudentExaminer, get_reward_funcs
 from chessteach.rl.tasks import TRAIN, TaskSplit, build_tasks
 from chessteach.rl.tiny import TINY_RANDOM, resolve_tiny
-from chessteach.teaching.exam import ExamCache, exam_choices
+from chessteach.teaching.exam_cache import ExamCache
+from chessteach.teaching.prompts import exam_choices
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def teacher_checkpoint(name: str, output_dir: str | Path) -> str:
 
 
 def check_choices(split: TaskSplit) -> None:
-    """Raise :class:`~chessteach.teaching.exam.ExamError` (naming the puzzle) unless every exam puzzle of the tasks
+    """Raise :class:`~chessteach.teaching.prompts.ExamError` (naming the puzzle) unless every exam puzzle of the tasks
     has usable distractors for multiple choice (``exam_choices``), before any step is trained."""
     for task in split.train + split.eval:
         for pid in task.exam_ids:

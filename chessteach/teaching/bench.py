@@ -1,10 +1,14 @@
-"""How fast a likelihood exam runs, against the matmul bound measured in the same run.
+"""How fast exams run, each against a bound measured in the same run.
 
-A question costs the forward passes of its prompt, its candidates and its free answer. :class:`FlopModel` turns
-the tokens the ``hf:`` backend computed into floating-point operations (``2 x`` the non-embedding parameters per
-token, attention per (token, key) pair, the logits where they are computed); divided by the machine's measured
-matmul rate (:func:`matmul_throughput`, the model's own matrix shapes, dtype and threads) they give the time no
-implementation can beat on this machine. :func:`run_likelihood_bench` runs the same exam twice, side by side:
+**Free answers** (:func:`run_exam_bench`): puzzles/s per batch size, without and with an explanation, against
+the memory-bandwidth bound of decoding (each decoding step reads the weights once; :func:`memory_bandwidth`).
+
+**Likelihood questions** (:func:`run_likelihood_bench`): a question costs the forward passes of its prompt, its
+candidates and its free answer. :class:`FlopModel` turns the tokens the ``hf:`` backend computed into
+floating-point operations (``2 x`` the non-embedding parameters per token, attention per (token, key) pair, the
+logits where they are computed); divided by the machine's measured matmul rate (:func:`matmul_throughput`, the
+model's own matrix shapes, dtype and threads) they give the time no implementation can beat on this machine.
+:func:`run_likelihood_bench` runs the same exam twice, side by side:
 
 - **kept prefixes**: each question computes only what its prompt does not share with a recent one (the
   explanation before another question), and the free answer decodes from the scored prompt's cache;
@@ -17,17 +21,168 @@ Each row's ratio is its bound over its measured time; the rows' times compare th
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
-from chessteach.llm.base import GenerationConfig, Prompt
+from chessteach.llm.base import GenerationConfig, LanguageModel, Prompt
 from chessteach.puzzles.puzzle import Puzzle
-from chessteach.teaching.exam import ExamConfig
+from chessteach.teaching.examiner import ExamConfig, Progress
 from chessteach.teaching.likelihood import TEMPLATE, run_likelihood_exam
+from chessteach.teaching.prompts import ExamError, exam_prompt, solution_continuation
 
 logger = logging.getLogger(__name__)
+
+# --- free answers: exam throughput against the memory-bandwidth bound of decoding ---------------------------
+
+BENCH_BATCH_SIZES: tuple[int, ...] = (1, 8, 32)
+BENCH_EXPLANATION = (
+    "A fork is one move that attacks two or more enemy pieces at once; the opponent can save only one. "
+    "Look for checks and captures that also hit an undefended piece, and for knight jumps onto squares "
+    "that attack the king and the queen together."
+)
+
+
+def memory_bandwidth(*, device: str = "cpu", megabytes: int = 256, repeats: int = 5) -> float:
+    """Bytes per second of a large copy (read + write), best of ``repeats``: numpy on the CPU, torch on CUDA."""
+    count = megabytes * 2**20 // 4
+    best = float("inf")
+    if device.startswith("cuda"):
+        import torch
+
+        src = torch.ones(count, dtype=torch.float32, device=device)
+        dst = torch.empty_like(src)
+        for _ in range(repeats + 1):
+            torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            dst.copy_(src)
+            torch.cuda.synchronize(device)
+            best = min(best, time.perf_counter() - start)
+        nbytes = src.numel() * src.element_size()
+    else:
+        import numpy as np
+
+        src_np = np.ones(count, dtype=np.float32)
+        dst_np = np.empty_like(src_np)
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            np.copyto(dst_np, src_np)
+            best = min(best, time.perf_counter() - start)
+        nbytes = src_np.nbytes
+    return 2 * nbytes / best
+
+
+def model_bytes(student: LanguageModel, path: str | os.PathLike[str] | None = None) -> int:
+    """The bytes of the student's weights: its torch module's parameters, else its safetensors files."""
+    module = getattr(student, "model", None)
+    parameters = getattr(module, "parameters", None)
+    if callable(parameters):
+        return int(sum(p.numel() * p.element_size() for p in parameters()))
+    if path is None:
+        raise ExamError(f"{student.spec}: cannot tell the size of its weights")
+    return sum(f.stat().st_size for f in Path(path).glob("*.safetensors"))
+
+
+@dataclass(frozen=True)
+class ExamBenchRow:
+    """Exam throughput at one batch size, with or without the explanation, and its decode bound."""
+
+    batch_size: int
+    with_explanation: bool
+    puzzles: int
+    prompt_tokens: float
+    seconds: float
+    bound_seconds: float
+
+    @property
+    def puzzles_per_s(self) -> float:
+        return self.puzzles / self.seconds
+
+    @property
+    def bound_puzzles_per_s(self) -> float:
+        return self.puzzles / self.bound_seconds
+
+    @property
+    def ratio(self) -> float:
+        """Measured throughput over the bound (1.0 would read the weights at full memory bandwidth)."""
+        return self.bound_seconds / self.seconds
+
+
+@dataclass
+class ExamBench:
+    """The benchmark's setting and its rows."""
+
+    student: str
+    device: str
+    model_bytes: int
+    bandwidth: float
+    decode_steps: int
+    rows: list[ExamBenchRow]
+
+    @property
+    def step_seconds(self) -> float:
+        """The decode bound of one step: the weights read once at the measured bandwidth."""
+        return self.model_bytes / self.bandwidth
+
+
+def run_exam_bench(
+    student: LanguageModel,
+    puzzles: Sequence[Puzzle],
+    *,
+    batch_sizes: Sequence[int] = BENCH_BATCH_SIZES,
+    explanation: str = BENCH_EXPLANATION,
+    max_new_tokens: int = 8,
+    device: str = "cpu",
+    checkpoint: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+) -> ExamBench:
+    """Time the student's exam work (greedy answers plus the solution's log-probability) per batch size,
+    without and with the explanation, against the decode bound.
+
+    The bound: each batch reads the weights at least ``max_new_tokens + 2`` times (every decoding step, the
+    prefill and the scoring pass), so ``ceil(puzzles / batch) * (max_new_tokens + 2) * model_bytes /
+    bandwidth`` seconds, with the bandwidth measured in the same run (:func:`memory_bandwidth`). It ignores
+    compute (prefill of long prompts is compute-bound), so it is optimistic; the ratio is at most 1.
+    Answers always run to ``max_new_tokens`` (no stop string), as a random model would anyway. The student's
+    batch size is set on the backend when it has a ``batch_size`` attribute (the ``hf:`` backend).
+    """
+    import math
+
+    weights = model_bytes(student, checkpoint)
+    bandwidth = memory_bandwidth(device=device)
+    steps = max_new_tokens + 2
+    generation = GenerationConfig(max_new_tokens=max_new_tokens, temperature=0.0)
+    tokenizer = getattr(student, "tokenizer", None)
+    rows = []
+    total = 2 * len(batch_sizes)
+    warm = [exam_prompt(p, explanation) for p in puzzles[:2]]
+    student.generate(warm, generation)
+    student.score(warm, [solution_continuation(p) for p in puzzles[:2]])
+    for batch in batch_sizes:
+        if hasattr(student, "batch_size"):
+            student.batch_size = batch
+        for with_explanation in (False, True):
+            prompts = [exam_prompt(p, explanation if with_explanation else None) for p in puzzles]
+            tokens = (
+                sum(len(tokenizer(str(p))["input_ids"]) for p in prompts) / len(prompts) if tokenizer else float("nan")
+            )
+            start = time.perf_counter()
+            student.generate(prompts, generation)
+            student.score(prompts, [solution_continuation(p) for p in puzzles])
+            seconds = time.perf_counter() - start
+            bound = math.ceil(len(puzzles) / batch) * steps * weights / bandwidth
+            rows.append(ExamBenchRow(batch, with_explanation, len(puzzles), tokens, seconds, bound))
+            logger.info("batch %d, %s explanation: %.2f puzzles/s", batch, "with" if with_explanation else "without",
+                        len(puzzles) / seconds)
+            if progress is not None:
+                progress(len(rows), total)
+    return ExamBench(student.spec, device, weights, bandwidth, steps, rows)
+
+
+# --- likelihood questions against the matmul bound ----------------------------------------------------------
 
 KEPT, WHOLE = "kept prefixes", "every prompt whole"
 
@@ -164,3 +319,19 @@ def run_likelihood_bench(
         student.keep_prefixes = kept
         student._prefills.clear()
     return LikelihoodBench(student.spec, torch.get_num_threads(), throughput, rows)
+
+
+__all__ = [
+    "BENCH_BATCH_SIZES",
+    "BENCH_EXPLANATION",
+    "ExamBench",
+    "ExamBenchRow",
+    "LikelihoodBench",
+    "SpeedRow",
+    "TwoPasses",
+    "matmul_throughput",
+    "memory_bandwidth",
+    "model_bytes",
+    "run_exam_bench",
+    "run_likelihood_bench",
+]

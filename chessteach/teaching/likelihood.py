@@ -3,17 +3,19 @@
 A small language model rarely writes a legal move when asked for one, so free answers say little about what an
 explanation teaches it. Evaluation harnesses score small models by **likelihood** instead: the student's
 log-probability of each candidate answer after the question, the answer its argmax. Here the candidates are
-moves in SAN, the notation the exam's prompts ask for (:func:`~chessteach.teaching.exam.exam_prompt`), each
+moves in SAN, the notation the exam's prompts ask for (:func:`~chessteach.teaching.prompts.exam_prompt`), each
 written as the prompt's continuation (after a space in plain text, as the assistant's reply in a chat):
 
 - for a positional exercise (a puzzle with ``Distractors``), the best move and its three distractors, the
-  question listing those four (:func:`~chessteach.teaching.exam.exam_choices`);
+  question listing those four (:func:`~chessteach.teaching.prompts.exam_choices`);
 - for a puzzle, every legal move, the question listing them all.
 
 The answer is right when :func:`~chessteach.teaching.answers.grade` accepts it (the solution, or any mate at
 once); the **probability on the solution** is the share of the candidates' total probability that the accepted
 moves hold (a softmax over the candidates' summed log-probabilities; no length normalisation). The prompt's
-computation is shared by its candidates (:meth:`~chessteach.llm.base.LanguageModel.score_continuations`).
+computation is shared by its candidates (:meth:`~chessteach.llm.base.LanguageModel.score_continuations`). The
+:class:`~chessteach.teaching.examiner.Examiner` asks each question (:meth:`~chessteach.teaching.examiner.Examiner.choice`)
+and keeps its answer in the exam cache.
 
 Each item is asked under several **conditions**: no explanation, one or more explanations of the concept (the
 grounded template's, a teacher model's: :data:`TEMPLATE`, :data:`TEACHER`) and a **placebo**, an explanation of
@@ -23,39 +25,26 @@ seed). The **degradation rate** (the issue's non-degradation measure) is the sha
 explanation and wrong with it. The free answer (greedy, graded as in :func:`~chessteach.teaching.exam.run_exam`)
 is asked from the same prompt, computed once for both, so the table shows both measures side by side.
 
->>> from chessteach.puzzles import Puzzle
->>> p = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"], id="backRank")
->>> len(candidate_moves(p)), Choice(("Ra8#", "Ra2"), (-1.0, -3.0), (True, False)).correct
-(20, True)
+>>> choose_placebo("fork", {"fork": "x" * 100, "pin": "x" * 90})
+'pin'
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import chess
 import pandas as pd
 
-from chessteach.llm.base import LanguageModel, ModelRequestError, Prompt, score_and_generate
+from chessteach.llm.base import LanguageModel, ModelRequestError
 from chessteach.puzzles.puzzle import Puzzle
 from chessteach.teaching.answers import grade, parse_answer
-from chessteach.teaching.exam import (
-    ExamCache,
-    ExamConfig,
-    ExamError,
-    Progress,
-    exam_choices,
-    exam_prompt,
-    explanation_hash,
-    is_exercise,
-    puzzle_key,
-    student_key,
-)
+from chessteach.teaching.exam_cache import ExamCache
+from chessteach.teaching.examiner import ExamConfig, Examiner, Progress
+from chessteach.teaching.prompts import ExamError, candidate_moves, is_exercise
 from chessteach.teaching.stats import Interval, paired_bootstrap
 
 logger = logging.getLogger(__name__)
@@ -65,154 +54,6 @@ NONE, PLACEBO = "none", "placebo"
 TEMPLATE, TEACHER, GIVEN = "template", "teacher", "given"
 """The usual explanation conditions: the grounded template explainer's, a teacher model's, a given text's."""
 CONTROLS: tuple[str, ...] = (NONE, PLACEBO)
-
-MEMO_LIMIT = 65536
-"""Questions whose candidate scores :class:`LikelihoodScorer` remembers."""
-
-
-# --- one question --------------------------------------------------------------------------------------------
-
-
-def candidate_moves(puzzle: Puzzle) -> list[chess.Move]:
-    """The candidates of a question: an exercise's best move and three distractors (in
-    :func:`~chessteach.teaching.exam.exam_choices`'s order), else every legal move of the solver's position."""
-    if is_exercise(puzzle):
-        return exam_choices(puzzle)
-    return list(puzzle.position().legal_moves)
-
-
-def likelihood_prompt(puzzle: Puzzle, explanation: str | None, config: ExamConfig) -> Prompt:
-    """The question whose continuations are scored: the exam prompt, listing the candidates of an exercise
-    (multiple choice) or every legal move of a puzzle."""
-    return exam_prompt(
-        puzzle, explanation, prompt_format=config.prompt_format, chat=config.chat, choices=is_exercise(puzzle)
-    )
-
-
-def move_continuation(san: str, *, chat: bool) -> str:
-    """A move as the prompt's continuation: SAN, after a space in plain text (the prompt ends ``Answer:``)."""
-    return san if chat else f" {san}"
-
-
-@dataclass(frozen=True)
-class Choice:
-    """The student's log-probability of each candidate (SAN) of one question, and which candidates are right."""
-
-    candidates: tuple[str, ...]
-    logprobs: tuple[float, ...]
-    accepted: tuple[bool, ...]
-
-    @property
-    def best(self) -> int:
-        """The index of the student's answer: the most likely candidate (the first on a tie)."""
-        return max(range(len(self.logprobs)), key=lambda i: self.logprobs[i])
-
-    @property
-    def answer(self) -> str:
-        return self.candidates[self.best]
-
-    @property
-    def correct(self) -> bool:
-        return self.accepted[self.best]
-
-    @property
-    def p_solution(self) -> float:
-        """The accepted candidates' share of the candidates' total probability.
-
-        >>> round(Choice(("a", "b"), (math.log(3), 0.0), (True, False)).p_solution, 3)
-        0.75
-        """
-        top = max(self.logprobs)
-        weights = [math.exp(lp - top) for lp in self.logprobs]
-        return sum(w for w, ok in zip(weights, self.accepted, strict=True) if ok) / sum(weights)
-
-
-def score_choice(student: LanguageModel, puzzle: Puzzle, explanation: str | None, config: ExamConfig) -> Choice:
-    """Score every candidate of the puzzle's question after one prompt (the prompt computed once)."""
-    return ask_question(student, puzzle, explanation, config, free_answer=False)[0]
-
-
-def ask_question(
-    student: LanguageModel, puzzle: Puzzle, explanation: str | None, config: ExamConfig, *, free_answer: bool = True
-) -> tuple[Choice, str | None]:
-    """The question's :class:`Choice` and, with ``free_answer``, the student's greedy answer to the same prompt
-    (one computation of the prompt for both where the backend can: :func:`~chessteach.llm.base.score_and_generate`)."""
-    board = puzzle.position()
-    moves = candidate_moves(puzzle)
-    if not moves:
-        raise ExamError(f"puzzle {puzzle.id}: the solver has no legal move")
-    sans = tuple(board.san(m) for m in moves)
-    prompt = likelihood_prompt(puzzle, explanation, config)
-    continuations = [move_continuation(s, chat=config.chat) for s in sans]
-    text: str | None = None
-    if free_answer:
-        logprobs, text = score_and_generate(student, prompt, continuations, config.generation())
-    else:
-        logprobs = student.score_continuations(prompt, continuations)
-    return Choice(sans, tuple(float(x) for x in logprobs), tuple(grade(puzzle, m) for m in moves)), text
-
-
-class LikelihoodScorer:
-    """Scores questions (explanation, puzzle) by likelihood, each once (remembered by the explanation's hash and
-    the puzzle's key, and kept in an optional :class:`~chessteach.teaching.exam.ExamCache`, so that a rerun or a
-    resumed run asks the student nothing it has answered); the teachability reward on the likelihood measure asks
-    it. Grading is recomputed from the cached candidates and log-probabilities.
-
-    >>> scorer = LikelihoodScorer(student, ExamConfig())  # doctest: +SKIP
-    >>> scorer.choice(puzzle, None).p_solution  # doctest: +SKIP
-    0.031
-    """
-
-    def __init__(
-        self, student: LanguageModel, config: ExamConfig | None = None, *, cache: ExamCache | None = None
-    ) -> None:
-        self.student = student
-        self.config = config or ExamConfig()
-        self.cache = cache
-        self._memo: dict[tuple[str, str], tuple[Choice, str | None]] = {}
-        self.scored = 0
-        """Questions put to the student (not those served from memory or the cache)."""
-
-    def choice(self, puzzle: Puzzle, explanation: str | None) -> Choice:
-        """The question's candidates scored (asked once per explanation and puzzle)."""
-        return self.ask(puzzle, explanation, free_answer=False)[0]
-
-    def _cache_key(self, puzzle: Puzzle, digest: str) -> tuple[str, str, str, str]:
-        form = f"{self.config.format_key}+likelihood+{self.config.max_new_tokens}"
-        return (student_key(self.student.spec), digest, puzzle_key(puzzle, choices=is_exercise(puzzle)), form)
-
-    def _cached(self, puzzle: Puzzle, digest: str) -> tuple[Choice, str | None] | None:
-        if self.cache is None:
-            return None
-        hit = self.cache.get_choice(self._cache_key(puzzle, digest))
-        if hit is None:
-            return None
-        candidates, logprobs, text = hit
-        board = puzzle.position()
-        moves = candidate_moves(puzzle)
-        if [board.san(m) for m in moves] != candidates:  # another question after all: ask again
-            return None
-        return Choice(tuple(candidates), tuple(logprobs), tuple(grade(puzzle, m) for m in moves)), text
-
-    def ask(self, puzzle: Puzzle, explanation: str | None, *, free_answer: bool = True) -> tuple[Choice, str | None]:
-        """The question's :class:`Choice` and, with ``free_answer``, the student's free answer (each computed once
-        per explanation and puzzle; a free answer asked later than its choice costs a second prompt)."""
-        digest = explanation_hash(explanation)
-        key = (digest, puzzle_key(puzzle, choices=is_exercise(puzzle)))
-        hit = self._memo.get(key)
-        if hit is None or (free_answer and hit[1] is None):
-            hit = self._cached(puzzle, digest)
-        if hit is None or (free_answer and hit[1] is None):
-            hit = ask_question(self.student, puzzle, explanation, self.config, free_answer=free_answer)
-            self.scored += 1
-            if self.cache is not None:
-                choice, text = hit
-                self.cache.put_choice(self._cache_key(puzzle, digest), choice.candidates, choice.logprobs, text)
-        if len(self._memo) >= MEMO_LIMIT:
-            self._memo.clear()
-        self._memo[key] = hit
-        return hit
-
 
 # --- placebos ------------------------------------------------------------------------------------------------
 
@@ -434,7 +275,7 @@ def run_likelihood_exam(
     shown: dict[str, str | None] = {NONE: None, **explanations}
     if placebo is not None:
         shown[PLACEBO] = placebo
-    scorer = LikelihoodScorer(student, config, cache=cache)
+    examiner = Examiner(student, config, cache=cache)
     items = [(p, c) for c in shown for p in puzzles]
     total = len(items)
     if progress is not None:
@@ -445,7 +286,7 @@ def run_likelihood_exam(
     for done, (puzzle, condition) in enumerate(items, start=1):
         if puzzle.id not in failed:
             try:
-                choice, text = scorer.ask(puzzle, shown[condition], free_answer=free_answer)
+                choice, text = examiner.choice_and_answer(puzzle, shown[condition], free_answer=free_answer)
             except ModelRequestError as exc:
                 logger.warning("puzzle %s: the student could not answer: %s", puzzle.id, exc)
                 failed[puzzle.id] = str(exc)
