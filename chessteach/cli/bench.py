@@ -335,7 +335,9 @@ def bench_exam(
     with tempfile.TemporaryDirectory(prefix="chessteach-bench-exam-") as scratch:
         checkpoint = None
         if student is None:
-            checkpoint = build_random_model(Path(scratch) / random_config, RANDOM_MODEL_CONFIGS[random_config], dtype=dtype)
+            checkpoint = build_random_model(
+                Path(scratch) / random_config, RANDOM_MODEL_CONFIGS[random_config], dtype=dtype
+            )
             student = f"hf:{checkpoint}"
         separator = "&" if "?" in student else "?"
         model = load_model(f"{student}{separator}device={device}&dtype={dtype}") if student.startswith("hf:") \

@@ -175,8 +175,12 @@ def run_exam_bench(
             seconds = time.perf_counter() - start
             bound = math.ceil(len(puzzles) / batch) * steps * weights / bandwidth
             rows.append(ExamBenchRow(batch, with_explanation, len(puzzles), tokens, seconds, bound))
-            logger.info("batch %d, %s explanation: %.2f puzzles/s", batch, "with" if with_explanation else "without",
-                        len(puzzles) / seconds)
+            logger.info(
+                "batch %d, %s explanation: %.2f puzzles/s",
+                batch,
+                "with" if with_explanation else "without",
+                len(puzzles) / seconds,
+            )
             if progress is not None:
                 progress(len(rows), total)
     return ExamBench(student.spec, device, weights, bandwidth, steps, rows)

@@ -28,8 +28,10 @@ def plot_profile(profile: pd.DataFrame, path: str | os.PathLike[str], *, by: str
     top.set_title(title or f"student accuracy by {by.replace('_', ' ')}")
     uplift = profile["uplift"].astype(float)
     errors = [(uplift - profile["ci_low"]).clip(lower=0), (profile["ci_high"] - uplift).clip(lower=0)]
-    colors = ["#2e8b57" if low > 0 else "#c0392b" if high < 0 else "#b0b0b0"
-              for low, high in zip(profile["ci_low"], profile["ci_high"], strict=True)]
+    colors = [
+        "#2e8b57" if low > 0 else "#c0392b" if high < 0 else "#b0b0b0"
+        for low, high in zip(profile["ci_low"], profile["ci_high"], strict=True)
+    ]
     bottom.bar(xs, uplift, 0.6, yerr=errors, capsize=4, color=colors)
     bottom.axhline(0, color="black", linewidth=0.8)
     bottom.set_ylabel(f"uplift ({int(CONFIDENCE * 100)}% CI)")

@@ -335,9 +335,7 @@ class Examiner:
             return None
         return Choice(tuple(candidates), tuple(logprobs), tuple(grade(puzzle, m) for m in moves)), text
 
-    def _ask_choice(
-        self, puzzle: Puzzle, explanation: str | None, *, free_answer: bool
-    ) -> tuple[Choice, str | None]:
+    def _ask_choice(self, puzzle: Puzzle, explanation: str | None, *, free_answer: bool) -> tuple[Choice, str | None]:
         board = puzzle.position()
         moves = candidate_moves(puzzle)
         if not moves:

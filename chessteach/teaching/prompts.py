@@ -80,8 +80,9 @@ PROMPT_FORMATS: dict[str, PromptFormat] = {
     for f in (
         PromptFormat("fen-san", "the FEN and the legal moves in SAN"),
         PromptFormat("board", "the FEN, the board as python-chess prints it, the legal moves in SAN", plain_board),
-        PromptFormat("grid", "the FEN, a board grid labelled with ranks and files, the legal moves in SAN",
-                     labelled_grid),
+        PromptFormat(
+            "grid", "the FEN, a board grid labelled with ranks and files, the legal moves in SAN", labelled_grid
+        ),
     )
 }
 """The named prompt formats (``--format``)."""
@@ -133,7 +134,9 @@ def exam_choices(puzzle: Puzzle) -> list[chess.Move]:
     if not tokens:
         raise ExamError(f"{where}: the {DISTRACTORS_COLUMN} column is empty; multiple choice needs {DISTRACTORS} moves")
     if len(tokens) != DISTRACTORS:
-        raise ExamError(f"{where}: {DISTRACTORS_COLUMN} {text.strip()!r} holds {len(tokens)} move(s), not {DISTRACTORS}")
+        raise ExamError(
+            f"{where}: {DISTRACTORS_COLUMN} {text.strip()!r} holds {len(tokens)} move(s), not {DISTRACTORS}"
+        )
     board = puzzle.position()
     best = puzzle.solver_moves[0]
     wrong: list[chess.Move] = []

@@ -35,8 +35,6 @@ class ExamResult:
     cached: bool = False
 
 
-
-
 @dataclass(frozen=True)
 class ExamSummary:
     """An exam's scores: accuracies, the uplift and the log-probability change with their intervals."""
@@ -50,8 +48,15 @@ class ExamSummary:
 
 
 SUMMARY_COLUMNS = [
-    "n", "accuracy_without", "accuracy_with", "uplift", "ci_low", "ci_high", "logprob_change",
-    "logprob_ci_low", "logprob_ci_high",
+    "n",
+    "accuracy_without",
+    "accuracy_with",
+    "uplift",
+    "ci_low",
+    "ci_high",
+    "logprob_change",
+    "logprob_ci_low",
+    "logprob_ci_high",
 ]
 
 
@@ -95,9 +100,7 @@ class ExamReport:
             if self.explanation is not None:
                 if with_ is None:
                     continue
-                row.update(
-                    answer_with=with_.answer, correct_with=with_.correct, logprob_with=with_.logprob_solution
-                )
+                row.update(answer_with=with_.answer, correct_with=with_.correct, logprob_with=with_.logprob_solution)
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -115,6 +118,7 @@ def _summarize(frame: pd.DataFrame, concept: str, config: ExamConfig) -> ExamSum
     without = frame["correct_without"].astype(float)
     has_with = "correct_with" in frame
     with_ = frame["correct_with"].astype(float) if has_with else pd.Series([nan] * n)
+
     def interval(with_scores: list[float], without_scores: list[float]) -> Interval:
         return paired_bootstrap(
             with_scores, without_scores, resamples=config.resamples, confidence=config.confidence, seed=config.seed
@@ -173,7 +177,6 @@ def _band_order(bands: pd.Series) -> list[str]:
         return float(band.rstrip("+").split("-")[0])
 
     return sorted(set(bands), key=low)
-
 
 
 __all__ = ["SUMMARY_COLUMNS", "ExamReport", "ExamResult", "ExamSummary", "concept_profile"]
