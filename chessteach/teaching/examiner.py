@@ -211,6 +211,7 @@ class Examiner:
             hit = self.cache.get(key)
             if hit is not None and not (self.score_solutions and math.isnan(hit[1])):
                 answer = grade_free_answer(puzzle, hit[0], hit[1], cached=True)
+                self._remember(key, answer)
         return answer
 
     def _remember(self, key: AnswerKey, answer: FreeAnswer) -> None:

@@ -41,9 +41,8 @@ import pandas as pd
 
 from chessteach.llm.base import LanguageModel, ModelRequestError
 from chessteach.puzzles.puzzle import Puzzle
-from chessteach.teaching.answers import grade, parse_answer
 from chessteach.teaching.exam_cache import ExamCache
-from chessteach.teaching.examiner import ExamConfig, Examiner, Progress
+from chessteach.teaching.examiner import ExamConfig, Examiner, Progress, grade_free_answer
 from chessteach.teaching.prompts import ExamError, candidate_moves, is_exercise
 from chessteach.teaching.stats import Interval, paired_bootstrap
 
@@ -291,12 +290,12 @@ def run_likelihood_exam(
                 logger.warning("puzzle %s: the student could not answer: %s", puzzle.id, exc)
                 failed[puzzle.id] = str(exc)
             else:
-                move = None if text is None else parse_answer(text, puzzle.position())
+                free = None if text is None else grade_free_answer(puzzle, text)
                 results.append(
                     LikelihoodResult(
                         puzzle.id, condition, choice.answer, choice.correct, choice.p_solution,
-                        free_answer=None if text is None else (puzzle.position().san(move) if move else None),
-                        free_correct=None if text is None else grade(puzzle, move), free_text=text,
+                        free_answer=None if free is None else free.move,
+                        free_correct=None if free is None else free.correct, free_text=text,
                     )
                 )
         if progress is not None and (done % config.chunk == 0 or done == total):
