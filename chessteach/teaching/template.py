@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from chessteach.concepts.facts import Fact
     from chessteach.games.review import MoveReview
     from chessteach.puzzles.puzzle import Puzzle
-    from chessteach.teaching.explain import Explanation
+    from chessteach.teaching.sections import Explanation
 
 
 class MomentExplainer(Protocol):
