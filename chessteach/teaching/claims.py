@@ -13,9 +13,9 @@ section ("What it is", "How to spot it", "Common mistakes") is *strict* (held to
 says it is about this position.
 
 >>> [type(c).__name__ for c in read_claims("1. Ra8# mates: the rook on a1 goes to a8.")]
-['MoveLine', 'PiecePlaced', 'PiecePlaced', 'PieceMove']
+['MoveLine', 'PiecePlaced', 'PieceMove']
 >>> relation = read_claims("The knight on f7 forks the king and the queen.")[1]
->>> relation.verb, relation.subjects[0].name(), [t.name() for t in relation.targets]  # type: ignore[union-attr]
+>>> relation.verb, relation.subjects[0].name(), [t.name() for t in relation.targets]
 ('fork', 'knight on f7', ['king', 'queen'])
 """
 
@@ -92,8 +92,9 @@ EXAMPLE_MARKERS = re.compile(
 )
 """Words by which a sentence of a general section says it is about the example."""
 
-PIECE_PHRASE = re.compile(ARTICLES + COLOUR + r"(?:(?:own|lone|other)\s+)?" + PIECE_TYPE + PLACED + SQUARE_LIST + r"\b",
-                          re.IGNORECASE)
+PIECE_PHRASE = re.compile(
+    ARTICLES + COLOUR + r"(?:(?:own|lone|other)\s+)?" + PIECE_TYPE + PLACED + SQUARE_LIST + r"\b", re.IGNORECASE
+)
 """A piece on one square or pieces on several: "the white knight on e5", "Black's pawns on d5 and f6"."""
 
 TYPE_ONLY = re.compile(ARTICLES + COLOUR + PIECE_TYPE + r"\b(?!" + PLACED + SQUARE + r")", re.IGNORECASE)
@@ -168,8 +169,11 @@ CAPTURE = re.compile(
 """A capture's verb, and its square if given: "takes on d5", "wins "."""
 
 CHECK_ON = re.compile(
-    r"\b" + NEGATION + r"(?P<what>checkmates|checkmate|mates|mate|mating|checks|check)\s+(?:on|at)\s+(?P<square>"
-    + SQUARE + r")\b",
+    r"\b"
+    + NEGATION
+    + r"(?P<what>checkmates|checkmate|mates|mate|mating|checks|check)\s+(?:on|at)\s+(?P<square>"
+    + SQUARE
+    + r")\b",
     re.IGNORECASE,
 )
 """A check or a mate on a square: "mates on h7", "check on e8"."""
@@ -447,7 +451,12 @@ def _piece_at(text: str, pos: int, *, type_only: bool = True) -> PieceRef | None
             squares = squares[:1]
             end = match.start("squares") + 2
         return PieceRef(
-            pos, end, PIECE_TYPES[match.group("type").lower()], _color_word(match.group("color")), squares, text[pos:end]
+            pos,
+            end,
+            PIECE_TYPES[match.group("type").lower()],
+            _color_word(match.group("color")),
+            squares,
+            text[pos:end],
         )
     match = LETTER_PIECE.match(text, pos)
     if match:
@@ -500,7 +509,7 @@ def _targets_after(text: str, pos: int, end: int) -> tuple[list[Target], int]:
     targets: list[Target] = []
     cursor = pos
     while cursor < end:
-        start = (TARGET_SEPARATOR if targets else FIRST_TARGET).match(text, cursor).end()  # type: ignore[union-attr]
+        start = (TARGET_SEPARATOR if targets else FIRST_TARGET).match(text, cursor).end()
         piece = _piece_at(text, start)
         if piece is not None and piece.end <= end:
             targets.append(piece)
@@ -640,7 +649,12 @@ class _Reader:
                 targets = [PieceRef(0, 0, chess.KING, None, (), "the king")]
             claims.append(
                 Relation(
-                    self.sentence, words, verb, tuple(subjects or [piece]), tuple(targets), behind,
+                    self.sentence,
+                    words,
+                    verb,
+                    tuple(subjects or [piece]),
+                    tuple(targets),
+                    behind,
                     bool(match.group("neg")),
                 )
             )
@@ -661,8 +675,11 @@ class _Reader:
                 if state in DEFENDED_STATES:
                     state = "undefended"  # "not defended"
                 else:
-                    claims.append(PieceState(self.sentence, self._words(piece.start, match.end()), piece, state, None,
-                                             negated=True))
+                    claims.append(
+                        PieceState(
+                            self.sentence, self._words(piece.start, match.end()), piece, state, None, negated=True
+                        )
+                    )
                     continue
             by = _piece_at(text, match.end()) if match.group(0).rstrip().endswith(("by", "from")) else None
             end = by.end if by is not None else match.end()
@@ -678,7 +695,9 @@ class _Reader:
             if match and piece.squares:
                 claims.append(
                     PieceMove(
-                        self.sentence, self._words(piece.start, match.end()), piece,
+                        self.sentence,
+                        self._words(piece.start, match.end()),
+                        piece,
                         chess.parse_square(match.group("square")),
                     )
                 )

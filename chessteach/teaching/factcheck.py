@@ -1,6 +1,10 @@
-"""Fact-checking explanations: find the checkable claims in a text and test each on the example's boards.
+"""Fact-checking explanations: decide each checkable claim of a text on the example's boards.
 
-An explanation of a concept talks about one example puzzle. Its checkable claims are:
+An explanation of a concept talks about one example puzzle. The claim grammar
+(:mod:`chessteach.teaching.claims`) reads its checkable claims from the English, without a board; this module
+decides them on the example's positions, by :mod:`chessteach.concepts` wherever it names the motif (a skewer is
+one that :func:`chessteach.concepts.tactics.skewers` finds, so never against a pawn; a pin to the king is
+checked as a ``pin`` fact; defended and trapped pieces by :mod:`chessteach.concepts.tactics`). The claims:
 
 * **moves**, in SAN (``Nf7+``, ``24... Qxb2``, ``O-O``) or UCI (``g5f7``): legal where the text places them. A
   numbered move must be legal at that move of the line (a move sequence like ``1. Nf7+ Kg8 2. Nh6+`` is
@@ -32,6 +36,7 @@ about this position).
 >>> check_text("The knight on f7 attacks the king on g8.", puzzle).false_claims[0].reason
 'no white or black knight on f7 in any position of the line'
 """
+
 from __future__ import annotations
 
 import logging
@@ -249,12 +254,13 @@ def _pins(board: chess.Board, subject: chess.Square, target: chess.Square, behin
     return PIECE_VALUES[board.piece_type_at(back)] > PIECE_VALUES[board.piece_type_at(target)]  # type: ignore[index]
 
 
-def _skewers(board: chess.Board, subject: chess.Square, target: chess.Square, behind: list[chess.Square] | None) -> bool:
+def _skewers(
+    board: chess.Board, subject: chess.Square, target: chess.Square, behind: list[chess.Square] | None
+) -> bool:
     """Whether the piece on ``subject`` skewers the piece on ``target`` (against one on ``behind``'s squares, if
     given), as :func:`chessteach.concepts.tactics.skewers` finds it: never against a pawn."""
     return any(
-        fact.squares[1] == target and (behind is None or fact.squares[2] in behind)
-        for fact in skewers(board, subject)
+        fact.squares[1] == target and (behind is None or fact.squares[2] in behind) for fact in skewers(board, subject)
     )
 
 
@@ -318,7 +324,9 @@ def _state_holds(board: chess.Board, square: chess.Square, state: str, by: Piece
         return pinned or any(_pins(board, s, square, None) for s in pinners)
     if state == "in check":
         return (
-            piece.piece_type == chess.KING and bool(enemies) and (by is None or any(_matches(by, board, s) for s in enemies))
+            piece.piece_type == chess.KING
+            and bool(enemies)
+            and (by is None or any(_matches(by, board, s) for s in enemies))
         )
     if state in ("checkmated", "mated"):
         return (
@@ -368,8 +376,10 @@ def _check_to(board: chess.Board, claim: CheckOn) -> bool:
 
 # ------------------------------------------------------------------ the checker
 
-def _verdict(sentence: Sentence, kind: str, words: str, ok: bool | None, reason: str, *, strict: bool | None = None
-             ) -> Claim:
+
+def _verdict(
+    sentence: Sentence, kind: str, words: str, ok: bool | None, reason: str, *, strict: bool | None = None
+) -> Claim:
     """A claim with its verdict; a failed claim outside the strict scope is uncheckable, not false."""
     if ok is None:
         status = UNCHECKABLE
@@ -380,8 +390,9 @@ def _verdict(sentence: Sentence, kind: str, words: str, ok: bool | None, reason:
     else:
         status = UNCHECKABLE
         reason = f"general statement in '{sentence.section}', not about the example ({reason})"
-    return Claim(kind, " ".join(words.split()), sentence.text, status, reason if status != VERIFIED else "",
-                 sentence.section)
+    return Claim(
+        kind, " ".join(words.split()), sentence.text, status, reason if status != VERIFIED else "", sentence.section
+    )
 
 
 def _score(claims: list[Claim]) -> tuple[int, int]:
@@ -393,21 +404,28 @@ class _Checker:
 
     def __init__(self, line: ExampleLine):
         self.line = line
-        self._deciders: dict[type, Callable[[TextClaim], list[Claim]]] = {
-            MoveLine: self._moves,  # type: ignore[dict-item]
-            PieceOrMove: self._piece_or_move,  # type: ignore[dict-item]
-            PiecePlaced: self._piece,  # type: ignore[dict-item]
-            Relation: self._relation,  # type: ignore[dict-item]
-            PieceState: self._state,  # type: ignore[dict-item]
-            PieceMove: self._piece_move,  # type: ignore[dict-item]
-            Capture: self._capture,  # type: ignore[dict-item]
-            CheckOn: self._check_on,  # type: ignore[dict-item]
-            MateIn: self._mate_in,  # type: ignore[dict-item]
-        }
 
     def check(self, claim: TextClaim) -> list[Claim]:
         """The verdicts on one claim of the text (a line of moves gives one per move)."""
-        return self._deciders[type(claim)](claim)
+        match claim:
+            case MoveLine():
+                return self._moves(claim)
+            case PieceOrMove():
+                return self._piece_or_move(claim)
+            case PiecePlaced():
+                return self._piece(claim)
+            case Relation():
+                return self._relation(claim)
+            case PieceState():
+                return self._state(claim)
+            case PieceMove():
+                return self._piece_move(claim)
+            case Capture():
+                return self._capture(claim)
+            case CheckOn():
+                return self._check_on(claim)
+            case MateIn():
+                return self._mate_in(claim)
 
     def _anywhere(self, test: Callable[[chess.Board], bool]) -> bool:
         return any(test(board) for board in self.line.boards)
@@ -508,11 +526,10 @@ class _Checker:
         if claim.negated:
             return [_verdict(claim.sentence, "relation", claim.words, None, NEGATED)]
         for subject in claim.subjects:
-            if not self._anywhere(
-                lambda board, subject=subject: any(  # type: ignore[misc]
-                    _relation_holds(board, claim.verb, square, claim.targets, claim.behind)
-                    for square in _placements(subject, board)
-                )
+            if not any(
+                _relation_holds(board, claim.verb, square, claim.targets, claim.behind)
+                for board in self.line.boards
+                for square in _placements(subject, board)
             ):
                 named = ", ".join(target_name(t) for t in claim.targets)
                 against = f" (with {target_name(claim.behind)} behind)" if claim.behind is not None else ""
@@ -616,7 +633,7 @@ def check_explanation(explanation: Explanation, example: Puzzle) -> FactCheck:
     >>> text = "## Worked example\\n\\n1. Ra8#: the rook on a1 moves to a8, giving checkmate.\\n"
     >>> explanation = Explanation("backRankMate", text, {}, [], puzzle.id, "template")
     >>> check_explanation(explanation, puzzle).summary()
-    '4 claims: 4 verified, 0 false, 0 uncheckable (100% true)'
+    '3 claims: 3 verified, 0 false, 0 uncheckable (100% true)'
     """
     if explanation.example_id is not None and explanation.example_id != example.id:
         logger.warning(
