@@ -509,7 +509,9 @@ def _targets_after(text: str, pos: int, end: int) -> tuple[list[Target], int]:
     targets: list[Target] = []
     cursor = pos
     while cursor < end:
-        start = (TARGET_SEPARATOR if targets else FIRST_TARGET).match(text, cursor).end()
+        gap = (TARGET_SEPARATOR if targets else FIRST_TARGET).match(text, cursor)
+        assert gap is not None  # both patterns match the empty string
+        start = gap.end()
         piece = _piece_at(text, start)
         if piece is not None and piece.end <= end:
             targets.append(piece)
