@@ -231,4 +231,4 @@ def test_a_skewer_against_a_pawn_is_rejected_as_concepts_rejects_it(rear: str, s
     check = check_text(f"The white bishop on a1 skewers the black queen on d4 against the black {name} on f6.", puzzle)
     [relation] = [c for c in check.claims if c.kind == "relation"]
     assert relation.status == status, relation
-    assert bool(skewers(puzzle.position(), chess.A1)) == (status == VERIFIED)
+    assert bool(list(skewers(puzzle.position(), chess.A1))) == (status == VERIFIED)

@@ -12,6 +12,8 @@ its square, directly or from behind an enemy line piece that attacks it (an x-ra
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import chess
 
 from chessteach.concepts.facts import Fact, fact_check, pieces_match
@@ -213,15 +215,14 @@ def find_skewer(board: chess.Board, square: chess.Square) -> Fact | None:
     """A skewer by the line piece on ``square``: it attacks an enemy piece worth more than the enemy piece
     (not a pawn) standing right behind it on the same line (a king in front counts as worth the most). The
     first of :func:`skewers`."""
-    return next(iter(skewers(board, square)), None)
+    return next(skewers(board, square), None)
 
 
-def skewers(board: chess.Board, square: chess.Square) -> list[Fact]:
+def skewers(board: chess.Board, square: chess.Square) -> Iterator[Fact]:
     """Every skewer by the line piece on ``square`` (see :func:`find_skewer`), one per front piece."""
     piece = board.piece_at(square)
     if piece is None or piece.piece_type not in LINE_PIECES:
-        return []
-    found = []
+        return
     for front in attacked_enemies(board, square):
         front_type = board.piece_type_at(front)
         ray = chess.ray(square, front)
@@ -234,17 +235,14 @@ def skewers(board: chess.Board, square: chess.Square) -> list[Fact]:
         if PIECE_VALUES[front_type] <= PIECE_VALUES[board.piece_type_at(behind)]:  # type: ignore[index]
             continue
         squares = (square, front, behind)
-        found.append(
-            Fact(
-                kind="skewer",
-                squares=squares,
-                pieces=_symbols(board, squares),
-                text=f"{describe(piece, square)} skewers {describe(board.piece_at(front), front)} "  # type: ignore[arg-type]
-                f"against {describe(board.piece_at(behind), behind)}.",  # type: ignore[arg-type]
-                concept="skewer",
-            )
+        yield Fact(
+            kind="skewer",
+            squares=squares,
+            pieces=_symbols(board, squares),
+            text=f"{describe(piece, square)} skewers {describe(board.piece_at(front), front)} "  # type: ignore[arg-type]
+            f"against {describe(board.piece_at(behind), behind)}.",  # type: ignore[arg-type]
+            concept="skewer",
         )
-    return found
 
 
 def _further(origin: chess.Square, front: chess.Square, square: chess.Square) -> bool:

@@ -181,21 +181,10 @@ CHECK_ON = re.compile(
 MATE_IN = re.compile(r"\bmate\s+in\s+(?P<n>\d|one|two|three|four|five|six)\b", re.IGNORECASE)
 """A mate in N: "mate in 2", "mate in two"."""
 
-PIECE_TYPES: dict[str, chess.PieceType] = {
-    "king": chess.KING,
-    "queen": chess.QUEEN,
-    "rook": chess.ROOK,
-    "bishop": chess.BISHOP,
-    "knight": chess.KNIGHT,
-    "pawn": chess.PAWN,
-}
-PIECE_LETTERS: dict[str, chess.PieceType] = {
-    "K": chess.KING,
-    "Q": chess.QUEEN,
-    "R": chess.ROOK,
-    "B": chess.BISHOP,
-    "N": chess.KNIGHT,
-}
+PIECE_TYPES: dict[str, chess.PieceType] = {chess.piece_name(t): t for t in chess.PIECE_TYPES}
+"""Each piece's name and its type: ``"knight"`` -> ``chess.KNIGHT``."""
+PIECE_LETTERS: dict[str, chess.PieceType] = {chess.piece_symbol(t).upper(): t for t in chess.PIECE_TYPES[1:]}
+"""Each SAN piece letter (not the pawn's, which SAN does not write) and its type: ``"N"`` -> ``chess.KNIGHT``."""
 NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 VERBS = {
