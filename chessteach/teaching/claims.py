@@ -31,8 +31,8 @@ from chessteach.teaching.sections import GENERAL_SECTIONS, section_spans
 
 # ------------------------------------------------------------------ the grammar's fragments
 #
-# Every pattern of the grammar is composed here, once, from these named fragments (plain strings, so that
-# they nest); the compiled patterns below are the only ones the readers use.
+# Every pattern of the grammar is composed in this file, once, from these named fragments (plain strings, so
+# that they nest); the compiled patterns of the next part are the only ones the readers use.
 
 SQUARE = r"[a-h][1-8]"
 """A square in algebraic notation."""
@@ -79,6 +79,8 @@ STATE_WORD = (
 _FEN_FIELDS = r"(?:\s+[wb](?:\s+(?:-|[KQkq]+))?(?:\s+(?:-|[a-h][36]))?(?:\s+\d+\s+\d+)?)?"
 FEN = r"[1-8pnbrqkPNBRQK]+(?:/[1-8pnbrqkPNBRQK]+){7}" + _FEN_FIELDS
 """A FEN string (its placement, and any of its other fields)."""
+
+# ------------------------------------------------------------------ the grammar's patterns, compiled once
 
 CODE_PATTERN = re.compile(r"`[^`\n]*`|<[^>\n]*>|https?://\S+|" + FEN + r"|(?<=\S)\*+|\*+(?=\S)")
 """What :func:`mask` blanks out: code spans, HTML tags, URLs, FEN strings and emphasis marks."""
@@ -181,11 +183,14 @@ CHECK_ON = re.compile(
 MATE_IN = re.compile(r"\bmate\s+in\s+(?P<n>\d|one|two|three|four|five|six)\b", re.IGNORECASE)
 """A mate in N: "mate in 2", "mate in two"."""
 
+# ------------------------------------------------------------------ what the grammar's words mean
+
 PIECE_TYPES: dict[str, chess.PieceType] = {chess.piece_name(t): t for t in chess.PIECE_TYPES}
 """Each piece's name and its type: ``"knight"`` -> ``chess.KNIGHT``."""
 PIECE_LETTERS: dict[str, chess.PieceType] = {chess.piece_symbol(t).upper(): t for t in chess.PIECE_TYPES[1:]}
 """Each SAN piece letter (not the pawn's, which SAN does not write) and its type: ``"N"`` -> ``chess.KNIGHT``."""
 NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+"""The numbers of a mate in N written as words."""
 
 VERBS = {
     "attack": "attack",
@@ -204,7 +209,9 @@ VERBS = {
 """Each relation verb's stem and the relation it names."""
 
 UNDEFENDED_STATES = ("undefended", "unprotected", "unguarded", "hanging", "loose")
+"""The state words that say a piece has no defender."""
 DEFENDED_STATES = ("defended", "protected", "guarded")
+"""The state words that say a piece has a defender ("not defended" reads as undefended)."""
 
 
 # ------------------------------------------------------------------ what a claim is made of

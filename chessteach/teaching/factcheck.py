@@ -4,7 +4,10 @@ An explanation of a concept talks about one example puzzle. The claim grammar
 (:mod:`chessteach.teaching.claims`) reads its checkable claims from the English, without a board; this module
 decides them on the example's positions, by :mod:`chessteach.concepts` wherever it names the motif (a skewer is
 one that :func:`chessteach.concepts.tactics.skewers` finds, so never against a pawn; a pin to the king is
-checked as a ``pin`` fact; defended and trapped pieces by :mod:`chessteach.concepts.tactics`). The claims:
+checked as a ``pin`` fact; defended and trapped pieces by :mod:`chessteach.concepts.tactics`). Two relations
+stay plain geometry, as concepts has no checker for them: a fork claim needs two enemy pieces attacked at once
+(looser than :func:`~chessteach.concepts.tactics.find_fork`), and a relative pin a more valuable piece of the
+pinned side right behind it on the line. The claims:
 
 * **moves**, in SAN (``Nf7+``, ``24... Qxb2``, ``O-O``) or UCI (``g5f7``): legal where the text places them. A
   numbered move must be legal at that move of the line (a move sequence like ``1. Nf7+ Kg8 2. Nh6+`` is
