@@ -20,7 +20,6 @@ from chessteach.teaching import TemplateExplainer
 from chessteach.teaching.explain import (
     SYSTEM_PROMPT,
     USER_PROMPT,
-    Explanation,
     NoExampleError,
     example_facts,
     explain_concept,
@@ -31,7 +30,7 @@ from chessteach.teaching.explain import (
     teacher_prompt,
 )
 from chessteach.teaching.factcheck import UNCHECKABLE, check_explanation
-from chessteach.teaching.sections import GENERAL_SECTIONS, SECTIONS, missing_sections, parse_sections
+from chessteach.teaching.sections import GENERAL_SECTIONS, SECTIONS, Explanation, missing_sections, parse_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "puzzles" / "lichess-sample.csv"

@@ -219,3 +219,16 @@ def test_example_line_numbers_the_moves(puzzles: dict[str, Puzzle]) -> None:
     assert len(line.boards) == len(puzzles[FORK].moves) + 1
     assert line.numbered[(31, chess.BLACK)] == 0 and line.numbered[(32, chess.WHITE)] == 1
     assert line.where(1) == "at 32. (White to move)"
+
+
+@pytest.mark.parametrize(("rear", "status"), [("r", VERIFIED), ("p", FALSE)])
+def test_a_skewer_against_a_pawn_is_rejected_as_concepts_rejects_it(rear: str, status: str) -> None:
+    """The checker agrees with :func:`chessteach.concepts.tactics.skewers`: a skewer's rear piece is never a pawn."""
+    from chessteach.concepts.tactics import skewers
+
+    puzzle = Puzzle.from_solution(f"6k1/8/5{rear}2/8/3q4/8/8/B6K w - - 0 1", ["a1d4"])
+    name = chess.piece_name(chess.Piece.from_symbol(rear).piece_type)
+    check = check_text(f"The white bishop on a1 skewers the black queen on d4 against the black {name} on f6.", puzzle)
+    [relation] = [c for c in check.claims if c.kind == "relation"]
+    assert relation.status == status, relation
+    assert bool(list(skewers(puzzle.position(), chess.A1))) == (status == VERIFIED)

@@ -22,12 +22,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from markupsafe import escape
 from PIL import Image
 
 from chessteach.engine import AnalysisCache, EngineLimit, EnginePool
 from chessteach.games.read import read_games
 from chessteach.games.report import write_report
 from chessteach.games.review import GameReview, review_games
+from chessteach.teaching.moments import games_writeups
 
 BUNDLED_PGN = Path(__file__).resolve().parents[1] / "chessteach" / "data" / "games" / "candidates-2022-sample.pgn"
 NODES = 20_000
@@ -67,7 +69,9 @@ def report(reviews: list[GameReview], tmp_path_factory: pytest.TempPathFactory) 
     first = reviews[0]
     hostile = dataclasses.replace(first, headers={**first.headers, "White": HOSTILE, "Event": "<b>bold</b> & co"})
     path = tmp_path_factory.mktemp("report") / "report.html"
-    return write_report([hostile, *reviews[1:]], path, title="Review <of> games", source="sample.pgn")
+    return write_report(
+        [hostile, *reviews[1:]], path, title="Review <of> games", source="sample.pgn", writeups=games_writeups(reviews)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -253,6 +257,18 @@ def test_report_is_self_contained_and_escapes_headers(report: Path) -> None:
     assert "<title>Review &lt;of&gt; games</title>" in html
     assert not re.search(r"""(src|href|url)\s*[=(]\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
     assert "<link" not in html and "@import" not in html
+
+
+def test_report_shows_the_write_ups_it_is_given(report: Path, reviews: list[GameReview], tmp_path: Path) -> None:
+    """Each moment's write-up comes from the caller (ply -> text per game); without any, no moment shows one."""
+    html = report.read_text(encoding="utf-8")
+    writeups = games_writeups(reviews)
+    assert html.count('<p class="writeup">') == sum(len(w) for w in writeups) > 0
+    assert str(escape(writeups[0][reviews[0].moments[0].ply])) in html
+    bare = write_report(reviews, tmp_path / "bare.html").read_text(encoding="utf-8")
+    assert '<p class="writeup">' not in bare
+    with pytest.raises(ValueError, match="write-ups of 1 review"):
+        write_report(reviews[:1], tmp_path / "wrong.html", writeups=[])
 
 
 def test_no_games(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import chess
@@ -20,6 +22,7 @@ from chessteach.engine import AnalysisCache, EngineLimit, EnginePool
 from chessteach.games.moments import new_positional_facts
 from chessteach.games.read import read_games
 from chessteach.games.review import game_positions, review_games
+from chessteach.teaching.moments import moment_writeups
 
 NODES = "20000"
 MINIATURE = """[Event "Miniature"]
@@ -159,7 +162,7 @@ def test_review_library_on_a_miniature() -> None:
     assert [m.san for m in review.moves][-1] == "Qxf7#"
     nf6 = review.moves[5]
     assert nf6.san == "Nf6" and nf6.judgment is not None and nf6.critical
-    assert nf6.best_san != "Nf6" and nf6.writeup.startswith("3... Nf6")
+    assert nf6.best_san != "Nf6" and moment_writeups(review)[nf6.ply].startswith("3... Nf6")
 
 
 def test_moment_write_ups_name_structure_changes_not_pieces_against_pawns() -> None:
@@ -175,3 +178,14 @@ def test_moment_write_ups_name_structure_changes_not_pieces_against_pawns() -> N
     then = pushed.copy()
     then.push(chess.Move.from_uci("c4c5"))
     assert [f.kind for f in new_positional_facts(pushed, then)] == ["isolated_pawn", "passed_pawn"]
+
+
+def test_a_game_review_is_data_only() -> None:
+    """Importing the games layer loads neither teaching, the language models nor Jinja2: write-ups are composed
+    above the review (chessteach.teaching.moments)."""
+    code = (
+        "import chessteach.games, sys; "
+        "print([m for m in sys.modules if m.startswith(('chessteach.teaching', 'chessteach.llm', 'jinja2'))])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

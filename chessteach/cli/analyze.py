@@ -111,8 +111,12 @@ def analyze(
     moves_frame(reviews).to_csv(output / "moves.csv", index=False)
     games_frame(reviews).to_csv(output / "games.csv", index=False)
     from chessteach.games.report import write_report
+    from chessteach.teaching.moments import games_writeups
 
-    report = write_report(reviews, output / "report.html", title=f"Game review: {pgn.name}", source=str(pgn))
+    report = write_report(
+        reviews, output / "report.html", title=f"Game review: {pgn.name}", source=str(pgn),
+        writeups=games_writeups(reviews),
+    )
     _summary(reviews, player)
     if failures:
         err.print(f"[red]{len(failures)} position(s) failed twice in the engine[/red]; their moves are skipped")

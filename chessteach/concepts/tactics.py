@@ -12,6 +12,8 @@ its square, directly or from behind an enemy line piece that attacks it (an x-ra
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import chess
 
 from chessteach.concepts.facts import Fact, fact_check, pieces_match
@@ -211,10 +213,16 @@ def _check_pin(board: chess.Board, fact: Fact) -> bool:
 
 def find_skewer(board: chess.Board, square: chess.Square) -> Fact | None:
     """A skewer by the line piece on ``square``: it attacks an enemy piece worth more than the enemy piece
-    standing right behind it on the same line (a king in front counts as worth the most)."""
+    (not a pawn) standing right behind it on the same line (a king in front counts as worth the most). The
+    first of :func:`skewers`."""
+    return next(skewers(board, square), None)
+
+
+def skewers(board: chess.Board, square: chess.Square) -> Iterator[Fact]:
+    """Every skewer by the line piece on ``square`` (see :func:`find_skewer`), one per front piece."""
     piece = board.piece_at(square)
     if piece is None or piece.piece_type not in LINE_PIECES:
-        return None
+        return
     for front in attacked_enemies(board, square):
         front_type = board.piece_type_at(front)
         ray = chess.ray(square, front)
@@ -227,7 +235,7 @@ def find_skewer(board: chess.Board, square: chess.Square) -> Fact | None:
         if PIECE_VALUES[front_type] <= PIECE_VALUES[board.piece_type_at(behind)]:  # type: ignore[index]
             continue
         squares = (square, front, behind)
-        return Fact(
+        yield Fact(
             kind="skewer",
             squares=squares,
             pieces=_symbols(board, squares),
@@ -235,7 +243,6 @@ def find_skewer(board: chess.Board, square: chess.Square) -> Fact | None:
             f"against {describe(board.piece_at(behind), behind)}.",  # type: ignore[arg-type]
             concept="skewer",
         )
-    return None
 
 
 def _further(origin: chess.Square, front: chess.Square, square: chess.Square) -> bool:

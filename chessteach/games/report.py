@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,16 +126,27 @@ class GameView:
 
 
 def write_report(
-    reviews: Sequence[GameReview], path: Path, *, title: str | None = None, source: str | None = None
+    reviews: Sequence[GameReview],
+    path: Path,
+    *,
+    title: str | None = None,
+    source: str | None = None,
+    writeups: Sequence[Mapping[int, str]] | None = None,
 ) -> Path:
     """Write the HTML report of ``reviews`` to ``path`` (one self-contained file) and return the path.
 
     ``title`` heads the page (by default the players, or "Game review" for several games); ``source``
     (the PGN's name, say) is shown under it. With several games the page opens with a summary table
-    linking to each game.
+    linking to each game. ``writeups`` holds, for each review in order, the write-up of its critical moments
+    by ply (see :func:`chessteach.teaching.moments.moment_writeups`); a moment without one shows none.
     """
     path = Path(path)
-    games = [_game_view(review, index) for index, review in enumerate(reviews, start=1)]
+    if writeups is not None and len(writeups) != len(reviews):
+        raise ValueError(f"expected the write-ups of {len(reviews)} review(s), got {len(writeups)}")
+    games = [
+        _game_view(review, index, writeups[index - 1] if writeups is not None else {})
+        for index, review in enumerate(reviews, start=1)
+    ]
     html = render_report(games, title=title or _default_title(games), source=source)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
@@ -179,7 +190,7 @@ def _default_title(games: Sequence[GameView]) -> str:
 # --- Games ---------------------------------------------------------------------------------------------
 
 
-def _game_view(review: GameReview, index: int) -> GameView:
+def _game_view(review: GameReview, index: int, writeups: Mapping[int, str]) -> GameView:
     headers = review.headers
     number = review.number or index
     anchor = f"game-{index}"
@@ -196,7 +207,7 @@ def _game_view(review: GameReview, index: int) -> GameView:
         sides=[SideView("White", white, review.white), SideView("Black", black, review.black)],
         graph_svg=_graph_svg(review, anchor) if review.moves else None,
         graph_marks=sum(m.judgment in GRAPH_MARKED for m in review.moves),
-        moments=[_moment_view(m, anchor) for m in review.moments],
+        moments=[_moment_view(m, anchor, writeups.get(m.ply, "")) for m in review.moments],
         errors=list(review.errors),
     )
 
@@ -359,7 +370,7 @@ def _line(ply: int, sans: Sequence[str]) -> str:
     return " ".join(parts)
 
 
-def _moment_view(move: MoveReview, game_anchor: str) -> MomentView:
+def _moment_view(move: MoveReview, game_anchor: str, writeup: str) -> MomentView:
     anchor = _moment_anchor(game_anchor, move)
     if move.judgment is not None:
         verdict, color = move.judgment.label, JUDGMENT_COLORS[move.judgment]
@@ -381,7 +392,7 @@ def _moment_view(move: MoveReview, game_anchor: str) -> MomentView:
         eval_after=format_score(move.eval_after),
         best_label=best_label,
         best_line=_line(move.ply, move.best_pv_san[:BEST_LINE_PLIES]),
-        writeup=move.writeup,
+        writeup=writeup,
         facts=_fact_groups(move),
     )
 

@@ -29,7 +29,6 @@ from chessteach.engine import (
 from chessteach.engine.pool import Progress
 from chessteach.engine.score import score_win_percent
 from chessteach.games.moments import MoveFacts, is_critical, move_facts
-from chessteach.teaching.template import MomentExplainer, TemplateExplainer
 
 PHASES = ("opening", "middlegame", "endgame")
 
@@ -58,7 +57,6 @@ class MoveReview:
     critical: bool = False
     played_facts: MoveFacts | None = None
     best_facts: MoveFacts | None = None
-    writeup: str = ""
 
     @property
     def move_number(self) -> int:
@@ -154,17 +152,15 @@ def review_game(
     game: chess.pgn.Game,
     analyses: Sequence[Analysis | None],
     *,
-    explainer: MomentExplainer | None = None,
     number: int = 0,
 ) -> GameReview:
     """Review a game from the analyses of its positions (``len(moves) + 1`` of them, in order).
 
     Each move gets its phase (Lichess's division, never going back), its judgment, and, at critical moments,
-    the facts of the move played and of the best move with a write-up from ``explainer`` (the grounded
-    template explainer by default). A move whose position before or after has no analysis (the engine
-    failed twice) is skipped and noted in ``errors``.
+    the facts of the move played and of the best move. The review is data only: the moments' write-ups are
+    composed above it (:func:`chessteach.teaching.moments.moment_writeups`). A move whose position before or
+    after has no analysis (the engine failed twice) is skipped and noted in ``errors``.
     """
-    explainer = explainer or TemplateExplainer()
     boards, moves = game_positions(game)
     if len(analyses) != len(boards):
         raise ValueError(f"expected {len(boards)} analyses (moves + 1), got {len(analyses)}")
@@ -215,7 +211,6 @@ def review_game(
                 else None
             )
             review = replace(review, played_facts=played, best_facts=best_facts)
-            review = replace(review, writeup=explainer.explain_moment(review))
         reviews.append(review)
     accuracy = game_accuracy(white_cps, start_color=boards[0].turn) if not errors else game_accuracy([])
     if errors:
@@ -236,17 +231,13 @@ def review_games(
     *,
     progress: Progress | None = None,
     on_game_done: Callable[[int], None] | None = None,
-    explainer: MomentExplainer | None = None,
     numbers: Sequence[int] | None = None,
 ) -> list[GameReview]:
     """Analyse every position of every game through the pool, then review each game."""
     positions = [game_inputs(g) for g in games]
     analyses = pool.analyse_games(positions, progress=progress, on_game_done=on_game_done)
     numbers = list(numbers) if numbers is not None else list(range(1, len(games) + 1))
-    return [
-        review_game(g, a, explainer=explainer, number=n)
-        for g, a, n in zip(games, analyses, numbers, strict=True)
-    ]
+    return [review_game(g, a, number=n) for g, a, n in zip(games, analyses, numbers, strict=True)]
 
 
 def _pv_san(board: chess.Board, pv: Sequence[chess.Move], limit: int = 8) -> list[str]:

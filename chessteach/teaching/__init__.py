@@ -1,7 +1,6 @@
 """Teaching: explanations of concepts and moments (the grounded template explainer or a teacher model), and their fact-checks."""
 
 from chessteach.teaching.explain import (
-    Explanation,
     NoExampleError,
     example_facts,
     explain_concept,
@@ -9,6 +8,7 @@ from chessteach.teaching.explain import (
     pick_example,
 )
 from chessteach.teaching.factcheck import Claim, FactCheck, check_explanation, check_text
+from chessteach.teaching.sections import Explanation
 from chessteach.teaching.template import MomentExplainer, TemplateExplainer
 
 __all__ = [

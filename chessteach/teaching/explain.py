@@ -23,7 +23,6 @@ import dataclasses
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 import chess
@@ -47,6 +46,7 @@ from chessteach.teaching.sections import (
     SECTIONS,
     WHAT_IT_IS,
     WORKED_EXAMPLE,
+    Explanation,
     missing_sections,
     parse_sections,
     render_sections,
@@ -70,32 +70,6 @@ BOARD_SIZE = 360
 
 class NoExampleError(ChessteachError, LookupError):
     """No puzzle of a collection illustrates a concept (the message names the concept)."""
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """An explanation of one concept, in four sections, with the facts it is grounded in.
-
-    ``text`` is the whole explanation as written (the template's Markdown, or the teacher's answer);
-    ``sections`` maps each of :data:`~chessteach.teaching.sections.SECTIONS` to its body (``""`` when the
-    text lacks it); ``facts`` are the checked facts of the example; ``example_id`` the example puzzle;
-    ``teacher`` who wrote it (``"template"`` or a model spec); ``missing_sections`` the sections the text
-    lacks (empty when the format is complete); ``prompt`` the chat the teacher was given.
-    """
-
-    concept: str
-    text: str
-    sections: dict[str, str]
-    facts: list[Fact]
-    example_id: str | None
-    teacher: str
-    missing_sections: tuple[str, ...] = ()
-    prompt: list[Message] | None = field(default=None, repr=False)
-
-    @property
-    def complete(self) -> bool:
-        """Whether the text has all four sections."""
-        return not self.missing_sections
 
 
 # ------------------------------------------------------------------ examples
@@ -570,7 +544,6 @@ __all__ = [
     "TEACHER_CONFIG",
     "TEMPLATE_TEACHER",
     "USER_PROMPT",
-    "Explanation",
     "NoExampleError",
     "board_svg",
     "example_facts",

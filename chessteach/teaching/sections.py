@@ -4,6 +4,7 @@ Every explanation, from the template explainer or from a teacher model, has the 
 order: ``What it is``, ``How to spot it``, ``Worked example`` and ``Common mistakes``. :func:`render_sections`
 writes them as ``## `` headings; :func:`parse_sections` reads them back from whatever a model wrote, coping
 with other heading levels, bold headings, numbered headings, trailing colons and text on the heading line.
+An :class:`Explanation` is one text in this structure, with the facts it is grounded in and who wrote it.
 
 >>> text = "## What it is\\nA fork.\\n\\n**How to spot it:** two targets.\\n"
 >>> parse_sections(text)["How to spot it"]
@@ -15,7 +16,10 @@ with other heading levels, bold headings, numbered headings, trailing colons and
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from chessteach.concepts.facts import Fact
+from chessteach.llm.base import Message
 
 WHAT_IT_IS = "What it is"
 HOW_TO_SPOT = "How to spot it"
@@ -49,6 +53,32 @@ _HEADING = re.compile(
     r"[ \t]*(?::[ \t]*(?:\*\*|__)|(?:\*\*|__)[ \t]*:?|:)?[ \t]*(?P<rest>.*)$",
     re.IGNORECASE | re.MULTILINE,
 )
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """An explanation of one concept, in four sections, with the facts it is grounded in.
+
+    ``text`` is the whole explanation as written (the template's Markdown, or the teacher's answer);
+    ``sections`` maps each of :data:`~chessteach.teaching.sections.SECTIONS` to its body (``""`` when the
+    text lacks it); ``facts`` are the checked facts of the example; ``example_id`` the example puzzle;
+    ``teacher`` who wrote it (``"template"`` or a model spec); ``missing_sections`` the sections the text
+    lacks (empty when the format is complete); ``prompt`` the chat the teacher was given.
+    """
+
+    concept: str
+    text: str
+    sections: dict[str, str]
+    facts: list[Fact]
+    example_id: str | None
+    teacher: str
+    missing_sections: tuple[str, ...] = ()
+    prompt: list[Message] | None = field(default=None, repr=False)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the text has all four sections."""
+        return not self.missing_sections
 
 
 @dataclass(frozen=True)
@@ -121,6 +151,7 @@ __all__ = [
     "SECTIONS",
     "WHAT_IT_IS",
     "WORKED_EXAMPLE",
+    "Explanation",
     "SectionSpan",
     "missing_sections",
     "parse_sections",

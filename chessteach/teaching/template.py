@@ -8,13 +8,13 @@ checked against the board.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from chessteach.concepts.facts import Fact
-    from chessteach.games.review import MoveReview
-    from chessteach.puzzles.puzzle import Puzzle
-    from chessteach.teaching.explain import Explanation
+from chessteach.concepts.facts import Fact
+from chessteach.games.review import MoveReview
+from chessteach.puzzles.puzzle import Puzzle
+from chessteach.teaching.explain import explain_concept
+from chessteach.teaching.sections import Explanation
 
 
 class MomentExplainer(Protocol):
@@ -40,8 +40,6 @@ class TemplateExplainer:
     def explain_concept(self, concept_id: str, example: Puzzle, *, facts: Sequence[Fact] | None = None) -> Explanation:
         """The template explanation of a concept with an example puzzle (see
         :func:`chessteach.teaching.explain.explain_concept`, which holds the concept logic)."""
-        from chessteach.teaching.explain import explain_concept
-
         return explain_concept(concept_id, example, facts=facts)
 
     def explain_moment(self, moment: MoveReview) -> str:
