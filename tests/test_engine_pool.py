@@ -26,7 +26,8 @@ from chessteach.engine import (
     position_key,
     repeated_positions,
 )
-from chessteach.games.review import game_inputs, game_positions, review_games
+from chessteach.games.read import game_inputs, game_positions
+from chessteach.games.review import review_games
 
 NODES = 20_000
 

@@ -52,8 +52,7 @@ import chess.engine
 
 from chessteach.concepts.changes import FactChange, changed_concepts, is_quiet, positional_changes
 from chessteach.engine import Analysis, EngineLimit, EnginePool, clamp_cp, position_key, winning_chances
-from chessteach.games.read import read_games
-from chessteach.games.review import game_positions
+from chessteach.games.read import game_positions, read_games
 from chessteach.puzzles.lichess_csv import DISTRACTORS, DISTRACTORS_COLUMN
 from chessteach.puzzles.mine import puzzle_id
 from chessteach.puzzles.puzzle import Puzzle

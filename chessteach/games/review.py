@@ -17,18 +17,17 @@ import chess.pgn
 from chessteach.concepts.phase import game_phase
 from chessteach.engine import (
     Analysis,
-    EngineInput,
     EnginePool,
     Judgment,
     clamp_cp,
     game_accuracy,
     judge,
-    line_inputs,
     move_accuracy,
 )
 from chessteach.engine.pool import Progress
 from chessteach.engine.score import score_win_percent
 from chessteach.games.moments import MoveFacts, is_critical, move_facts
+from chessteach.games.read import game_inputs, game_positions
 from chessteach.teaching.template import MomentExplainer, TemplateExplainer
 
 PHASES = ("opening", "middlegame", "endgame")
@@ -103,26 +102,6 @@ class GameReview:
 
     def side(self, color: chess.Color) -> SideStats:
         return self.white if color == chess.WHITE else self.black
-
-
-def game_positions(game: chess.pgn.Game) -> tuple[list[chess.Board], list[chess.Move]]:
-    """The boards before each mainline move plus the final board (without move stacks), and the moves."""
-    board = game.board()
-    boards = [board.copy(stack=False)]
-    moves = []
-    for move in game.mainline_moves():
-        moves.append(move)
-        board.push(move)
-        boards.append(board.copy(stack=False))
-    return boards, moves
-
-
-def game_inputs(game: chess.pgn.Game) -> list[EngineInput]:
-    """What the engine is sent for each position of :func:`game_positions`: with the moves since the last capture
-    or pawn move when they hold a repeated position (:class:`~chessteach.engine.EngineInput`), so that a review
-    judges the moves of the game as played, as Lichess does (puzzles and exercises stand alone and go without
-    history). Linear in the game's length."""
-    return list(line_inputs(game.board(), game.mainline_moves()))
 
 
 def _phase_accuracy(moves: Sequence[MoveReview], color: chess.Color) -> dict[str, float]:

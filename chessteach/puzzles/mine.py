@@ -44,8 +44,7 @@ import chess.engine
 
 from chessteach.engine import Analysis, EnginePool, clamp_cp, position_key, winning_chances
 from chessteach.engine.score import Judgment, judge
-from chessteach.games.read import read_games
-from chessteach.games.review import game_positions
+from chessteach.games.read import game_positions, read_games
 from chessteach.puzzles.lichess_csv import LICHESS_COLUMNS
 from chessteach.puzzles.puzzle import Puzzle, mates_at_once
 from chessteach.puzzles.tag import tag_puzzle
@@ -137,7 +136,7 @@ def find_candidates(
 ) -> list[Candidate]:
     """The positions of one game after a mistake or blunder by the side that just moved (see the module doc).
 
-    ``boards`` and ``moves`` come from :func:`~chessteach.games.review.game_positions`; ``analyses`` has one
+    ``boards`` and ``moves`` come from :func:`~chessteach.games.read.game_positions`; ``analyses`` has one
     (multipv 1) analysis per board.
     """
     out: list[Candidate] = []
