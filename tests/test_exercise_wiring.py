@@ -159,7 +159,7 @@ def test_exercises_load_as_puzzles_without_a_setup_move(
 ) -> None:
     assert len(exercises) == len(exercise_rows) >= 30
     for puzzle, row in zip(exercises, exercise_rows, strict=True):
-        assert is_exercise(puzzle) and not puzzle.has_setup
+        assert is_exercise(puzzle) and not puzzle.setup
         assert puzzle.position().fen() == row["FEN"]
         assert puzzle.solver_moves[0].uci() == row["Moves"] and puzzle.solution_san() == [
             puzzle.position().san(puzzle.solver_moves[0])
@@ -167,7 +167,7 @@ def test_exercises_load_as_puzzles_without_a_setup_move(
         assert all(get_concept(t).family == POSITIONAL for t in puzzle.themes)
         assert puzzle.extra["SourceFile"] == PGN and puzzle.extra["Facts"]
     tactical = read_puzzles(bundled_puzzles()).puzzles[:5]
-    assert not any(is_exercise(p) for p in tactical) and all(p.has_setup for p in tactical)
+    assert not any(is_exercise(p) for p in tactical) and all(p.setup for p in tactical)
 
 
 # --- free-answer exams ---------------------------------------------------------------------------------------------
@@ -242,12 +242,13 @@ def test_choices_order_is_deterministic_by_puzzle_id(exercises: list[Puzzle], ex
         assert _candidates(exam_prompt(puzzle, choices=True)) == [puzzle.position().san(m) for m in order]
         # the order follows the id, not the column: the distractors listed the other way round change nothing
         reversed_row = Puzzle(puzzle.id, puzzle.fen, puzzle.moves, themes=puzzle.themes,
-                              extra={**puzzle.extra, "Distractors": " ".join(reversed(puzzle.extra["Distractors"].split()))})
+                              extra={**puzzle.extra, "Distractors": " ".join(reversed(puzzle.extra["Distractors"].split()))},
+                              setup=puzzle.setup)
         assert exam_choices(reversed_row) == order
         best_at.append(order.index(puzzle.solver_moves[0]))
     assert len(set(best_at)) >= 3, best_at  # the best move is not always first
     orders = {tuple(m.uci() for m in exam_choices(Puzzle(f"id{i}", exercises[0].fen, exercises[0].moves,
-                                                           extra=dict(exercises[0].extra)))) for i in range(8)}
+                                                           extra=dict(exercises[0].extra), setup=False))) for i in range(8)}
     assert len(orders) > 1  # another id, another order
 
 
@@ -310,7 +311,7 @@ def test_bad_distractors_raise_a_one_line_exam_error(
     extra = {k: v for k, v in good.extra.items() if k != "Distractors"}
     if distractors is not None:
         extra["Distractors"] = texts.get(distractors, distractors)
-    bad = Puzzle("badOne", good.fen, good.moves, themes=good.themes, extra=extra)
+    bad = Puzzle("badOne", good.fen, good.moves, themes=good.themes, extra=extra, setup=good.setup)
     with pytest.raises(ExamError) as caught:
         exam_choices(bad)
     message = str(caught.value)

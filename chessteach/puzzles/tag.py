@@ -111,7 +111,7 @@ _MOTIFS: dict[str, Callable[[Line], object]] = {
 
 def puzzle_line(puzzle: Puzzle) -> Line:
     """The puzzle's solution line, from its FEN, with its setup move when it has one."""
-    return Line.from_moves(chess.Board(puzzle.fen), list(puzzle.moves), setup=puzzle.has_setup)
+    return Line.from_moves(chess.Board(puzzle.fen), list(puzzle.moves), setup=puzzle.setup)
 
 
 def mate_themes(line: Line) -> list[str]:

@@ -104,9 +104,7 @@ class Explanation:
 @lru_cache(maxsize=16384)
 def _computed_themes(fen: str, moves: tuple[str, ...], setup: bool) -> frozenset[str]:
     """The computed themes of a puzzle, remembered by its position and line (examples are picked often)."""
-    puzzle = Puzzle(id="", fen=fen, moves=[chess.Move.from_uci(m) for m in moves])
-    if not setup:
-        puzzle.extra["Setup"] = "none"
+    puzzle = Puzzle(id="", fen=fen, moves=[chess.Move.from_uci(m) for m in moves], setup=setup)
     return frozenset(tag_puzzle(puzzle))
 
 
@@ -119,7 +117,7 @@ def _shows(puzzle: Puzzle, concept: Concept) -> tuple[bool, bool]:
             computed = bool(verified_positional_facts(puzzle.position(), [concept.id]))
         else:
             computed = concept.id in _computed_themes(
-                puzzle.fen, tuple(m.uci() for m in puzzle.moves), puzzle.has_setup
+                puzzle.fen, tuple(m.uci() for m in puzzle.moves), puzzle.setup
             )
     except (ValueError, AssertionError, IndexError) as exc:
         logger.warning("cannot tag puzzle %s: %s", puzzle.id, exc)
@@ -363,7 +361,7 @@ def _worked_example(concept: Concept, puzzle: Puzzle, facts: Sequence[Fact]) -> 
     start = puzzle.position()
     side = _side(start.turn)
     paragraphs: list[str] = []
-    if puzzle.has_setup:
+    if puzzle.setup:
         before = chess.Board(puzzle.fen)
         intro = (
             f"{_side(before.turn)} has just played {_label(before)} {before.san(puzzle.moves[0])}, reaching the"
@@ -441,7 +439,7 @@ def teacher_prompt(concept_id: str, example: Puzzle, facts: Sequence[Fact] | Non
         "side_to_move": _side(start.turn),
         "setup": (
             f"{_label(chess.Board(example.fen))} {chess.Board(example.fen).san(example.moves[0])}"
-            if example.has_setup
+            if example.setup
             else None
         ),
         "solution": numbered_line(start, example.moves[example.setup_moves :]),
