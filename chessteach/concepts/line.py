@@ -87,9 +87,6 @@ class Line:
         """The position after ply ``ply``."""
         return self.boards[ply + 1]
 
-    def is_solver(self, ply: int) -> bool:
-        return ply >= self.first and (ply - self.first) % 2 == 0
-
     def moved_piece(self, ply: int) -> chess.PieceType:
         """The type of the piece that stands on the target square after the move (a promoted pawn counts as
         its new piece)."""

@@ -87,11 +87,3 @@ def write_annotated_pgn(
         for game, review in zip(games, reviews, strict=True):
             exporter = chess.pgn.FileExporter(fh)
             annotate_game(game, review, annotator=annotator).accept(exporter)
-
-
-def judgment_of(nags: set[int]) -> Judgment | None:
-    """The judgment a set of NAGs carries (for reading annotated PGN back)."""
-    for judgment in Judgment:
-        if judgment.nag in nags:
-            return judgment
-    return None

@@ -32,7 +32,6 @@ Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)``."""
 
 ENGINE_THEMES: tuple[str, ...] = ("advantage", "crushing", "equality", "zugzwang")
-TITLE_THEMES: tuple[str, ...] = ("master", "masterVsMaster", "superGM")
 
 MATE_THEMES: tuple[str, ...] = ("mate", "mateIn1", "mateIn2", "mateIn3", "mateIn4", "mateIn5", *mates.MATE_PATTERNS)
 MOTIF_THEMES: tuple[str, ...] = (
