@@ -15,7 +15,6 @@ from collections.abc import Sequence
 import chess
 import chess.pgn
 
-from chessteach.engine import Judgment
 from chessteach.games.review import GameReview, MoveReview
 
 _ASSESSMENT_NAGS = {1, 2, 3, 4, 5, 6}  # !, ?, !!, ??, !?, ?!
