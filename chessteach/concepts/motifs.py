@@ -16,7 +16,8 @@ import dataclasses
 import chess
 
 from chessteach.concepts.facts import Fact
-from chessteach.concepts.line import LINE_PIECES, PIECE_VALUES, Line
+from chessteach.concepts.line import Line
+from chessteach.concepts.pieces import LINE_PIECES, PIECE_VALUES
 from chessteach.concepts.tactics import (
     attacked_enemies,
     find_discovered_check,

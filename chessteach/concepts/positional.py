@@ -28,6 +28,7 @@ import chess
 
 from chessteach.concepts.catalog import get_concept
 from chessteach.concepts.facts import Fact, check_fact, fact_check, pieces_match
+from chessteach.concepts.pieces import NON_PAWN_PIECES, non_pawn_material
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +45,7 @@ SPACE_RANKS = (1, 2, 3)
 SPACE_MIN_MATERIAL = 40
 """Space facts are emitted only while both sides together keep this much non-pawn material (N=B=3, R=5, Q=9):
 as in Stockfish, space stops mattering once most pieces are traded."""
-PIECE_VALUES = {chess.KNIGHT: 3, chess.BISHOP: 3, chess.ROOK: 5, chess.QUEEN: 9}
-MOBILE_PIECES = (chess.KNIGHT, chess.BISHOP, chess.ROOK, chess.QUEEN)
+MOBILE_PIECES = NON_PAWN_PIECES
 """The pieces whose mobility is counted (pawns and kings are not)."""
 
 _SIDE = {chess.WHITE: "White", chess.BLACK: "Black"}
@@ -832,16 +832,12 @@ def space(board: chess.Board, color: chess.Color) -> int:
     return len(safe) + len(safe & behind & ~_all_attacks(board, not color))
 
 
-def _non_pawn_material(board: chess.Board) -> int:
-    return sum(value * len(board.pieces(t, c)) for t, value in PIECE_VALUES.items() for c in chess.COLORS)
-
-
 def detect_space(board: chess.Board) -> list[Fact]:
     """Space (``space``), by :func:`space`: one fact per side with pawns, while both sides keep at least
     :data:`SPACE_MIN_MATERIAL` of non-pawn material. ``squares`` are the side's pawns on the c- to f-files;
     ``data`` has its count and the opponent's.
     """
-    if _non_pawn_material(board) < SPACE_MIN_MATERIAL:
+    if non_pawn_material(board) < SPACE_MIN_MATERIAL:
         return []
     facts = []
     for color in chess.COLORS:

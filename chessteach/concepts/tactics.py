@@ -15,7 +15,7 @@ from __future__ import annotations
 import chess
 
 from chessteach.concepts.facts import Fact, fact_check, pieces_match
-from chessteach.concepts.line import LINE_PIECES, PIECE_VALUES
+from chessteach.concepts.pieces import LINE_PIECES, PIECE_VALUES
 
 _NAMES = {
     chess.PAWN: "pawn",

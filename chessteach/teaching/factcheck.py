@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 
 import chess
 
-from chessteach.concepts.line import LINE_PIECES, PIECE_VALUES
+from chessteach.concepts.pieces import LINE_PIECES, PIECE_VALUES
 from chessteach.concepts.tactics import is_defended, is_trapped
 from chessteach.puzzles.puzzle import Puzzle
 from chessteach.teaching.sections import GENERAL_SECTIONS, section_spans
