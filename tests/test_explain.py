@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from chessteach.cli import app
 from chessteach.concepts import UnknownConceptError, check_fact
 from chessteach.concepts.catalog import concepts, get_concept
+from chessteach.concepts.notation import numbered_line
 from chessteach.llm.base import GenerationConfig, Prompt
 from chessteach.puzzles import Puzzle, read_puzzles, tag_puzzle
 from chessteach.teaching import TemplateExplainer
@@ -25,7 +26,6 @@ from chessteach.teaching.explain import (
     example_facts,
     explain_concept,
     explanation_markdown,
-    numbered_line,
     pick_example,
     prompt_template,
     teacher_prompt,

@@ -14,6 +14,7 @@ import chess
 import chess.engine
 import chess.pgn
 
+from chessteach.concepts.notation import legal_sans
 from chessteach.concepts.phase import game_phase
 from chessteach.engine import (
     Analysis,
@@ -31,6 +32,9 @@ from chessteach.games.read import game_inputs, game_positions
 from chessteach.teaching.template import MomentExplainer, TemplateExplainer
 
 PHASES = ("opening", "middlegame", "endgame")
+
+BEST_PV_PLIES = 8
+"""How many plies of the engine's best line a review keeps (in SAN)."""
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +186,7 @@ def review_game(
                 cp_loss=max(0, cp_before - cp_after),
                 judgment=judgment,
                 best_san=board.san(best) if best is not None else None,
-                best_pv_san=_pv_san(board, before.best.pv),
+                best_pv_san=legal_sans(board, before.best.pv[:BEST_PV_PLIES]),
                 phase=PHASES[phase_index],
                 critical=critical,
             )
@@ -226,17 +230,6 @@ def review_games(
         review_game(g, a, explainer=explainer, number=n)
         for g, a, n in zip(games, analyses, numbers, strict=True)
     ]
-
-
-def _pv_san(board: chess.Board, pv: Sequence[chess.Move], limit: int = 8) -> list[str]:
-    out = []
-    b = board.copy(stack=False)
-    for move in pv[:limit]:
-        if move not in b.legal_moves:
-            break
-        out.append(b.san(move))
-        b.push(move)
-    return out
 
 
 def _title(game: chess.pgn.Game) -> str:

@@ -34,6 +34,7 @@ from chessteach.concepts import mates, motifs
 from chessteach.concepts.catalog import POSITIONAL, Concept, get_concept
 from chessteach.concepts.facts import Fact, check_fact, fact_check, pieces_match
 from chessteach.concepts.line import Line
+from chessteach.concepts.notation import board_move_number, numbered_line
 from chessteach.concepts.positional import verified_positional_facts
 from chessteach.concepts.tactics import describe, find_hanging
 from chessteach.errors import ChessteachError
@@ -287,27 +288,6 @@ def _side(color: chess.Color) -> str:
     return "White" if color == chess.WHITE else "Black"
 
 
-def _label(board: chess.Board) -> str:
-    """The move number of the side to move: ``24.`` or ``24...``."""
-    return f"{board.fullmove_number}{'.' if board.turn == chess.WHITE else '...'}"
-
-
-def numbered_line(board: chess.Board, moves: Sequence[chess.Move]) -> str:
-    """Moves in SAN with move numbers, as in ``24... Qb1+ 25. Nc1 Qxc1#``.
-
-    >>> numbered_line(chess.Board(), [chess.Move.from_uci("e2e4"), chess.Move.from_uci("e7e5")])
-    '1. e4 e5'
-    """
-    board = board.copy(stack=False)
-    words: list[str] = []
-    for i, move in enumerate(moves):
-        if i == 0 or board.turn == chess.WHITE:
-            words.append(_label(board))
-        words.append(board.san(move))
-        board.push(move)
-    return " ".join(words)
-
-
 def _narrate(board: chess.Board, move: chess.Move) -> str:
     """One move in words that the fact-checker can verify: ``24... Qxc1#: the black queen on b1 takes the white
     knight on c1.``"""
@@ -330,7 +310,7 @@ def _narrate(board: chess.Board, move: chess.Move) -> str:
         action += ", giving checkmate"
     elif san.endswith("+"):
         action += ", giving check"
-    return f"{_label(board)} {san}: {action}."
+    return f"{board_move_number(board)} {san}: {action}."
 
 
 def _fact_sentences(puzzle: Puzzle, facts: Sequence[Fact]) -> list[str]:
@@ -339,7 +319,7 @@ def _fact_sentences(puzzle: Puzzle, facts: Sequence[Fact]) -> list[str]:
     after: dict[str, str] = {}
     for ply in range(line.plies):
         after.setdefault(
-            line.after(ply).fen(), f"After {_label(line.before(ply))} {line.before(ply).san(line.moves[ply])}"
+            line.after(ply).fen(), f"After {board_move_number(line.before(ply))} {line.before(ply).san(line.moves[ply])}"
         )
     start_fen = line.start.fen()
     sentences = []
@@ -364,7 +344,7 @@ def _worked_example(concept: Concept, puzzle: Puzzle, facts: Sequence[Fact]) -> 
     if puzzle.setup:
         before = chess.Board(puzzle.fen)
         intro = (
-            f"{_side(before.turn)} has just played {_label(before)} {before.san(puzzle.moves[0])}, reaching the"
+            f"{_side(before.turn)} has just played {board_move_number(before)} {before.san(puzzle.moves[0])}, reaching the"
             f" position `{start.fen()}`, and {side} is to move."
         )
     else:
@@ -438,7 +418,7 @@ def teacher_prompt(concept_id: str, example: Puzzle, facts: Sequence[Fact] | Non
         "fen": start.fen(),
         "side_to_move": _side(start.turn),
         "setup": (
-            f"{_label(chess.Board(example.fen))} {chess.Board(example.fen).san(example.moves[0])}"
+            f"{board_move_number(chess.Board(example.fen))} {chess.Board(example.fen).san(example.moves[0])}"
             if example.setup
             else None
         ),
@@ -574,7 +554,6 @@ __all__ = [
     "example_facts",
     "explain_concept",
     "explanation_markdown",
-    "numbered_line",
     "parse_teacher_answer",
     "pick_example",
     "prompt_template",

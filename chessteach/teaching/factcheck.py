@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 
 import chess
 
+from chessteach.concepts.notation import board_move_number
 from chessteach.concepts.pieces import LINE_PIECES, PIECE_VALUES
 from chessteach.concepts.tactics import is_defended, is_trapped
 from chessteach.puzzles.puzzle import Puzzle
@@ -171,11 +172,7 @@ class ExampleLine:
     def where(self, index: int) -> str:
         """Words for a position: ``"at 24... (Black to move)"``."""
         board = self.boards[index]
-        return f"at {_move_number(board)} ({'White' if board.turn else 'Black'} to move)"
-
-
-def _move_number(board: chess.Board) -> str:
-    return f"{board.fullmove_number}{'.' if board.turn == chess.WHITE else '...'}"
+        return f"at {board_move_number(board)} ({'White' if board.turn else 'Black'} to move)"
 
 
 # ------------------------------------------------------------------ text: masking, sentences
