@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from chessteach.cli import app
 from chessteach.concepts.catalog import POSITIONAL, get_concept
-from chessteach.concepts.positional import verified_positional_facts
+from chessteach.concepts.registry import verified_positional_facts
 from chessteach.llm import GenerationConfig, Prompt
 from chessteach.puzzles import Puzzle, bundled_exercises, bundled_puzzles, read_puzzles
 from chessteach.teaching.exam import (
@@ -73,8 +73,8 @@ def _exercise_rows(pgn: Path) -> list[dict[str, str]]:
             board = game.board()
             for ply, move in enumerate(game.mainline_moves()):
                 if 16 <= ply <= 70 and ply % 3 == 0 and _quiet(board, move):
-                    side = "white" if board.turn == chess.WHITE else "black"
-                    facts = {c: [f for f in verified_positional_facts(board, [c]) if f.get("color") == side]
+                    side = board.turn
+                    facts = {c: [f for f in verified_positional_facts(board, [c]) if f.color == side]
                              for c in EXERCISE_CONCEPTS}
                     themes = [c for c in EXERCISE_CONCEPTS if facts[c]]
                     others = sorted((m for m in board.legal_moves if m != move and _quiet(board, m)),

@@ -15,6 +15,7 @@ from chessteach.cli import app
 from chessteach.concepts import UnknownConceptError, check_fact
 from chessteach.concepts.catalog import concepts, get_concept
 from chessteach.concepts.notation import numbered_line
+from chessteach.concepts.registry import DETECTORS
 from chessteach.llm.base import GenerationConfig, Prompt
 from chessteach.puzzles import Puzzle, read_puzzles, tag_puzzle
 from chessteach.teaching import TemplateExplainer
@@ -94,7 +95,7 @@ def test_pick_example_for_a_positional_concept(sample: list[Puzzle]) -> None:
     example = pick_example("isolatedPawn", sample)
     facts = example_facts(example, "isolatedPawn")
     assert facts and facts[0].kind == "isolated_pawn"  # the pawn itself first, then the pieces against it
-    assert {f.kind for f in facts} <= set(get_concept("isolatedPawn").fact_kinds)
+    assert {f.kind for f in facts} <= set(DETECTORS["isolatedPawn"].kinds)
     assert all(check_fact(chess.Board(f.get("fen")), f) for f in facts)
 
 

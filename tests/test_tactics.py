@@ -41,7 +41,7 @@ def test_every_fact_passes_its_check(dev_puzzles: dict[str, Puzzle], kind: str) 
     for puzzle in dev_puzzles.values():
         for fact in FACT_FINDERS[kind](puzzle_line(puzzle)):
             assert fact.kind == kind
-            board = chess.Board(fact.get("fen"))
+            board = chess.Board(fact.position)
             assert check_fact(board, fact), f"{puzzle.id}: {fact.text}"
             found += 1
     assert found >= 10 if kind not in ("trapped_piece", "f2_f7_attack") else found >= 5
@@ -65,7 +65,7 @@ def test_facts_fail_on_another_board(dev_puzzles: dict[str, Puzzle]) -> None:
     assert fork.square_names == ["e2", "g1", "c3"]
     assert fork.pieces == ("n", "K", "Q")
     assert "forks" in fork.text
-    assert check_fact(chess.Board(fork.get("fen")), fork)
+    assert check_fact(chess.Board(fork.position), fork)
     assert not check_fact(line.start, fork)  # before the knight got there
     assert not check_fact(line.final, fork)
 
@@ -89,7 +89,7 @@ def test_hanging_piece_fact(dev_puzzles: dict[str, Puzzle]) -> None:
 def test_trapped_piece_on_a_real_puzzle(dev_puzzles: dict[str, Puzzle]) -> None:
     facts = motifs.trapped_pieces(puzzle_line(dev_puzzles["008nF"]))
     assert facts
-    board = chess.Board(facts[0].get("fen"))
+    board = chess.Board(facts[0].position)
     assert is_trapped(board, facts[0].squares[0])
 
 
