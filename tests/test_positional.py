@@ -8,6 +8,7 @@ no longer holds.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import itertools
 from collections.abc import Callable
 from pathlib import Path
@@ -439,7 +440,7 @@ BREAKING_CHANGES = [
 def _select(board: chess.Board, kind: str, key: str) -> Fact:
     facts = [f for f in positional_facts(board) if f.kind == kind]
     if kind in ("space", "mobility"):
-        return next(f for f in facts if (f.get("color") or "")[:1] == key)
+        return next(f for f in facts if ("w" if f.color == chess.WHITE else "b") == key)
     return next(f for f in facts if _key(f) == key)
 
 
@@ -474,7 +475,7 @@ def test_checkers_reject_malformed_facts(positions: dict[str, chess.Board]) -> N
                 assert not check_fact(board, Fact(fact.kind, fact.squares, fact.pieces, fact.text)), fact
             if fact.pieces:
                 swapped = tuple(p.swapcase() for p in fact.pieces)
-                assert not check_fact(board, Fact(fact.kind, fact.squares, swapped, fact.text, data=fact.data))
+                assert not check_fact(board, dataclasses.replace(fact, pieces=swapped))
 
 
 def test_concept_filter_and_unknown_ids(positions: dict[str, chess.Board]) -> None:

@@ -107,6 +107,20 @@ def _board(concept: str, kinds: tuple[str, ...], board: BoardDetector) -> Detect
     return Detector(concept, kinds, board=board)
 
 
+def _pawns(
+    concept: str,
+    kind: str,
+    detect: BoardDetector,
+    feature: str,
+    *more: BoardDetector,
+    more_kinds: tuple[str, ...] = (),
+) -> Detector:
+    """A pawn concept: its own facts, then the pieces that attack the pawns (and blockade them, for the
+    features a piece can blockade), then ``more``."""
+    kinds = (kind, "pawn_target", *(("blockade",) if feature in positional.BLOCKADED else ()), *more_kinds)
+    return _board(concept, kinds, positional.with_pieces_against(detect, feature, *more))
+
+
 _UNDETECTED_MATES = ("triangleMate", "balestraMate", "blindSwineMate")
 """Named mates of the catalog that the tagger does not recognise; their explanations still show the mate."""
 
@@ -153,27 +167,16 @@ _ENTRIES: list[Detector] = [
     Detector("kingsideAttack", line=motifs.kingside_attack),
     Detector("queensideAttack", line=motifs.queenside_attack),
     # positional concepts, on one board
-    _board(
-        "isolatedPawn",
-        ("isolated_pawn", "pawn_target", "blockade"),
-        positional.with_pieces_against(positional.detect_isolated_pawn, "isolated"),
-    ),
-    _board(
-        "doubledPawns",
-        ("doubled_pawns", "pawn_target"),
-        positional.with_pieces_against(positional.detect_doubled_pawns, "doubled"),
-    ),
-    _board(
-        "backwardPawn",
-        ("backward_pawn", "pawn_target", "blockade"),
-        positional.with_pieces_against(positional.detect_backward_pawn, "backward"),
-    ),
-    _board(
+    _pawns("isolatedPawn", "isolated_pawn", positional.detect_isolated_pawn, "isolated"),
+    _pawns("doubledPawns", "doubled_pawns", positional.detect_doubled_pawns, "doubled"),
+    _pawns("backwardPawn", "backward_pawn", positional.detect_backward_pawn, "backward"),
+    _pawns(
         "passedPawn",
-        ("passed_pawn", "pawn_target", "blockade", "passed_pawn_support"),
-        positional.with_pieces_against(
-            positional.detect_passed_pawn, "passed", positional.detect_passed_pawn_support
-        ),
+        "passed_pawn",
+        positional.detect_passed_pawn,
+        "passed",
+        positional.detect_passed_pawn_support,
+        more_kinds=("passed_pawn_support",),
     ),
     _board("pawnIslands", ("pawn_islands",), positional.detect_pawn_islands),
     _board("openFile", ("open_file",), positional.detect_open_file),

@@ -54,8 +54,8 @@ def winning_chances(cp: float, *, clamp: bool = True) -> float:
 def score_chances(score: chess.engine.Score) -> float:
     """:func:`winning_chances` (-1..1) of an engine score, from the score's own side, clamped (see :func:`clamp_cp`).
 
-    >>> score_chances(chess.engine.Mate(2)) == -score_chances(chess.engine.Cp(-1500))
-    True
+    >>> score_chances(chess.engine.Mate(2)) == score_chances(chess.engine.Cp(1500)), score_chances(chess.engine.Cp(0))
+    (True, 0.0)
     """
     return winning_chances(clamp_cp(score))
 

@@ -74,9 +74,7 @@ class Puzzle:
                 raise ValueError(f"bad solution move {text!r} in {board.fen()}: {exc}") from None
             moves.append(move)
             board.push(move)
-        return cls(
-            id=id or _fen_id(fen), fen=fen, moves=moves, rating=rating, themes=list(themes or []), setup=False
-        )
+        return cls(id=id or _fen_id(fen), fen=fen, moves=moves, rating=rating, themes=list(themes or []), setup=False)
 
     @property
     def setup_moves(self) -> int:

@@ -114,9 +114,7 @@ def _shows(puzzle: Puzzle, concept: Concept) -> tuple[bool, bool]:
         if concept.family == POSITIONAL:
             computed = bool(verified_positional_facts(puzzle.position(), [concept.id]))
         else:
-            computed = concept.id in _computed_themes(
-                puzzle.fen, tuple(m.uci() for m in puzzle.moves), puzzle.setup
-            )
+            computed = concept.id in _computed_themes(puzzle.fen, tuple(m.uci() for m in puzzle.moves), puzzle.setup)
     except (ValueError, AssertionError, IndexError) as exc:
         logger.warning("cannot tag puzzle %s: %s", puzzle.id, exc)
         computed = False
@@ -226,7 +224,8 @@ def _fact_sentences(puzzle: Puzzle, facts: Sequence[Fact]) -> list[str]:
     after: dict[str, str] = {}
     for ply in range(line.plies):
         after.setdefault(
-            line.after(ply).fen(), f"After {board_move_number(line.before(ply))} {line.before(ply).san(line.moves[ply])}"
+            line.after(ply).fen(),
+            f"After {board_move_number(line.before(ply))} {line.before(ply).san(line.moves[ply])}",
         )
     start_fen = line.start.fen()
     sentences = []
