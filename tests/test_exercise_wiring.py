@@ -178,7 +178,7 @@ def test_positional_explanation_is_grounded_in_the_example_position(exercises: l
     assert "outpost" in example.themes
     facts = example_facts(example, "outpost")
     assert facts and all(f.concept == "outpost" for f in facts)
-    assert {f.get("fen") for f in facts} <= {example.fen, example.final_board().fen()}
+    assert {f.position for f in facts} <= {example.fen, example.final_board().fen()}
     explanation = explain_concept("outpost", example)
     worked = explanation.sections["Worked example"]
     assert f"`{example.fen}`" in worked and "Outpost in this position: In the puzzle position," in worked
