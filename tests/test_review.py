@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from chessteach.cli import app
-from chessteach.concepts.positional import PAWN_PLAY_KINDS, positional_facts
+from chessteach.concepts.positional import PAWN_PLAY_KINDS
+from chessteach.concepts.registry import positional_facts
 from chessteach.engine import AnalysisCache, EngineLimit, EnginePool
 from chessteach.games.moments import new_positional_facts
 from chessteach.games.read import game_positions, read_games
