@@ -19,7 +19,7 @@ from chessteach.concepts.catalog import (
     concepts,
     get_concept,
 )
-from chessteach.concepts.positional import DETECTORS
+from chessteach.concepts.registry import DETECTORS, POSITIONAL_DETECTORS
 
 # The puzzle themes as Lichess spells them (the list of the task brief; the real data is checked below).
 LICHESS_THEME_NAMES = [
@@ -140,11 +140,11 @@ def test_every_theme_of_the_real_lichess_data_is_in_the_catalog(lichess_csv: Pat
 def test_positional_concepts_have_detectors_and_checkable_fact_kinds() -> None:
     positional = concepts(POSITIONAL)
     assert [c.id for c in positional] == POSITIONAL_IDS
-    assert list(DETECTORS) == POSITIONAL_IDS
+    assert list(POSITIONAL_DETECTORS) == POSITIONAL_IDS
     known_kinds = set(fact_kinds())
     for concept in positional:
-        assert concept.fact_kinds, concept.id
-        assert set(concept.fact_kinds) <= known_kinds, concept.id
+        assert DETECTORS[concept.id].kinds, concept.id
+        assert set(DETECTORS[concept.id].kinds) <= known_kinds, concept.id
         assert not concept.needs_engine and not concept.from_titles
 
 

@@ -19,14 +19,15 @@ from chessteach.engine import (
     EngineConfig,
     EngineInput,
     EngineLimit,
+    EngineLine,
     EnginePool,
-    Line,
     engine_board,
     load_config,
     position_key,
     repeated_positions,
 )
-from chessteach.games.review import game_inputs, game_positions, review_games
+from chessteach.games.read import game_inputs, game_positions
+from chessteach.games.review import review_games
 
 NODES = 20_000
 
@@ -129,7 +130,7 @@ def test_analyses_cached_under_the_old_hash_policy_are_not_reused(config: Engine
     cache = AnalysisCache(":memory:")
     with EnginePool(limit=EngineLimit(nodes=NODES), workers=1, config=config, cache=cache) as pool:
         assert pool.search_key() == f"nodes={NODES} state=position"
-        stale = Analysis(board.fen(), [Line(chess.engine.PovScore(chess.engine.Cp(999), chess.WHITE), [])], 1, 1,
+        stale = Analysis(board.fen(), [EngineLine(chess.engine.PovScore(chess.engine.Cp(999), chess.WHITE), [])], 1, 1,
                          pool.engine_id)
         cache.put(board.epd(), EngineLimit(nodes=NODES).key, 1, stale)  # as earlier versions stored it
         [fresh] = pool.analyse([board])

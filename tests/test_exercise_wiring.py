@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from chessteach.cli import app
 from chessteach.concepts.catalog import POSITIONAL, get_concept
-from chessteach.concepts.positional import verified_positional_facts
+from chessteach.concepts.registry import verified_positional_facts
 from chessteach.llm import GenerationConfig, Prompt
 from chessteach.puzzles import Puzzle, bundled_exercises, bundled_puzzles, read_puzzles
 from chessteach.teaching.exam import run_exam
@@ -65,8 +65,8 @@ def _exercise_rows(pgn: Path) -> list[dict[str, str]]:
             board = game.board()
             for ply, move in enumerate(game.mainline_moves()):
                 if 16 <= ply <= 70 and ply % 3 == 0 and _quiet(board, move):
-                    side = "white" if board.turn == chess.WHITE else "black"
-                    facts = {c: [f for f in verified_positional_facts(board, [c]) if f.get("color") == side]
+                    side = board.turn
+                    facts = {c: [f for f in verified_positional_facts(board, [c]) if f.color == side]
                              for c in EXERCISE_CONCEPTS}
                     themes = [c for c in EXERCISE_CONCEPTS if facts[c]]
                     others = sorted((m for m in board.legal_moves if m != move and _quiet(board, m)),
@@ -151,7 +151,7 @@ def test_exercises_load_as_puzzles_without_a_setup_move(
 ) -> None:
     assert len(exercises) == len(exercise_rows) >= 30
     for puzzle, row in zip(exercises, exercise_rows, strict=True):
-        assert is_exercise(puzzle) and not puzzle.has_setup
+        assert is_exercise(puzzle) and not puzzle.setup
         assert puzzle.position().fen() == row["FEN"]
         assert puzzle.solver_moves[0].uci() == row["Moves"] and puzzle.solution_san() == [
             puzzle.position().san(puzzle.solver_moves[0])
@@ -159,7 +159,7 @@ def test_exercises_load_as_puzzles_without_a_setup_move(
         assert all(get_concept(t).family == POSITIONAL for t in puzzle.themes)
         assert puzzle.extra["SourceFile"] == PGN and puzzle.extra["Facts"]
     tactical = read_puzzles(bundled_puzzles()).puzzles[:5]
-    assert not any(is_exercise(p) for p in tactical) and all(p.has_setup for p in tactical)
+    assert not any(is_exercise(p) for p in tactical) and all(p.setup for p in tactical)
 
 
 # --- free-answer exams ---------------------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ def test_positional_explanation_is_grounded_in_the_example_position(exercises: l
     assert "outpost" in example.themes
     facts = example_facts(example, "outpost")
     assert facts and all(f.concept == "outpost" for f in facts)
-    assert {f.get("fen") for f in facts} <= {example.fen, example.final_board().fen()}
+    assert {f.position for f in facts} <= {example.fen, example.final_board().fen()}
     explanation = explain_concept("outpost", example)
     worked = explanation.sections["Worked example"]
     assert f"`{example.fen}`" in worked and "Outpost in this position: In the puzzle position," in worked
@@ -234,12 +234,13 @@ def test_choices_order_is_deterministic_by_puzzle_id(exercises: list[Puzzle], ex
         assert _candidates(exam_prompt(puzzle, choices=True)) == [puzzle.position().san(m) for m in order]
         # the order follows the id, not the column: the distractors listed the other way round change nothing
         reversed_row = Puzzle(puzzle.id, puzzle.fen, puzzle.moves, themes=puzzle.themes,
-                              extra={**puzzle.extra, "Distractors": " ".join(reversed(puzzle.extra["Distractors"].split()))})
+                              extra={**puzzle.extra, "Distractors": " ".join(reversed(puzzle.extra["Distractors"].split()))},
+                              setup=puzzle.setup)
         assert exam_choices(reversed_row) == order
         best_at.append(order.index(puzzle.solver_moves[0]))
     assert len(set(best_at)) >= 3, best_at  # the best move is not always first
     orders = {tuple(m.uci() for m in exam_choices(Puzzle(f"id{i}", exercises[0].fen, exercises[0].moves,
-                                                           extra=dict(exercises[0].extra)))) for i in range(8)}
+                                                           extra=dict(exercises[0].extra), setup=False))) for i in range(8)}
     assert len(orders) > 1  # another id, another order
 
 
@@ -302,7 +303,7 @@ def test_bad_distractors_raise_a_one_line_exam_error(
     extra = {k: v for k, v in good.extra.items() if k != "Distractors"}
     if distractors is not None:
         extra["Distractors"] = texts.get(distractors, distractors)
-    bad = Puzzle("badOne", good.fen, good.moves, themes=good.themes, extra=extra)
+    bad = Puzzle("badOne", good.fen, good.moves, themes=good.themes, extra=extra, setup=good.setup)
     with pytest.raises(ExamError) as caught:
         exam_choices(bad)
     message = str(caught.value)

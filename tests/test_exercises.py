@@ -54,7 +54,7 @@ def test_known_exercise_is_mined(madrid_game: Path, mined) -> None:  # type: ign
     by_ply = {e.extra["SourcePly"]: e for e in mined.exercises}
     exercise = by_ply["71"]  # White's 36th move
     assert exercise.fen == "r7/Q1pk2p1/2q1p3/4P3/3PR3/5P2/6P1/6K1 w - - 1 36"
-    assert [m.uci() for m in exercise.moves] == ["a7c5"] and not exercise.has_setup
+    assert [m.uci() for m in exercise.moves] == ["a7c5"] and not exercise.setup
     assert exercise.solution_san() == ["Qc5"]
     assert "halfOpenFile" in exercise.themes
     assert exercise.id == puzzle_id(madrid_game.name, 1, 71)
@@ -129,7 +129,7 @@ def test_command_writes_exercises_and_skips_bad_games(madrid_game: Path, tmp_pat
     assert rows and all(r["SourceFile"] == "mixed.pgn" and r["SourceGame"] == "2" for r in rows)
     loaded = read_puzzles(out)
     assert not loaded.errors and len(loaded.puzzles) == len(rows)
-    assert all(not p.has_setup and len(p.moves) == 1 for p in loaded.puzzles)
+    assert all(not p.setup and len(p.moves) == 1 for p in loaded.puzzles)
 
     rerun = CliRunner().invoke(app, args)  # served from the cache: the same file
     assert rerun.exit_code == 0, rerun.output
@@ -214,7 +214,7 @@ def test_bundled_exercises_change_what_they_are_tagged_with() -> None:
     for exercise in loaded.puzzles:
         board = exercise.position()
         best = exercise.solver_moves[0]
-        assert not exercise.has_setup and is_quiet(board, best)
+        assert not exercise.setup and is_quiet(board, best)
         assert float(exercise.extra["Margin"]) >= EXERCISE_MARGIN
         distractors = [chess.Move.from_uci(u) for u in exercise.extra["Distractors"].split()]
         assert len(set(distractors)) == DISTRACTORS and best not in distractors

@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 from chessteach.cli import app
 from chessteach.concepts import UnknownConceptError, check_fact
 from chessteach.concepts.catalog import concepts, get_concept
+from chessteach.concepts.notation import numbered_line
+from chessteach.concepts.registry import DETECTORS
 from chessteach.llm.base import GenerationConfig, Prompt
 from chessteach.puzzles import Puzzle, read_puzzles, tag_puzzle
 from chessteach.teaching import TemplateExplainer
@@ -24,7 +26,6 @@ from chessteach.teaching.explain import (
     example_facts,
     explain_concept,
     explanation_markdown,
-    numbered_line,
     pick_example,
     prompt_template,
     teacher_prompt,
@@ -93,14 +94,14 @@ def test_pick_example_for_a_positional_concept(sample: list[Puzzle]) -> None:
     example = pick_example("isolatedPawn", sample)
     facts = example_facts(example, "isolatedPawn")
     assert facts and facts[0].kind == "isolated_pawn"  # the pawn itself first, then the pieces against it
-    assert {f.kind for f in facts} <= set(get_concept("isolatedPawn").fact_kinds)
-    assert all(check_fact(chess.Board(f.get("fen")), f) for f in facts)
+    assert {f.kind for f in facts} <= set(DETECTORS["isolatedPawn"].kinds)
+    assert all(check_fact(chess.Board(f.position), f) for f in facts)
 
 
 def test_fork_fact_is_checked_on_the_board_after_the_forking_move(fork_example: Puzzle) -> None:
     facts = example_facts(fork_example, "fork")
     assert facts and facts[0].kind == "fork"
-    board = chess.Board(facts[0].get("fen"))
+    board = chess.Board(facts[0].position)
     forker = facts[0].squares[0]
     assert board.piece_at(forker) is not None and check_fact(board, facts[0])
     # the board is the one after the solver's first move, which landed on the forking square

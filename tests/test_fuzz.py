@@ -21,8 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_hostile_input import real_games
 
-from chessteach.games.read import GameRecord, read_games
-from chessteach.games.review import game_positions
+from chessteach.games.read import GameRecord, game_positions, read_games
 from chessteach.puzzles import read_puzzles
 from chessteach.puzzles.puzzle import Puzzle
 

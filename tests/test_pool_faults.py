@@ -22,8 +22,8 @@ from games import extract_game
 from chessteach.engine import AnalysisCache, EngineConfig, EngineLimit, EnginePool, load_config
 from chessteach.games.annotate import write_annotated_pgn
 from chessteach.games.export import moves_frame
-from chessteach.games.read import read_games
-from chessteach.games.review import game_inputs, review_games
+from chessteach.games.read import game_inputs, read_games
+from chessteach.games.review import review_games
 
 NODES = 30_000
 # Nepomniachtchi - Caruana, Madrid 2022 (game 7 of the file): 65 moves, ending in a repetition, so some positions

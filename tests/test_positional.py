@@ -8,6 +8,7 @@ no longer holds.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import itertools
 from collections.abc import Callable
 from pathlib import Path
@@ -20,13 +21,16 @@ from chessteach.concepts import check_fact, fact_kinds, get_concept
 from chessteach.concepts.catalog import UnknownConceptError
 from chessteach.concepts.facts import Fact
 from chessteach.concepts.positional import (
-    DETECTORS,
     detect_backward_pawn,
     detect_isolated_pawn,
     detect_outpost,
     mobility,
-    positional_facts,
     space,
+)
+from chessteach.concepts.registry import (
+    DETECTORS,
+    POSITIONAL_DETECTORS,
+    positional_facts,
     verified_positional_facts,
 )
 from chessteach.puzzles.lichess_csv import iter_puzzles
@@ -152,24 +156,26 @@ def puzzle_positions(lichess_csv: Path) -> list[chess.Board]:
 
 def _key(fact: Fact) -> str:
     """A short name for a fact, to compare with the hand-made answers."""
-    color = (fact.get("color") or "")[:1]
+    color = "" if fact.color is None else ("w" if fact.color == chess.WHITE else "b")
     first = fact.square_names[0] if fact.squares else ""
+    file = chess.FILE_NAMES[fact.file] if fact.file is not None else None
+    square = chess.square_name(fact.square) if fact.square is not None else None
     keys: dict[str, Callable[[], str]] = {
         "isolated_pawn": lambda: first,
         "passed_pawn": lambda: first,
         "backward_pawn": lambda: first,
-        "doubled_pawns": lambda: f"{color}:{fact.get('file')}",
-        "open_file": lambda: f"{fact.get('file')}",
-        "half_open_file": lambda: f"{color}:{fact.get('file')}",
-        "outpost": lambda: f"{color}:{fact.get('outpost')}:{fact.get('status')}",
+        "doubled_pawns": lambda: f"{color}:{file}",
+        "open_file": lambda: f"{file}",
+        "half_open_file": lambda: f"{color}:{file}",
+        "outpost": lambda: f"{color}:{square}:{fact.status}",
         "bishop_pair": lambda: color,
-        "pawn_islands": lambda: f"{color}:{fact.get('islands')}",
-        "pawn_shield": lambda: f"{color}:{fact.get('count')}",
-        "weak_square": lambda: f"{color}:{fact.get('square')}",
+        "pawn_islands": lambda: f"{color}:{' '.join(fact.islands)}",
+        "pawn_shield": lambda: f"{color}:{fact.count}",
+        "weak_square": lambda: f"{color}:{square}",
         "overloaded_defender": lambda: first,
         "king_attackers": lambda: f"{color}:{' '.join(fact.square_names[1:])}",
-        "pawn_target": lambda: f"{fact.get('weakness')}:{first}:{' '.join(fact.square_names[1:])}",
-        "blockade": lambda: f"{fact.get('weakness')}:{first}>{fact.square_names[-1]}",
+        "pawn_target": lambda: f"{fact.weakness}:{first}:{' '.join(fact.square_names[1:])}",
+        "blockade": lambda: f"{fact.weakness}:{first}>{fact.square_names[-1]}",
         "passed_pawn_support": lambda: f"{first}:{' '.join(fact.square_names[1:])}",
     }
     return keys[fact.kind]()
@@ -277,7 +283,7 @@ def test_real_position_sentences(positions: dict[str, chess.Board]) -> None:
     assert outpost.square_names == ["d5", "e6"] and outpost.pieces == ("n", "p")
     (backward,) = detect_backward_pawn(positions["najdorf"])
     assert backward.square_names == ["d6", "e4"] and backward.pieces == ("p", "P")
-    assert backward.get("stop") == "d5"
+    assert backward.square == chess.D5
 
 
 def test_real_position_counts(positions: dict[str, chess.Board]) -> None:
@@ -285,8 +291,8 @@ def test_real_position_counts(positions: dict[str, chess.Board]) -> None:
     # White's space: safe squares of c2-f4 are c2 d2 e2 c3 e3 f3 c4 e4 f4 (f2 and d4 hold own pawns, c4
     # attacks d3) = 9, plus d2 e2 e4 again (behind d4/e5 and not attacked by Black; e3 is hit by Nd5) = 12.
     assert space(chain, chess.WHITE) == 12
-    (white_space,) = [f for f in positional_facts(chain, ["space"]) if f.get("color") == "white"]
-    assert (white_space.get("count"), white_space.get("opponent_count")) == ("12", "7")
+    (white_space,) = [f for f in positional_facts(chain, ["space"]) if f.color == chess.WHITE]
+    assert (white_space.count, white_space.opponent_count) == (12, 7)
     # The e2 bishop has two safe moves, Bd1 and Bxc4: f1 and f3 hold its own pieces, d3 is hit by c4.
     counts = mobility(chain, chess.WHITE)
     assert counts[chess.E2] == 2
@@ -377,10 +383,11 @@ def test_every_fact_on_300_real_positions_checks(puzzle_positions: list[chess.Bo
     for board in puzzle_positions:
         for fact in positional_facts(board):
             assert check_fact(board, fact), (board.fen(), fact)
-            assert fact.kind in get_concept(fact.concept or "").fact_kinds
+            assert fact.kind in DETECTORS[get_concept(fact.concept or "").id].kinds
             assert len(fact.pieces) <= len(fact.squares)
             assert fact.text.endswith(".") and " " in fact.text
-            assert all(isinstance(value, str) for _, value in fact.data)
+            assert fact.color in (chess.WHITE, chess.BLACK) or fact.kind == "open_file"
+            assert fact.count is None or isinstance(fact.count, int)
             seen.add(fact.kind)
     assert seen == set(POSITIONAL_KINDS)
     assert set(POSITIONAL_KINDS) <= set(fact_kinds())
@@ -433,7 +440,7 @@ BREAKING_CHANGES = [
 def _select(board: chess.Board, kind: str, key: str) -> Fact:
     facts = [f for f in positional_facts(board) if f.kind == kind]
     if kind in ("space", "mobility"):
-        return next(f for f in facts if (f.get("color") or "")[:1] == key)
+        return next(f for f in facts if ("w" if f.color == chess.WHITE else "b") == key)
     return next(f for f in facts if _key(f) == key)
 
 
@@ -468,7 +475,7 @@ def test_checkers_reject_malformed_facts(positions: dict[str, chess.Board]) -> N
                 assert not check_fact(board, Fact(fact.kind, fact.squares, fact.pieces, fact.text)), fact
             if fact.pieces:
                 swapped = tuple(p.swapcase() for p in fact.pieces)
-                assert not check_fact(board, Fact(fact.kind, fact.squares, swapped, fact.text, data=fact.data))
+                assert not check_fact(board, dataclasses.replace(fact, pieces=swapped))
 
 
 def test_concept_filter_and_unknown_ids(positions: dict[str, chess.Board]) -> None:
@@ -481,4 +488,4 @@ def test_concept_filter_and_unknown_ids(positions: dict[str, chess.Board]) -> No
     with pytest.raises(ValueError, match="no positional detector"):
         positional_facts(board, ["fork"])
     assert verified_positional_facts(board) == positional_facts(board)
-    assert len(positional_facts(board)) == sum(len(detect(board)) for detect in DETECTORS.values())
+    assert len(positional_facts(board)) == sum(len(detect(board)) for detect in POSITIONAL_DETECTORS.values())

@@ -60,7 +60,7 @@ def test_missing_column_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_puzzle_from_the_command_line_form() -> None:
     puzzle = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["Ra8#"])
-    assert not puzzle.has_setup
+    assert not puzzle.setup
     assert puzzle.solver_moves == [chess.Move.from_uci("a1a8")]
     assert puzzle.final_board().is_checkmate()
     with pytest.raises(ValueError, match="bad solution move 'Ra9'"):

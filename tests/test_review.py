@@ -17,11 +17,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from chessteach.cli import app
-from chessteach.concepts.positional import PAWN_PLAY_KINDS, positional_facts
+from chessteach.concepts.positional import PAWN_PLAY_KINDS
+from chessteach.concepts.registry import positional_facts
 from chessteach.engine import AnalysisCache, EngineLimit, EnginePool
 from chessteach.games.moments import new_positional_facts
-from chessteach.games.read import read_games
-from chessteach.games.review import game_positions, review_games
+from chessteach.games.read import game_positions, read_games
+from chessteach.games.review import review_games
 from chessteach.teaching.moments import moment_writeups
 
 NODES = "20000"

@@ -1,6 +1,6 @@
 """The concept catalog and the detectors that find concepts on a board, as checkable facts."""
 
-from chessteach.concepts import mates, motifs, tactics
+from chessteach.concepts import mates, motifs, registry, tactics
 from chessteach.concepts.catalog import (
     CONCEPTS,
     LICHESS_THEMES,
@@ -12,17 +12,20 @@ from chessteach.concepts.catalog import (
 from chessteach.concepts.facts import Fact, check_fact, fact_check, fact_kinds
 from chessteach.concepts.line import Line
 from chessteach.concepts.phase import game_phase
-from chessteach.concepts.positional import positional_facts, verified_positional_facts
+from chessteach.concepts.registry import DETECTORS, Detector, detector, positional_facts, verified_positional_facts
 
 __all__ = [
     "CONCEPTS",
+    "DETECTORS",
     "LICHESS_THEMES",
     "Concept",
+    "Detector",
     "Fact",
     "Line",
     "UnknownConceptError",
     "check_fact",
     "concepts",
+    "detector",
     "fact_check",
     "fact_kinds",
     "game_phase",
@@ -30,6 +33,7 @@ __all__ = [
     "mates",
     "motifs",
     "positional_facts",
+    "registry",
     "tactics",
     "verified_positional_facts",
 ]

@@ -8,8 +8,10 @@ Two families:
   ``endgame`` and ``title``.
 * ``"positional"``: positional features the themes lack (``isolatedPawn``, ``outpost``, ``kingSafety``, ...),
   in the same lowerCamel style. Subfamilies: ``pawns``, ``files``, ``pieces``, ``king`` and ``squares``.
-  Each has a detector in :mod:`chessteach.concepts.positional`; :attr:`Concept.fact_kinds` names the kinds
-  of :class:`~chessteach.concepts.facts.Fact` it emits.
+  Each has a detector in :mod:`chessteach.concepts.positional`.
+
+What finds each concept, and the kinds of :class:`~chessteach.concepts.facts.Fact` it emits, is recorded in
+:mod:`chessteach.concepts.registry`.
 
 The definitions, the ``how_to_spot`` hints and the ``common_mistakes`` notes are the project's own words,
 written for a club player; a teacher builds on them.
@@ -52,7 +54,6 @@ class Concept:
     ``"positional"`` and ``subfamily`` groups it further. ``needs_engine`` marks concepts that cannot be
     decided from the position and its solution line alone (an evaluation or a search over the alternatives
     is needed); ``from_titles`` marks the themes Lichess sets from the players' titles, not from the board.
-    ``fact_kinds`` names the kinds of facts the detectors emit for it.
     """
 
     id: str
@@ -64,7 +65,6 @@ class Concept:
     common_mistakes: str = ""
     needs_engine: bool = False
     from_titles: bool = False
-    fact_kinds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -98,11 +98,8 @@ def _positional(
     definition: str,
     how_to_spot: str,
     common_mistakes: str,
-    fact_kinds: tuple[str, ...],
 ) -> Concept:
-    return Concept(
-        id, name, POSITIONAL, subfamily, definition, how_to_spot, common_mistakes, fact_kinds=fact_kinds
-    )
+    return Concept(id, name, POSITIONAL, subfamily, definition, how_to_spot, common_mistakes)
 
 
 def _mate_in(n: int) -> Concept:
@@ -790,7 +787,6 @@ _POSITIONAL = [
         "Look at the files next to the pawn: if neither holds a pawn of the same colour, it is isolated.",
         "Treating every isolated pawn as a weakness: an isolated d-pawn also gives space and open lines"
         " for attack in the middlegame.",
-        ("isolated_pawn", "pawn_target", "blockade"),
     ),
     _positional(
         "doubledPawns",
@@ -801,7 +797,6 @@ _POSITIONAL = [
         "Count the pawns of each colour on every file; two or more on one file are doubled.",
         "Avoiding doubled pawns at any cost: they often come with a half-open file and control of key"
         " squares.",
-        ("doubled_pawns", "pawn_target"),
     ),
     _positional(
         "backwardPawn",
@@ -813,7 +808,6 @@ _POSITIONAL = [
         "A pawn left behind its neighbours, with an enemy pawn guarding the square in front of it.",
         "Calling a pawn backward when a neighbouring pawn can still come level with it, or when it can"
         " advance with support.",
-        ("backward_pawn", "pawn_target", "blockade"),
     ),
     _positional(
         "passedPawn",
@@ -823,7 +817,6 @@ _POSITIONAL = [
         " pawn can stop or capture it on its way to promotion; only pieces can.",
         "Look ahead of the pawn on three files: no enemy pawn means it is passed.",
         "Forgetting to blockade an enemy passed pawn, or pushing your own without the support of pieces.",
-        ("passed_pawn", "pawn_target", "blockade", "passed_pawn_support"),
     ),
     _positional(
         "pawnIslands",
@@ -834,7 +827,6 @@ _POSITIONAL = [
         " structure.",
         "Scan the files from a to h and count the groups of files holding your pawns.",
         "Counting pawns instead of groups: three pawns on a, b and c form one island.",
-        ("pawn_islands",),
     ),
     _positional(
         "openFile",
@@ -844,7 +836,6 @@ _POSITIONAL = [
         " the enemy camp.",
         "A file where every pawn has been exchanged; the first side to put a rook on it usually controls it.",
         "Putting a rook on an open file whose entry squares are all covered by the opponent.",
-        ("open_file",),
     ),
     _positional(
         "halfOpenFile",
@@ -854,7 +845,6 @@ _POSITIONAL = [
         " there, it is a line of attack for rooks and queens against the enemy pawn on it.",
         "A file without your own pawn but with an enemy pawn: put a rook there and press on that pawn.",
         "Forgetting that the enemy pawn on the file can advance or be exchanged.",
-        ("half_open_file",),
     ),
     _positional(
         "outpost",
@@ -867,7 +857,6 @@ _POSITIONAL = [
         " or gone, and that your pawn covers.",
         "Calling a square an outpost when an enemy pawn can still advance to attack it, or when no piece"
         " of yours can get there.",
-        ("outpost",),
     ),
     _positional(
         "bishopPair",
@@ -877,7 +866,6 @@ _POSITIONAL = [
         " theirs. Together the two bishops cover every square and grow stronger as the board opens.",
         "Count bishops and their square colours on both sides.",
         "Keeping the bishops in a closed position where knights are better, or trading one away for nothing.",
-        ("bishop_pair",),
     ),
     _positional(
         "kingSafety",
@@ -888,7 +876,6 @@ _POSITIONAL = [
         " danger.",
         "Count the pawns in front of each king and the enemy pieces that hit its neighbouring squares.",
         "Advancing the pawns in front of your own castled king without need.",
-        ("pawn_shield", "king_attackers"),
     ),
     _positional(
         "pieceActivity",
@@ -899,7 +886,6 @@ _POSITIONAL = [
         " the game; passive ones wait.",
         "Count the safe moves of each piece; the one with the fewest is the piece to improve.",
         "Counting moves onto squares where a pawn simply captures the piece.",
-        ("mobility",),
     ),
     _positional(
         "space",
@@ -910,7 +896,6 @@ _POSITIONAL = [
         " with the squares behind its own pawns that no enemy piece attacks counted twice.",
         "Advanced central pawns that are not challenged give space; compare both sides' counts.",
         "Gaining space with pawns that cannot be supported and become targets.",
-        ("space",),
     ),
     _positional(
         "weakSquares",
@@ -923,7 +908,6 @@ _POSITIONAL = [
         " they are holes.",
         "Pushing pawns in front of your king or in the centre without asking which squares they leave"
         " behind.",
-        ("weak_square",),
     ),
     _positional(
         "overloadedDefender",
@@ -934,7 +918,6 @@ _POSITIONAL = [
         "For each attacked piece, count its defenders; a defender that appears alone in two lists is"
         " overloaded.",
         "Missing that a second defender or a counter-threat lightens the load.",
-        ("overloaded_defender",),
     ),
 ]
 

@@ -39,7 +39,8 @@ from dataclasses import dataclass
 import chess
 
 from chessteach.concepts.facts import Fact, check_fact
-from chessteach.concepts.positional import _color_of, _count_of, is_outpost, positional_facts
+from chessteach.concepts.positional import is_outpost
+from chessteach.concepts.registry import positional_facts
 
 ACTIVITY_GAIN = 4
 """Safe moves (see :func:`~chessteach.concepts.positional.piece_mobility`) a side's pieces must gain (or the
@@ -102,11 +103,11 @@ def is_quiet(board: chess.Board, move: chess.Move) -> bool:
 
 
 def _count(fact: Fact) -> int:
-    return _count_of(fact) or 0
+    return fact.count or 0
 
 
 def _find(facts: Sequence[Fact], kind: str, color: chess.Color) -> Fact | None:
-    return next((f for f in facts if f.kind == kind and _color_of(f) == color), None)
+    return next((f for f in facts if f.kind == kind and f.color == color), None)
 
 
 def _same_subject(facts: Sequence[Fact], fact: Fact) -> Fact | None:
@@ -115,7 +116,7 @@ def _same_subject(facts: Sequence[Fact], fact: Fact) -> Fact | None:
         (
             f
             for f in facts
-            if f.kind == fact.kind and f.squares[0] == fact.squares[0] and f.get("weakness") == fact.get("weakness")
+            if f.kind == fact.kind and f.squares[0] == fact.squares[0] and f.weakness == fact.weakness
         ),
         None,
     )
@@ -131,17 +132,16 @@ def _gained(
 ) -> bool:
     """Whether a fact that became true favours the mover (see the module doc)."""
     we = before.turn
-    color = _color_of(fact)
+    color = fact.color
     moved = after.piece_at(move.to_square)
     kind = fact.kind
     if kind == "outpost":
         if color != we:
             return False
-        name = fact.get("outpost", "")
-        square = chess.parse_square(name) if name in chess.SQUARE_NAMES else None
+        square = fact.square
         if square is None:
             return False
-        if fact.get("status") == "occupied":
+        if fact.status == "occupied":
             return fact.squares[0] == move.to_square
         return move.to_square in fact.squares or not is_outpost(before, square, we)
     if kind in ("open_file", "half_open_file"):
@@ -185,11 +185,11 @@ def _gained(
 
 def _lost(fact: Fact, move: chess.Move, facts_after: Sequence[Fact], we: chess.Color) -> bool:
     """Whether a fact that stopped being true favours the mover (see the module doc)."""
-    color = _color_of(fact)
+    color = fact.color
     if fact.kind == "backward_pawn" and color == we:
         file = chess.square_file(fact.squares[0])
         return not any(
-            f.kind == "backward_pawn" and _color_of(f) == we and chess.square_file(f.squares[0]) == file
+            f.kind == "backward_pawn" and f.color == we and chess.square_file(f.squares[0]) == file
             for f in facts_after
         )
     if fact.kind == "king_attackers" and color == we:

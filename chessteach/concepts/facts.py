@@ -8,14 +8,20 @@ runs it. Detectors only return facts whose checker agrees, and the tests check e
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Literal
 
 import chess
 
 FactChecker = Callable[[chess.Board, "Fact"], bool]
 
 _CHECKERS: dict[str, FactChecker] = {}
+
+
+OutpostStatus = Literal["occupied", "reachable"]
+"""An outpost fact's status: a knight or bishop stands on it, or can move there."""
 
 
 @dataclass(frozen=True)
@@ -25,8 +31,21 @@ class Fact:
     ``kind`` names the statement's form (``"attacks"``, ``"fork"``, ``"isolated_pawn"``, ...) and so its
     checker; ``squares`` and ``pieces`` are what it is about (pieces as python-chess symbols, ``"N"`` a
     white knight, ``"q"`` a black queen, in the order of ``squares``); ``text`` is the sentence;
-    ``concept`` the catalog id it illustrates, if any; ``data`` any further structured detail
-    (for example the move that creates the motif, in UCI).
+    ``concept`` the catalog id it illustrates, if any.
+
+    The other fields are the structured detail some kinds carry (``None`` or empty where a kind has none):
+
+    - ``color``: the side the fact is about (every positional fact about one side);
+    - ``count``: how many of the things it lists (pawns, islands, attackers, defenders, safe moves, ...);
+    - ``position``: the FEN of the board the fact was found on, when it was found along a line (see :meth:`at`);
+    - ``move``: the move that makes the motif (a discovered check, a mate pattern);
+    - ``square``: the square it is about that need not hold a listed piece (an outpost, a weak square, the
+      stop square of a backward pawn); ``file`` (0 for the a-file) and ``rank`` (1-8 from the owner's side);
+    - ``weakness``: the pawn feature pieces attack or blockade (``"isolated"``, ``"passed"``, ...);
+    - ``pattern``: the named mate; ``status``: an outpost's (:data:`OutpostStatus`); ``islands``: the files of
+      each pawn island (``("a-c", "e", "g-h")``);
+    - ``opponent_count`` (space: the other side's count), ``defenders`` (a pawn target's defenders),
+      ``zone_hits`` (king-zone squares the attackers hit), ``mobility`` (the safe moves of each listed piece).
     """
 
     kind: str
@@ -34,15 +53,29 @@ class Fact:
     pieces: tuple[str, ...]
     text: str
     concept: str | None = None
-    data: tuple[tuple[str, str], ...] = field(default_factory=tuple)
-
-    def get(self, key: str, default: str | None = None) -> str | None:
-        """A value from :attr:`data`."""
-        return dict(self.data).get(key, default)
+    color: chess.Color | None = None
+    count: int | None = None
+    position: str | None = None
+    move: chess.Move | None = None
+    square: chess.Square | None = None
+    file: int | None = None
+    rank: int | None = None
+    weakness: str | None = None
+    pattern: str | None = None
+    status: OutpostStatus | None = None
+    islands: tuple[str, ...] = ()
+    opponent_count: int | None = None
+    defenders: int | None = None
+    zone_hits: int | None = None
+    mobility: tuple[int, ...] = ()
 
     @property
     def square_names(self) -> list[str]:
         return [chess.square_name(s) for s in self.squares]
+
+    def at(self, board: chess.Board) -> Fact:
+        """The fact with the board it is about recorded as its :attr:`position`."""
+        return dataclasses.replace(self, position=board.fen())
 
 
 def fact_check(kind: str) -> Callable[[FactChecker], FactChecker]:

@@ -11,18 +11,7 @@ from dataclasses import dataclass
 
 import chess
 
-PIECE_VALUES: dict[chess.PieceType, int] = {
-    chess.PAWN: 1,
-    chess.KNIGHT: 3,
-    chess.BISHOP: 3,
-    chess.ROOK: 5,
-    chess.QUEEN: 9,
-    chess.KING: 99,
-}
-"""Material values; the king counts as more than any other piece (it can never be given up)."""
-
-LINE_PIECES = (chess.BISHOP, chess.ROOK, chess.QUEEN)
-"""Pieces that move along lines (and so can pin, skewer, x-ray and be discovered)."""
+from chessteach.concepts.pieces import material_balance
 
 
 @dataclass(frozen=True)
@@ -87,9 +76,6 @@ class Line:
         """The position after ply ``ply``."""
         return self.boards[ply + 1]
 
-    def is_solver(self, ply: int) -> bool:
-        return ply >= self.first and (ply - self.first) % 2 == 0
-
     def moved_piece(self, ply: int) -> chess.PieceType:
         """The type of the piece that stands on the target square after the move (a promoted pawn counts as
         its new piece)."""
@@ -126,17 +112,3 @@ class Line:
     def material(self, ply_board: int) -> int:
         """The solver's material minus the opponent's in ``boards[ply_board]`` (king excluded)."""
         return material_balance(self.boards[ply_board], self.pov)
-
-
-def material_count(board: chess.Board, color: chess.Color) -> int:
-    """The material of one side in pawns (the king not counted)."""
-    return sum(
-        len(board.pieces(piece_type, color)) * value
-        for piece_type, value in PIECE_VALUES.items()
-        if piece_type != chess.KING
-    )
-
-
-def material_balance(board: chess.Board, color: chess.Color) -> int:
-    """``color``'s material minus the other side's."""
-    return material_count(board, color) - material_count(board, not color)

@@ -6,6 +6,10 @@ checker recomputes the pattern from the board. Each pattern is defined in chess 
 docstring. The classic patterns are tried in a fixed order and the first that fits names the mate (a
 smothered mate on the back rank is a smothered mate); the patterns that describe which pieces work
 together (opera, Pillsbury, Morphy, ...) are only tried when no classic one fits, and may combine.
+
+On a solution line (:class:`~chessteach.concepts.line.Line`): :func:`is_mate`, :func:`mate_in` and
+:func:`mate_pattern` are the detectors of the mate themes, :func:`mate_facts` the facts a mate shows (the
+``"checkmate"`` itself, by :func:`checkmate_fact`, and its named pattern).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from collections.abc import Callable
 
 import chess
 
-from chessteach.concepts.facts import Fact, fact_check
+from chessteach.concepts.facts import Fact, fact_check, pieces_match
+from chessteach.concepts.line import Line
+from chessteach.concepts.tactics import describe
 
 MateTest = Callable[[chess.Board, chess.Move], bool]
 
@@ -390,7 +396,8 @@ def find_mate_patterns(board: chess.Board, move: chess.Move) -> list[Fact]:
                 f"{chess.piece_name(board.piece_type_at(move.to_square)).lower()} on "  # type: ignore[arg-type]
                 f"{chess.square_name(move.to_square)} ({_spoken(name)}).",
                 concept=name,
-                data=(("pattern", name), ("move", move.uci())),
+                pattern=name,
+                move=move,
             )
         )
     return facts
@@ -403,7 +410,103 @@ def _spoken(name: str) -> str:
 
 @fact_check("mate_pattern")
 def _check_mate_pattern(board: chess.Board, fact: Fact) -> bool:
-    pattern, move = fact.get("pattern"), fact.get("move")
-    if pattern is None or move is None:
+    if fact.pattern is None or fact.move is None:
         return False
-    return pattern in named_mates(board, chess.Move.from_uci(move))
+    return fact.pattern in named_mates(board, fact.move)
+
+
+# ------------------------------------------------------------------ the checkmate itself
+
+
+def checkmate_fact(board: chess.Board, move: chess.Move) -> Fact | None:
+    """The checkmate on ``board``, delivered by ``move``, as a fact (king, mating piece), or None if it is not
+    mate; the mating piece is the one that moved when it gives check, else another checker.
+
+    >>> board = chess.Board("R5k1/5ppp/8/8/8/8/5PPP/6K1 b - - 1 1")
+    >>> checkmate_fact(board, chess.Move.from_uci("a1a8")).text
+    'The black king on g8 is checkmated by the white rook on a8.'
+    """
+    if not board.is_checkmate():
+        return None
+    king = _king(board)
+    checker = move.to_square if move.to_square in board.checkers() else next(iter(board.checkers()))
+    squares = (king, checker)
+    pieces = [board.piece_at(s) for s in squares]
+    assert pieces[0] is not None and pieces[1] is not None
+    mated = describe(pieces[0], king)
+    return Fact(
+        kind="checkmate",
+        squares=squares,
+        pieces=(pieces[0].symbol(), pieces[1].symbol()),
+        text=f"{mated[:1].upper()}{mated[1:]} is checkmated by {describe(pieces[1], checker)}.",
+        concept="mate",
+        move=move,
+        position=board.fen(),
+    )
+
+
+@fact_check("checkmate")
+def _check_checkmate(board: chess.Board, fact: Fact) -> bool:
+    """A ``checkmate`` fact: (king, mating piece); the king's side is mated and the piece gives check."""
+    return (
+        pieces_match(board, fact)
+        and len(fact.squares) == 2
+        and board.is_checkmate()
+        and board.king(board.turn) == fact.squares[0]
+        and fact.squares[1] in board.checkers()
+    )
+
+
+# ------------------------------------------------------------------ on a solution line
+
+_last_line_mates: tuple[Line, tuple[str, ...]] | None = None
+
+
+def line_mates(line: Line) -> tuple[str, ...]:
+    """The named patterns of the checkmate a line ends in (empty if it does not end in mate); the last line's
+    answer is remembered, as every pattern's detector asks for it."""
+    global _last_line_mates
+    last = _last_line_mates
+    if last is not None and last[0] is line:
+        return last[1]
+    names = tuple(named_mates(line.final, line.moves[-1]))
+    _last_line_mates = (line, names)
+    return names
+
+
+def is_mate(line: Line) -> bool:
+    """The line ends in checkmate (theme ``mate``)."""
+    return line.final.is_checkmate()
+
+
+def mate_in(moves: int) -> Callable[[Line], bool]:
+    """The detector of ``mateIn<moves>``: the line ends in checkmate after that many solver moves (5 means five
+    or more)."""
+
+    def detect(line: Line) -> bool:
+        return line.final.is_checkmate() and min(len(line.solver_plies), 5) == moves
+
+    detect.__doc__ = f"The line ends in checkmate on the solver's move {moves}{' or later' if moves == 5 else ''}."
+    return detect
+
+
+def mate_pattern(name: str) -> Callable[[Line], bool]:
+    """The detector of a named mate (one of :data:`MATE_PATTERNS`): the line ends in that checkmate."""
+    if name not in MATE_PATTERNS:
+        raise ValueError(f"no mate pattern {name!r}; patterns: {', '.join(MATE_PATTERNS)}")
+
+    def detect(line: Line) -> bool:
+        return line.final.is_checkmate() and name in line_mates(line)
+
+    detect.__doc__ = f"The line ends in a {_spoken(name)}."
+    return detect
+
+
+def mate_facts(line: Line) -> list[Fact]:
+    """The checkmate a line ends in and its named pattern, as facts about the final board (empty if the line
+    does not end in mate)."""
+    board, move = line.final, line.moves[-1]
+    mate = checkmate_fact(board, move)
+    if mate is None:
+        return []
+    return [mate, *(f.at(board) for f in find_mate_patterns(board, move))]

@@ -3,7 +3,7 @@
 Every detector takes a :class:`~chessteach.concepts.line.Line` and says whether the motif occurs in it.
 Motifs that are a statement about one board (a fork, a pin, a double check, ...) come back as
 :class:`Fact`\\ s (see :mod:`chessteach.concepts.tactics`), each carrying the position it is about as
-``data["fen"]`` so that ``check_fact(chess.Board(fact.get("fen")), fact)`` recomputes it. Motifs that are
+its ``position`` so that ``check_fact(chess.Board(fact.position), fact)`` recomputes it. Motifs that are
 about a sequence of moves (deflection, attraction, clearance, ...) are plain yes/no answers.
 
 "Solver" is the side that solves the puzzle; "the reply" is the opponent's move after a solver move.
@@ -11,18 +11,18 @@ about a sequence of moves (deflection, attraction, clearance, ...) are plain yes
 
 from __future__ import annotations
 
-import dataclasses
-
 import chess
 
 from chessteach.concepts.facts import Fact
-from chessteach.concepts.line import LINE_PIECES, PIECE_VALUES, Line
+from chessteach.concepts.line import Line
+from chessteach.concepts.pieces import LINE_PIECES, PIECE_VALUES
 from chessteach.concepts.tactics import (
     attacked_enemies,
     find_discovered_check,
     find_double_check,
     find_f2_f7_attack,
     find_fork,
+    find_hanging,
     find_pins,
     find_skewer,
     find_trapped,
@@ -36,9 +36,7 @@ SACRIFICE_MIN_LOSS = 2
 
 def _at(fact: Fact | None, board: chess.Board) -> Fact | None:
     """The fact with the position it is about recorded in its data."""
-    if fact is None:
-        return None
-    return dataclasses.replace(fact, data=(*fact.data, ("fen", board.fen())))
+    return None if fact is None else fact.at(board)
 
 
 def _later_solver_plies(line: Line) -> list[int]:
@@ -168,10 +166,14 @@ def _pin_prevents_escape(board: chess.Board, pinned: chess.Square, ray: int, pov
     return False
 
 
-def skewers(line: Line) -> list[Fact]:
+def skewers(line: Line) -> list[Fact] | bool:
     """The solver takes, with a line piece and without mating, a piece that stood behind a more valuable
-    enemy piece the reply moved off the line; the taken piece was then in a bad spot."""
-    facts = []
+    enemy piece the reply moved off the line; the taken piece was then in a bad spot (Lichess's rule).
+
+    The skewers as board facts (:func:`~chessteach.concepts.tactics.find_skewer`'s, which never count a pawn as
+    the piece behind); when Lichess's rule holds only with a pawn behind, a plain yes with no board fact."""
+    facts: list[Fact] = []
+    found = False
     for ply in _later_solver_plies(line):
         captured = line.captured(ply)
         move, reply = line.moves[ply], line.moves[ply - 1]
@@ -181,10 +183,14 @@ def skewers(line: Line) -> list[Fact]:
             continue
         front_value = PIECE_VALUES[line.moved_piece(ply - 1)]
         if front_value > PIECE_VALUES[captured.piece_type] and is_in_bad_spot(line.before(ply), move.to_square):
+            found = True
             board = line.before(ply - 1)
             fact = _at(find_skewer(board, move.from_square), board)
-            facts.append(fact or _skewer_summary(line, ply))
-    return facts
+            if fact is None and captured.piece_type != chess.PAWN:
+                fact = _skewer_summary(line, ply)
+            if fact is not None:
+                facts.append(fact)
+    return facts or found
 
 
 def _skewer_summary(line: Line, ply: int) -> Fact:
@@ -201,7 +207,7 @@ def _skewer_summary(line: Line, ply: int) -> Fact:
         f"{chess.square_name(move.from_square)} skewers {chess.square_name(reply.from_square)} against "
         f"{chess.square_name(move.to_square)}.",
         concept="skewer",
-        data=(("fen", board.fen()),),
+        position=board.fen(),
     )
 
 
@@ -262,11 +268,13 @@ def hangs_piece(line: Line) -> bool:
     return line.material(line.first + 3) >= line.material(line.first + 1)
 
 
-def has_discovered_attack(line: Line) -> bool:
-    """A discovered check, or a solver capture along a line that the solver's previous move opened (not by
-    castling, and not a recapture of the reply's piece)."""
-    if discovered_checks(line):
-        return True
+def discovered_attacks(line: Line) -> list[Fact] | bool:
+    """Discovered attacks: the discovered checks (as facts, see :func:`discovered_checks`), or, when there is
+    none, whether the solver takes along a line that its previous move opened (not by castling, and not a
+    recapture of the reply's piece), a yes/no answer with no board fact."""
+    checks = discovered_checks(line)
+    if checks:
+        return checks
     for ply in _later_solver_plies(line):
         if not line.is_capture(ply):
             continue
@@ -282,6 +290,15 @@ def has_discovered_attack(line: Line) -> bool:
         ):
             return True
     return False
+
+
+def hanging_targets(line: Line) -> list[Fact]:
+    """The piece the solver's first move goes for, when it stands attacked and undefended in the solver's
+    position: the fact an explanation of ``hangingPiece`` shows (whether or not :func:`hangs_piece` counts the
+    line as winning it)."""
+    start = line.start
+    fact = find_hanging(start, line.moves[line.first].to_square)
+    return [] if fact is None else [fact.at(start)]
 
 
 def _threatens(board: chess.Board, square: chess.Square) -> bool:
@@ -519,6 +536,16 @@ def captures_defender(line: Line) -> bool:
 KINGSIDE = (7, (6, 7), 20)
 QUEENSIDE = (0, (0, 1, 2), 18)
 """(corner file, king files, fewest pieces on the board) of a wing attack."""
+
+
+def kingside_attack(line: Line) -> bool:
+    """An attack on the enemy king castled kingside (see :func:`attacks_wing`)."""
+    return attacks_wing(line, KINGSIDE)
+
+
+def queenside_attack(line: Line) -> bool:
+    """An attack on the enemy king castled queenside (see :func:`attacks_wing`)."""
+    return attacks_wing(line, QUEENSIDE)
 
 
 def attacks_wing(line: Line, wing: tuple[int, tuple[int, ...], int]) -> bool:

@@ -3,7 +3,8 @@
 Each ``detect_<concept>(board)`` returns :class:`~chessteach.concepts.facts.Fact` objects for one positional
 concept of the catalog (``concept`` is its catalog id), and every kind of fact it emits has a checker,
 registered with :func:`~chessteach.concepts.facts.fact_check`, that recomputes the statement from a board.
-:func:`positional_facts` runs them all. The pawn concepts (isolated, doubled, backward and passed pawns) also
+The registry (:mod:`chessteach.concepts.registry`) maps each concept to its detector, and its
+:func:`~chessteach.concepts.registry.positional_facts` runs them all. The pawn concepts (isolated, doubled, backward and passed pawns) also
 report the pieces that attack such a pawn (:func:`detect_pawn_targets`) and those that blockade it
 (:func:`detect_blockades`), and a passed pawn's defenders (:func:`detect_passed_pawn_support`): the play for
 and against a pawn feature, which pieces change when the pawns cannot.
@@ -11,7 +12,8 @@ and against a pawn feature, which pieces change when the pawns cannot.
 Conventions: a square's *relative rank* counts from its owner's side (0 is White's first rank for White and
 Black's eighth rank for Black); the texts name ranks 1-8 from the owner's side. Pieces in a fact are listed
 in the order of its squares; a square with nothing on it (an outpost to reach, a hole) comes last. Every fact
-about one side carries ``("color", "white"|"black")`` in ``data``.
+about one side carries the side as its ``color``; counts and other details are typed fields of
+:class:`~chessteach.concepts.facts.Fact` (``count``, ``file``, ``square``, ...).
 
 >>> import chess
 >>> board = chess.Board("4k3/8/8/8/3P4/8/8/4K3 w - - 0 1")
@@ -21,15 +23,12 @@ about one side carries ``("color", "white"|"black")`` in ``data``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Sequence
 
 import chess
 
-from chessteach.concepts.catalog import get_concept
-from chessteach.concepts.facts import Fact, check_fact, fact_check, pieces_match
-
-logger = logging.getLogger(__name__)
+from chessteach.concepts.facts import Fact, OutpostStatus, fact_check, pieces_match
+from chessteach.concepts.pieces import NON_PAWN_PIECES, non_pawn_material
 
 Detector = Callable[[chess.Board], list[Fact]]
 
@@ -44,8 +43,7 @@ SPACE_RANKS = (1, 2, 3)
 SPACE_MIN_MATERIAL = 40
 """Space facts are emitted only while both sides together keep this much non-pawn material (N=B=3, R=5, Q=9):
 as in Stockfish, space stops mattering once most pieces are traded."""
-PIECE_VALUES = {chess.KNIGHT: 3, chess.BISHOP: 3, chess.ROOK: 5, chess.QUEEN: 9}
-MOBILE_PIECES = (chess.KNIGHT, chess.BISHOP, chess.ROOK, chess.QUEEN)
+MOBILE_PIECES = NON_PAWN_PIECES
 """The pieces whose mobility is counted (pawns and kings are not)."""
 
 _SIDE = {chess.WHITE: "White", chess.BLACK: "Black"}
@@ -117,7 +115,19 @@ def _fact(
     concept: str,
     squares: Sequence[chess.Square],
     text: str,
-    data: dict[str, str],
+    *,
+    color: chess.Color | None = None,
+    count: int | None = None,
+    square: chess.Square | None = None,
+    file: int | None = None,
+    rank: int | None = None,
+    weakness: str | None = None,
+    status: OutpostStatus | None = None,
+    islands: tuple[str, ...] = (),
+    opponent_count: int | None = None,
+    defenders: int | None = None,
+    zone_hits: int | None = None,
+    mobility: tuple[int, ...] = (),
 ) -> Fact:
     return Fact(
         kind=kind,
@@ -125,29 +135,24 @@ def _fact(
         pieces=_symbols(board, squares),
         text=text,
         concept=concept,
-        data=tuple(data.items()),
+        color=color,
+        count=count,
+        square=square,
+        file=file,
+        rank=rank,
+        weakness=weakness,
+        status=status,
+        islands=islands,
+        opponent_count=opponent_count,
+        defenders=defenders,
+        zone_hits=zone_hits,
+        mobility=mobility,
     )
-
-
-def _color_of(fact: Fact) -> chess.Color | None:
-    word = fact.get("color")
-    if word == "white":
-        return chess.WHITE
-    if word == "black":
-        return chess.BLACK
-    return None
-
-
-def _count_of(fact: Fact, key: str = "count") -> int | None:
-    try:
-        return int(fact.get(key) or "")
-    except ValueError:
-        return None
 
 
 def _lists_after_subject(fact: Fact, squares: Sequence[chess.Square]) -> bool:
     """Whether the fact names exactly ``squares`` after its subject (its first square), and counts them."""
-    return list(fact.squares[1:]) == list(squares) and _count_of(fact) == len(squares)
+    return list(fact.squares[1:]) == list(squares) and fact.count == len(squares)
 
 
 def _is_piece(board: chess.Board, square: chess.Square, piece_type: chess.PieceType, color: chess.Color) -> bool:
@@ -196,9 +201,7 @@ def detect_isolated_pawn(board: chess.Board) -> list[Fact]:
                     f"{_SIDE[color]}'s pawn on {chess.square_name(square)} is isolated: "
                     f"no {_COLOR_WORD[color]} pawn stands on {_files_phrase(files)}."
                 )
-                facts.append(
-                    _fact(board, "isolated_pawn", "isolatedPawn", [square], text, {"color": _COLOR_WORD[color]})
-                )
+                facts.append(_fact(board, "isolated_pawn", "isolatedPawn", [square], text, color=color))
     return facts
 
 
@@ -213,7 +216,7 @@ def _check_isolated_pawn(board: chess.Board, fact: Fact) -> bool:
 def detect_doubled_pawns(board: chess.Board) -> list[Fact]:
     """Doubled pawns (``doubled_pawns``): two or more pawns of one colour on the same file.
 
-    One fact per side and file; ``squares`` are all that side's pawns on the file, ``data`` has the count.
+    One fact per side and file; ``squares`` are all that side's pawns on the file; ``file`` and ``count`` are set.
     """
     facts = []
     for color in chess.COLORS:
@@ -226,22 +229,28 @@ def detect_doubled_pawns(board: chess.Board) -> list[Fact]:
                     f"{_SIDE[color]} has {word} pawns on the {chess.FILE_NAMES[file]}-file: "
                     f"{len(squares)} pawns, on {_join(names)}."
                 )
-                data = {
-                    "color": _COLOR_WORD[color],
-                    "file": chess.FILE_NAMES[file],
-                    "count": str(len(squares)),
-                }
-                facts.append(_fact(board, "doubled_pawns", "doubledPawns", squares, text, data))
+                facts.append(
+                    _fact(
+                        board,
+                        "doubled_pawns",
+                        "doubledPawns",
+                        squares,
+                        text,
+                        color=color,
+                        file=file,
+                        count=len(squares),
+                    )
+                )
     return facts
 
 
 @fact_check("doubled_pawns")
 def _check_doubled_pawns(board: chess.Board, fact: Fact) -> bool:
-    color, file_name = _color_of(fact), fact.get("file")
-    if color is None or file_name not in chess.FILE_NAMES or not pieces_match(board, fact):
+    color, file = fact.color, fact.file
+    if color is None or file is None or file not in range(8) or not pieces_match(board, fact):
         return False
-    squares = _pawns(board, color, [chess.FILE_NAMES.index(file_name)])
-    return len(squares) >= 2 and squares == sorted(fact.squares) and _count_of(fact) == len(squares)
+    squares = _pawns(board, color, [file])
+    return len(squares) >= 2 and squares == sorted(fact.squares) and fact.count == len(squares)
 
 
 # --- backward pawns -------------------------------------------------------------------------------
@@ -292,8 +301,9 @@ def detect_backward_pawn(board: chess.Board) -> list[Fact]:
                 f" on {_join(guard_names)} guard{'' if len(guards) > 1 else 's'} its stop square"
                 f" {chess.square_name(stop)}."
             )
-            data = {"color": _COLOR_WORD[color], "stop": chess.square_name(stop)}
-            facts.append(_fact(board, "backward_pawn", "backwardPawn", [square, *guards], text, data))
+            facts.append(
+                _fact(board, "backward_pawn", "backwardPawn", [square, *guards], text, color=color, square=stop)
+            )
     return facts
 
 
@@ -324,7 +334,7 @@ def is_passed_pawn(board: chess.Board, square: chess.Square) -> bool:
 
 
 def detect_passed_pawn(board: chess.Board) -> list[Fact]:
-    """Passed pawns (``passed_pawn``), see :func:`is_passed_pawn`; ``data`` has the pawn's rank from its side.
+    """Passed pawns (``passed_pawn``), see :func:`is_passed_pawn`; ``rank`` is the pawn's rank from its side.
 
     >>> [f.text for f in detect_passed_pawn(chess.Board("4k3/8/8/3P4/8/8/8/4K3 w - - 0 1"))]
     ["White's pawn on d5 is passed: no black pawn stands in front of it on the c-, d- or e-file."]
@@ -339,8 +349,8 @@ def detect_passed_pawn(board: chess.Board) -> list[Fact]:
                     f"{_SIDE[color]}'s pawn on {chess.square_name(square)} is passed:"
                     f" no {_COLOR_WORD[not color]} pawn stands in front of it on {_files_phrase(files)}."
                 )
-                data = {"color": _COLOR_WORD[color], "rank": str(_relative_rank(square, color) + 1)}
-                facts.append(_fact(board, "passed_pawn", "passedPawn", [square], text, data))
+                rank = _relative_rank(square, color) + 1
+                facts.append(_fact(board, "passed_pawn", "passedPawn", [square], text, color=color, rank=rank))
     return facts
 
 
@@ -374,7 +384,7 @@ def _island_names(islands: list[list[int]]) -> list[str]:
 
 def detect_pawn_islands(board: chess.Board) -> list[Fact]:
     """Pawn islands (``pawn_islands``): one fact per side with pawns; ``squares`` are all its pawns,
-    ``data`` the number of islands and their files (``"a-c e g-h"``).
+    ``count`` the number of islands and ``islands`` their files (``("a-c", "e", "g-h")``).
     """
     facts = []
     for color in chess.COLORS:
@@ -386,18 +396,28 @@ def detect_pawn_islands(board: chess.Board) -> list[Fact]:
         files_word = "file" if names == [chess.FILE_NAMES[islands[0][0]]] else "files"
         plural = "s" if count > 1 else ""
         text = f"{_SIDE[color]} has {count} pawn island{plural}, on {files_word} {_join(names)}."
-        data = {"color": _COLOR_WORD[color], "count": str(count), "islands": " ".join(names)}
-        facts.append(_fact(board, "pawn_islands", "pawnIslands", _pawns(board, color), text, data))
+        facts.append(
+            _fact(
+                board,
+                "pawn_islands",
+                "pawnIslands",
+                _pawns(board, color),
+                text,
+                color=color,
+                count=count,
+                islands=tuple(names),
+            )
+        )
     return facts
 
 
 @fact_check("pawn_islands")
 def _check_pawn_islands(board: chess.Board, fact: Fact) -> bool:
-    color = _color_of(fact)
+    color = fact.color
     if color is None or not pieces_match(board, fact) or sorted(fact.squares) != _pawns(board, color):
         return False
     islands = pawn_islands(board, color)
-    return _count_of(fact) == len(islands) and fact.get("islands") == " ".join(_island_names(islands))
+    return fact.count == len(islands) and fact.islands == tuple(_island_names(islands))
 
 
 # --- open and half-open files ---------------------------------------------------------------------
@@ -437,16 +457,15 @@ def detect_open_file(board: chess.Board) -> list[Fact]:
             heavy = _heavy_pieces_on_file(board, file, chess.COLORS)
             name = chess.FILE_NAMES[file]
             text = f"The {name}-file is open: no pawn of either side stands on it{_standing_on(board, heavy)}."
-            facts.append(_fact(board, "open_file", "openFile", heavy, text, {"file": name}))
+            facts.append(_fact(board, "open_file", "openFile", heavy, text, file=file))
     return facts
 
 
 @fact_check("open_file")
 def _check_open_file(board: chess.Board, fact: Fact) -> bool:
-    file_name = fact.get("file")
-    if file_name not in chess.FILE_NAMES or not pieces_match(board, fact):
+    file = fact.file
+    if file is None or file not in range(8) or not pieces_match(board, fact):
         return False
-    file = chess.FILE_NAMES.index(file_name)
     return is_open_file(board, file) and all(chess.square_file(s) == file for s in fact.squares)
 
 
@@ -468,17 +487,17 @@ def detect_half_open_file(board: chess.Board) -> list[Fact]:
                 f" only {_SIDE[not color]}'s pawn{'s' if len(targets) > 1 else ''} on {target_text}"
                 f"{_standing_on(board, heavy)}."
             )
-            data = {"color": _COLOR_WORD[color], "file": name}
-            facts.append(_fact(board, "half_open_file", "halfOpenFile", [*targets, *heavy], text, data))
+            facts.append(
+                _fact(board, "half_open_file", "halfOpenFile", [*targets, *heavy], text, color=color, file=file)
+            )
     return facts
 
 
 @fact_check("half_open_file")
 def _check_half_open_file(board: chess.Board, fact: Fact) -> bool:
-    color, file_name = _color_of(fact), fact.get("file")
-    if color is None or file_name not in chess.FILE_NAMES or not pieces_match(board, fact):
+    color, file = fact.color, fact.file
+    if color is None or file is None or file not in range(8) or not pieces_match(board, fact):
         return False
-    file = chess.FILE_NAMES.index(file_name)
     return is_half_open_file(board, file, color) and all(chess.square_file(s) == file for s in fact.squares)
 
 
@@ -527,14 +546,23 @@ def detect_outpost(board: chess.Board) -> list[Fact]:
             pawn_text = _join([chess.square_name(s) for s in pawns])
             safe = f"no {_COLOR_WORD[not color]} pawn can ever attack it"
             name = chess.square_name(square)
-            data = {"color": _COLOR_WORD[color], "outpost": name}
             if square in minors:
                 text = (
                     f"{_side_piece_phrase(board, square)} stands on an outpost: protected by the pawn"
                     f"{'s' if len(pawns) > 1 else ''} on {pawn_text}, and {safe}."
                 )
-                data["status"] = "occupied"
-                facts.append(_fact(board, "outpost", "outpost", [square, *pawns], text, data))
+                facts.append(
+                    _fact(
+                        board,
+                        "outpost",
+                        "outpost",
+                        [square, *pawns],
+                        text,
+                        color=color,
+                        square=square,
+                        status="occupied",
+                    )
+                )
             elif board.piece_at(square) is None:
                 reachers = sorted(minors & board.attackers(color, square))
                 if not reachers:
@@ -545,17 +573,26 @@ def detect_outpost(board: chess.Board) -> list[Fact]:
                     f" pawn{'s' if len(pawns) > 1 else ''} on {pawn_text} where {safe}, and {who} can"
                     " move there."
                 )
-                data["status"] = "reachable"
-                facts.append(_fact(board, "outpost", "outpost", [*reachers, *pawns, square], text, data))
+                facts.append(
+                    _fact(
+                        board,
+                        "outpost",
+                        "outpost",
+                        [*reachers, *pawns, square],
+                        text,
+                        color=color,
+                        square=square,
+                        status="reachable",
+                    )
+                )
     return facts
 
 
 @fact_check("outpost")
 def _check_outpost(board: chess.Board, fact: Fact) -> bool:
-    color, name, status = _color_of(fact), fact.get("outpost"), fact.get("status")
-    if color is None or name not in chess.SQUARE_NAMES or not pieces_match(board, fact):
+    color, square, status = fact.color, fact.square, fact.status
+    if color is None or square is None or square not in chess.SQUARES or not pieces_match(board, fact):
         return False
-    square = chess.parse_square(name)
     if not is_outpost(board, square, color):
         return False
     protectors = _outpost_protectors(board, square, color)
@@ -607,13 +644,13 @@ def detect_bishop_pair(board: chess.Board) -> list[Fact]:
                 f"{_SIDE[color]} has the bishop pair (bishops on {names}),"
                 f" while {_SIDE[not color]} has {_bishop_lack(board, not color)}."
             )
-            facts.append(_fact(board, "bishop_pair", "bishopPair", bishops, text, {"color": _COLOR_WORD[color]}))
+            facts.append(_fact(board, "bishop_pair", "bishopPair", bishops, text, color=color))
     return facts
 
 
 @fact_check("bishop_pair")
 def _check_bishop_pair(board: chess.Board, fact: Fact) -> bool:
-    color = _color_of(fact)
+    color = fact.color
     if color is None or not pieces_match(board, fact) or has_bishop_pair(board, not color):
         return False
     listed = chess.SquareSet(fact.squares)
@@ -649,7 +686,7 @@ def pawn_shield(board: chess.Board, color: chess.Color) -> list[chess.Square]:
 def detect_pawn_shield(board: chess.Board) -> list[Fact]:
     """Pawn shields (``pawn_shield``), for each king still on its first or second rank: the own pawns on the
     king's file and the neighbouring files, one or two ranks in front of it. ``squares`` are the king and
-    those pawns; ``data`` has their count.
+    those pawns; ``count`` is their number.
     """
     facts = []
     for color in chess.COLORS:
@@ -670,14 +707,13 @@ def detect_pawn_shield(board: chess.Board) -> list[Fact]:
                 f"{who} has no pawn shield: no {_COLOR_WORD[color]} pawn stands one or two squares in front"
                 f" of it on {_files_phrase(files)}."
             )
-        data = {"color": _COLOR_WORD[color], "count": str(len(shield))}
-        facts.append(_fact(board, "pawn_shield", "kingSafety", [king, *shield], text, data))
+        facts.append(_fact(board, "pawn_shield", "kingSafety", [king, *shield], text, color=color, count=len(shield)))
     return facts
 
 
 @fact_check("pawn_shield")
 def _check_pawn_shield(board: chess.Board, fact: Fact) -> bool:
-    color = _color_of(fact)
+    color = fact.color
     if color is None or not fact.squares or not pieces_match(board, fact) or board.king(color) != fact.squares[0]:
         return False
     return _lists_after_subject(fact, pawn_shield(board, color))
@@ -706,7 +742,7 @@ def king_attackers(board: chess.Board, color: chess.Color) -> list[chess.Square]
 
 def detect_king_attackers(board: chess.Board) -> list[Fact]:
     """King attackers (``king_attackers``), see :func:`king_attackers`: one fact per king with at least one
-    attacker. ``squares`` are the king, then the attackers; ``data`` has their count and how many squares of
+    attacker. ``squares`` are the king, then the attackers; ``count`` is their number and ``zone_hits`` how many squares of
     the king zone they hit.
     """
     facts = []
@@ -726,14 +762,24 @@ def detect_king_attackers(board: chess.Board) -> list[Fact]:
             f" piece{'s' if count > 1 else ''} attacking the squares around it: {pieces}, hitting {len(hit)}"
             f" of the {len(zone)} squares of its zone."
         )
-        data = {"color": _COLOR_WORD[color], "count": str(count), "zone_squares_hit": str(len(hit))}
-        facts.append(_fact(board, "king_attackers", "kingSafety", [king, *attackers], text, data))
+        facts.append(
+            _fact(
+                board,
+                "king_attackers",
+                "kingSafety",
+                [king, *attackers],
+                text,
+                color=color,
+                count=count,
+                zone_hits=len(hit),
+            )
+        )
     return facts
 
 
 @fact_check("king_attackers")
 def _check_king_attackers(board: chess.Board, fact: Fact) -> bool:
-    color = _color_of(fact)
+    color = fact.color
     if color is None or not fact.squares or not pieces_match(board, fact) or board.king(color) != fact.squares[0]:
         return False
     return _lists_after_subject(fact, king_attackers(board, color))
@@ -766,8 +812,8 @@ def mobility(board: chess.Board, color: chess.Color) -> dict[chess.Square, int]:
 
 def detect_piece_activity(board: chess.Board) -> list[Fact]:
     """Piece activity (``mobility``): one fact per side with knights, bishops, rooks or queens;
-    ``squares`` are those pieces, ``data`` the side's total of safe moves (:func:`piece_mobility`) and each
-    piece's count (keyed by its square).
+    ``squares`` are those pieces, ``count`` the side's total of safe moves (:func:`piece_mobility`) and
+    ``mobility`` each piece's, in the order of ``squares``.
     """
     facts = []
     for color in chess.COLORS:
@@ -784,21 +830,30 @@ def detect_piece_activity(board: chess.Board) -> list[Fact]:
             f"{_SIDE[color]}'s minor and major pieces have {total} safe move{'s' if total != 1 else ''} in all"
             f" (to squares not held by their own side and not attacked by a {_COLOR_WORD[not color]} pawn); {detail}."
         )
-        data = {"color": _COLOR_WORD[color], "count": str(total)}
-        data.update({chess.square_name(s): str(n) for s, n in counts.items()})
-        facts.append(_fact(board, "mobility", "pieceActivity", list(counts), text, data))
+        facts.append(
+            _fact(
+                board,
+                "mobility",
+                "pieceActivity",
+                list(counts),
+                text,
+                color=color,
+                count=total,
+                mobility=tuple(counts.values()),
+            )
+        )
     return facts
 
 
 @fact_check("mobility")
 def _check_mobility(board: chess.Board, fact: Fact) -> bool:
-    color = _color_of(fact)
+    color = fact.color
     if color is None or not pieces_match(board, fact):
         return False
     counts = mobility(board, color)
-    if list(fact.squares) != list(counts) or _count_of(fact) != sum(counts.values()):
+    if list(fact.squares) != list(counts) or fact.count != sum(counts.values()):
         return False
-    return all(_count_of(fact, chess.square_name(s)) == n for s, n in counts.items())
+    return fact.mobility == tuple(counts.values())
 
 
 # --- space ----------------------------------------------------------------------------------------
@@ -832,16 +887,12 @@ def space(board: chess.Board, color: chess.Color) -> int:
     return len(safe) + len(safe & behind & ~_all_attacks(board, not color))
 
 
-def _non_pawn_material(board: chess.Board) -> int:
-    return sum(value * len(board.pieces(t, c)) for t, value in PIECE_VALUES.items() for c in chess.COLORS)
-
-
 def detect_space(board: chess.Board) -> list[Fact]:
     """Space (``space``), by :func:`space`: one fact per side with pawns, while both sides keep at least
     :data:`SPACE_MIN_MATERIAL` of non-pawn material. ``squares`` are the side's pawns on the c- to f-files;
-    ``data`` has its count and the opponent's.
+    ``count`` is its count and ``opponent_count`` the opponent's.
     """
-    if _non_pawn_material(board) < SPACE_MIN_MATERIAL:
+    if non_pawn_material(board) < SPACE_MIN_MATERIAL:
         return []
     facts = []
     for color in chess.COLORS:
@@ -854,17 +905,27 @@ def detect_space(board: chess.Board) -> list[Fact]:
             f" squares on the c- to f-files of {_SIDE[color]}'s 2nd to 4th rank, those behind its pawns"
             " counted twice."
         )
-        data = {"color": _COLOR_WORD[color], "count": str(mine), "opponent_count": str(theirs)}
-        facts.append(_fact(board, "space", "space", _pawns(board, color, CENTRE_FILES), text, data))
+        facts.append(
+            _fact(
+                board,
+                "space",
+                "space",
+                _pawns(board, color, CENTRE_FILES),
+                text,
+                color=color,
+                count=mine,
+                opponent_count=theirs,
+            )
+        )
     return facts
 
 
 @fact_check("space")
 def _check_space(board: chess.Board, fact: Fact) -> bool:
-    color = _color_of(fact)
+    color = fact.color
     if color is None or not pieces_match(board, fact):
         return False
-    return _count_of(fact) == space(board, color) and _count_of(fact, "opponent_count") == space(board, not color)
+    return fact.count == space(board, color) and fact.opponent_count == space(board, not color)
 
 
 # --- weak squares ---------------------------------------------------------------------------------
@@ -937,7 +998,7 @@ def detect_weak_squares(board: chess.Board) -> list[Fact]:
     """Weak squares (``weak_square``), see :func:`is_weak_square`, within :func:`weak_square_area`.
 
     ``squares`` are the own pawns that have advanced past the square, then the enemy pieces that use it (the
-    occupant, or the attackers), then the square itself if it is empty; ``data`` names the square.
+    occupant, or the attackers), then the square itself if it is empty; ``square`` names the square.
     """
     facts = []
     for color in chess.COLORS:
@@ -948,17 +1009,15 @@ def detect_weak_squares(board: chess.Board) -> list[Fact]:
             passed, users = parts
             squares = [*passed, *users] if users == [square] else [*passed, *users, square]
             text = _weak_square_text(board, square, color, passed, users)
-            data = {"color": _COLOR_WORD[color], "square": chess.square_name(square)}
-            facts.append(_fact(board, "weak_square", "weakSquares", squares, text, data))
+            facts.append(_fact(board, "weak_square", "weakSquares", squares, text, color=color, square=square))
     return facts
 
 
 @fact_check("weak_square")
 def _check_weak_square(board: chess.Board, fact: Fact) -> bool:
-    color, name = _color_of(fact), fact.get("square")
-    if color is None or name not in chess.SQUARE_NAMES or not pieces_match(board, fact):
+    color, square = fact.color, fact.square
+    if color is None or square is None or square not in chess.SQUARES or not pieces_match(board, fact):
         return False
-    square = chess.parse_square(name)
     parts = _weak_square_parts(board, square, color)
     if parts is None or not fact.squares:
         return False
@@ -1004,8 +1063,17 @@ def detect_overloaded_defender(board: chess.Board) -> list[Fact]:
                 f"{_side_piece_phrase(board, defender)} is overloaded: it is the only defender of {targets},"
                 f" and {_SIDE[not color]} attacks {'both' if len(loaded) == 2 else 'all of them'}."
             )
-            data = {"color": _COLOR_WORD[color], "count": str(len(loaded))}
-            facts.append(_fact(board, "overloaded_defender", "overloadedDefender", [defender, *loaded], text, data))
+            facts.append(
+                _fact(
+                    board,
+                    "overloaded_defender",
+                    "overloadedDefender",
+                    [defender, *loaded],
+                    text,
+                    color=color,
+                    count=len(loaded),
+                )
+            )
     return facts
 
 
@@ -1047,8 +1115,7 @@ BLOCKADED = ("isolated", "backward", "passed")
 
 
 def _weakness_of(fact: Fact) -> tuple[str, Callable[[chess.Board, chess.Square], bool]] | None:
-    name = fact.get("weakness")
-    return WEAKNESSES.get(name) if name is not None else None
+    return WEAKNESSES.get(fact.weakness) if fact.weakness is not None else None
 
 
 def _pieces_text(board: chess.Board, squares: Sequence[chess.Square]) -> str:
@@ -1061,8 +1128,9 @@ def _pieces_text(board: chess.Board, squares: Sequence[chess.Square]) -> str:
 def detect_pawn_targets(board: chess.Board, weakness: str) -> list[Fact]:
     """Pawns with the feature ``weakness`` (a key of :data:`WEAKNESSES`) that the enemy attacks
     (``pawn_target``): one fact per such pawn with at least one attacker, ``squares`` the pawn and then its
-    attackers (any piece, as :meth:`chess.Board.attackers` sees them), ``data`` the pawn's side, the feature,
-    the number of attackers (``count``) and of defenders (``defenders``); the concept is the feature's.
+    attackers (any piece, as :meth:`chess.Board.attackers` sees them), ``color`` the pawn's side, ``weakness``
+    the feature, the number of attackers (``count``) and of defenders (``defenders``); the concept is the
+    feature's.
 
     >>> board = chess.Board("3r2k1/5ppp/8/3p4/5N2/8/5PPP/6K1 w - - 0 1")
     >>> [f.text for f in detect_pawn_targets(board, "isolated")]
@@ -1081,33 +1149,38 @@ def detect_pawn_targets(board: chess.Board, weakness: str) -> list[Fact]:
                 f"{_SIDE[color]}'s {weakness} pawn on {chess.square_name(square)} is attacked by"
                 f" {_pieces_text(board, attackers)}, and {defended}."
             )
-            data = {
-                "color": _COLOR_WORD[color],
-                "weakness": weakness,
-                "count": str(len(attackers)),
-                "defenders": str(len(defenders)),
-            }
-            facts.append(_fact(board, "pawn_target", concept, [square, *attackers], text, data))
+            facts.append(
+                _fact(
+                    board,
+                    "pawn_target",
+                    concept,
+                    [square, *attackers],
+                    text,
+                    color=color,
+                    weakness=weakness,
+                    count=len(attackers),
+                    defenders=len(defenders),
+                )
+            )
     return facts
 
 
 @fact_check("pawn_target")
 def _check_pawn_target(board: chess.Board, fact: Fact) -> bool:
-    color, weakness = _color_of(fact), _weakness_of(fact)
+    color, weakness = fact.color, _weakness_of(fact)
     if color is None or weakness is None or not fact.squares or not pieces_match(board, fact):
         return False
     pawn = fact.squares[0]
     if not _is_piece(board, pawn, chess.PAWN, color) or not weakness[1](board, pawn):
         return False
-    return _lists_after_subject(fact, sorted(board.attackers(not color, pawn))) and _count_of(
-        fact, "defenders"
-    ) == len(board.attackers(color, pawn))
+    attackers = sorted(board.attackers(not color, pawn))
+    return _lists_after_subject(fact, attackers) and fact.defenders == len(board.attackers(color, pawn))
 
 
 def detect_blockades(board: chess.Board, weakness: str) -> list[Fact]:
     """Pieces that blockade a pawn with the feature ``weakness`` (one of :data:`BLOCKADED`) by standing on its
     stop square, the square in front of it (``blockade``): ``squares`` the blockading piece, then the pawn;
-    ``data`` the blockader's side and the feature; the concept is the feature's.
+    ``color`` the blockader's side and ``weakness`` the feature; the concept is the feature's.
 
     >>> board = chess.Board("6k1/5ppp/8/3p4/3N4/8/5PPP/6K1 w - - 0 1")
     >>> [f.text for f in detect_blockades(board, "isolated")]
@@ -1129,15 +1202,14 @@ def detect_blockades(board: chess.Board, weakness: str) -> list[Fact]:
                 f"{_side_piece_phrase(board, stop)} blockades {_SIDE[not color]}'s {weakness} pawn on"
                 f" {chess.square_name(pawn)}: it stands on the square in front of the pawn."
             )
-            data = {"color": _COLOR_WORD[color], "weakness": weakness}
-            facts.append(_fact(board, "blockade", concept, [stop, pawn], text, data))
+            facts.append(_fact(board, "blockade", concept, [stop, pawn], text, color=color, weakness=weakness))
     return facts
 
 
 @fact_check("blockade")
 def _check_blockade(board: chess.Board, fact: Fact) -> bool:
-    color, weakness = _color_of(fact), _weakness_of(fact)
-    if color is None or weakness is None or fact.get("weakness") not in BLOCKADED or len(fact.squares) != 2:
+    color, weakness = fact.color, _weakness_of(fact)
+    if color is None or weakness is None or fact.weakness not in BLOCKADED or len(fact.squares) != 2:
         return False
     if not pieces_match(board, fact):
         return False
@@ -1156,7 +1228,7 @@ def _check_blockade(board: chess.Board, fact: Fact) -> bool:
 def detect_passed_pawn_support(board: chess.Board) -> list[Fact]:
     """Passed pawns and what defends them (``passed_pawn_support``): one fact per passed pawn with at least one
     defender (any piece of its side that attacks its square, a rook or queen behind it on its file included),
-    ``squares`` the pawn and then its defenders, ``data`` its side and the number of defenders (``count``).
+    ``squares`` the pawn and then its defenders, ``color`` its side and ``count`` the number of defenders.
 
     >>> board = chess.Board("6k1/8/8/3P4/8/8/8/3R2K1 w - - 0 1")
     >>> [f.text for f in detect_passed_pawn_support(board)]
@@ -1172,14 +1244,23 @@ def detect_passed_pawn_support(board: chess.Board) -> list[Fact]:
                 f"{_SIDE[color]}'s passed pawn on {chess.square_name(square)} is defended by"
                 f" {_pieces_text(board, defenders)}."
             )
-            data = {"color": _COLOR_WORD[color], "count": str(len(defenders))}
-            facts.append(_fact(board, "passed_pawn_support", "passedPawn", [square, *defenders], text, data))
+            facts.append(
+                _fact(
+                    board,
+                    "passed_pawn_support",
+                    "passedPawn",
+                    [square, *defenders],
+                    text,
+                    color=color,
+                    count=len(defenders),
+                )
+            )
     return facts
 
 
 @fact_check("passed_pawn_support")
 def _check_passed_pawn_support(board: chess.Board, fact: Fact) -> bool:
-    color = _color_of(fact)
+    color = fact.color
     if color is None or not fact.squares or not pieces_match(board, fact):
         return False
     pawn = fact.squares[0]
@@ -1188,8 +1269,9 @@ def _check_passed_pawn_support(board: chess.Board, fact: Fact) -> bool:
     return _lists_after_subject(fact, sorted(board.attackers(color, pawn)))
 
 
-def _with_pieces_against(detect: Detector, weakness: str, *more: Detector) -> Detector:
-    """``detect``, then :func:`detect_pawn_targets` and :func:`detect_blockades` for ``weakness``, then ``more``."""
+def with_pieces_against(detect: Detector, weakness: str, *more: Detector) -> Detector:
+    """A pawn concept's whole detector: ``detect``, then :func:`detect_pawn_targets` and
+    :func:`detect_blockades` for ``weakness``, then ``more``."""
 
     def detector(board: chess.Board) -> list[Fact]:
         facts = detect(board) + detect_pawn_targets(board, weakness)
@@ -1203,66 +1285,8 @@ def _with_pieces_against(detect: Detector, weakness: str, *more: Detector) -> De
     return detector
 
 
-# --- all together ---------------------------------------------------------------------------------
-
-DETECTORS: dict[str, Detector] = {
-    "isolatedPawn": _with_pieces_against(detect_isolated_pawn, "isolated"),
-    "doubledPawns": _with_pieces_against(detect_doubled_pawns, "doubled"),
-    "backwardPawn": _with_pieces_against(detect_backward_pawn, "backward"),
-    "passedPawn": _with_pieces_against(detect_passed_pawn, "passed", detect_passed_pawn_support),
-    "pawnIslands": detect_pawn_islands,
-    "openFile": detect_open_file,
-    "halfOpenFile": detect_half_open_file,
-    "outpost": detect_outpost,
-    "bishopPair": detect_bishop_pair,
-    "kingSafety": detect_king_safety,
-    "pieceActivity": detect_piece_activity,
-    "space": detect_space,
-    "weakSquares": detect_weak_squares,
-    "overloadedDefender": detect_overloaded_defender,
-}
-"""The detector of each positional concept, by catalog id."""
-
-
-def positional_facts(board: chess.Board, concepts: Iterable[str] | None = None) -> list[Fact]:
-    """Every positional fact about ``board``, or those of the given catalog ids, in catalog order.
-
-    Raises :class:`~chessteach.concepts.catalog.UnknownConceptError` for an unknown id, and ``ValueError``
-    for a known concept that has no positional detector.
-
-    >>> board = chess.Board("4k3/8/8/8/3P4/8/8/4K3 w - - 0 1")
-    >>> [f.kind for f in positional_facts(board, ["isolatedPawn", "passedPawn"])]
-    ['isolated_pawn', 'passed_pawn']
-    """
-    wanted = list(DETECTORS) if concepts is None else list(concepts)
-    for concept_id in wanted:
-        if concept_id not in DETECTORS:
-            get_concept(concept_id)  # raises with suggestions when the id is unknown
-            raise ValueError(
-                f"concept {concept_id!r} has no positional detector; positional concepts: {', '.join(DETECTORS)}"
-            )
-    facts = []
-    for concept_id in DETECTORS:
-        if concept_id in wanted:
-            facts.extend(DETECTORS[concept_id](board))
-    logger.debug("%d positional facts for %s", len(facts), board.fen())
-    return facts
-
-
-def verified_positional_facts(board: chess.Board, concepts: Iterable[str] | None = None) -> list[Fact]:
-    """:func:`positional_facts`, keeping only facts their checker confirms (a detector bug is logged)."""
-    facts = []
-    for fact in positional_facts(board, concepts):
-        if check_fact(board, fact):
-            facts.append(fact)
-        else:
-            logger.warning("dropping a %s fact its checker rejects in %s: %s", fact.kind, board.fen(), fact.text)
-    return facts
-
-
 __all__ = [
     "BLOCKADED",
-    "DETECTORS",
     "PAWN_PLAY_KINDS",
     "WEAKNESSES",
     "detect_backward_pawn",
@@ -1284,6 +1308,7 @@ __all__ = [
     "detect_piece_activity",
     "detect_space",
     "detect_weak_squares",
+    "with_pieces_against",
     "has_bishop_pair",
     "is_backward_pawn",
     "is_doubled_pawn",
@@ -1298,8 +1323,6 @@ __all__ = [
     "pawn_islands",
     "pawn_shield",
     "piece_mobility",
-    "positional_facts",
     "sole_defended",
     "space",
-    "verified_positional_facts",
 ]

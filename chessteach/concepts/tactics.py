@@ -8,6 +8,10 @@ and the rook on d7"); each kind of fact has a checker registered with :func:`fac
 Piece safety follows the usual tactical reading: a piece is *defended* when one of its own pieces attacks
 its square, directly or from behind an enemy line piece that attacks it (an x-ray defence); it is in a
 *bad spot* when the enemy attacks it and it is either undefended or attackable by a cheaper piece.
+
+The ``..._by`` functions at the end read the tactics one move has just created on the board after it (the
+moved piece's forks, skewers and pins, the checks it gives, the mover's pieces it leaves loose): the
+detectors a game review asks about each move.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Iterator
 import chess
 
 from chessteach.concepts.facts import Fact, fact_check, pieces_match
-from chessteach.concepts.line import LINE_PIECES, PIECE_VALUES
+from chessteach.concepts.pieces import LINE_PIECES, PIECE_VALUES
 
 _NAMES = {
     chess.PAWN: "pawn",
@@ -265,6 +269,7 @@ def _check_skewer(board: chess.Board, fact: Fact) -> bool:
         front in attacked_enemies(board, square)
         and _further(square, front, behind)
         and not chess.SquareSet(chess.between(front, behind)) & board.occupied
+        and board.piece_type_at(behind) not in (None, chess.PAWN)
         and PIECE_VALUES[board.piece_type_at(front)] > PIECE_VALUES[board.piece_type_at(behind)]  # type: ignore[index]
     )
 
@@ -352,18 +357,18 @@ def find_discovered_check(board: chess.Board, move: chess.Move) -> Fact | None:
         text=f"Moving off {chess.square_name(move.from_square)} uncovers a check by "
         f"{describe(board.piece_at(unveiled[0]), unveiled[0])}.",  # type: ignore[arg-type]
         concept="discoveredCheck",
-        data=(("move", move.uci()),),
+        move=move,
     )
 
 
 @fact_check("discovered_check")
 def _check_discovered_check(board: chess.Board, fact: Fact) -> bool:
-    move = fact.get("move")
+    move = fact.move
     return (
         pieces_match(board, fact)
         and move is not None
         and fact.squares[1] in board.checkers()
-        and chess.Move.from_uci(move).to_square not in board.checkers()
+        and move.to_square not in board.checkers()
     )
 
 
@@ -395,3 +400,50 @@ def _check_f2_f7(board: chess.Board, fact: Fact) -> bool:
         and board.piece_type_at(fact.squares[1]) == chess.KING
         and board.color_at(fact.squares[0]) != board.color_at(fact.squares[1])
     )
+
+
+# ---------------------------------------------------------------- what a move creates
+
+
+def _listed(fact: Fact | None) -> list[Fact]:
+    return [] if fact is None else [fact]
+
+
+def forks_by(board: chess.Board, move: chess.Move) -> list[Fact]:
+    """The fork the moved piece makes (``board`` is the position after ``move``)."""
+    return _listed(find_fork(board, move.to_square))
+
+
+def skewers_by(board: chess.Board, move: chess.Move) -> list[Fact]:
+    """The skewer the moved piece makes (``board`` is the position after ``move``)."""
+    return _listed(find_skewer(board, move.to_square))
+
+
+def pins_by(board: chess.Board, move: chess.Move) -> list[Fact]:
+    """The pins the moved piece makes against the side to move's king (``board`` is the position after ``move``)."""
+    return [f for f in find_pins(board, board.turn) if f.squares[0] == move.to_square]
+
+
+def double_checks_by(board: chess.Board, move: chess.Move) -> list[Fact]:
+    """The double check ``move`` gives (``board`` is the position after it)."""
+    return _listed(find_double_check(board))
+
+
+def discovered_checks_by(board: chess.Board, move: chess.Move) -> list[Fact]:
+    """The check ``move`` uncovers (``board`` is the position after it)."""
+    return _listed(find_discovered_check(board, move))
+
+
+def _loose_pieces(board: chess.Board) -> chess.SquareSet:
+    """The pieces of the side that just moved (not its pawns or king), in square order."""
+    return chess.SquareSet(board.occupied_co[not board.turn] & ~board.pawns & ~board.kings)
+
+
+def hanging_by(board: chess.Board, move: chess.Move) -> list[Fact]:
+    """The mover's pieces (not pawns or the king) left attacked and undefended after ``move``."""
+    return [f for square in _loose_pieces(board) for f in _listed(find_hanging(board, square))]
+
+
+def trapped_by(board: chess.Board, move: chess.Move) -> list[Fact]:
+    """The mover's pieces (not pawns or the king) left trapped after ``move``."""
+    return [f for square in _loose_pieces(board) for f in _listed(find_trapped(board, square))]

@@ -83,7 +83,7 @@ def _score_from_json(data: dict[str, int]) -> chess.engine.Score:
 
 
 @dataclass(frozen=True)
-class Line:
+class EngineLine:
     """One principal variation: its score (with its point of view) and its moves."""
 
     score: chess.engine.PovScore
@@ -104,7 +104,7 @@ class Analysis:
     """
 
     fen: str
-    lines: list[Line]
+    lines: list[EngineLine]
     nodes: int
     depth: int
     engine: str
@@ -114,7 +114,7 @@ class Analysis:
         return chess.WHITE if self.fen.split()[1] == "w" else chess.BLACK
 
     @property
-    def best(self) -> Line:
+    def best(self) -> EngineLine:
         """The engine's best line."""
         return self.lines[0]
 
@@ -143,7 +143,7 @@ class Analysis:
         data = json.loads(text)
         turn = chess.WHITE if fen.split()[1] == "w" else chess.BLACK
         lines = [
-            Line(
+            EngineLine(
                 score=chess.engine.PovScore(_score_from_json(item), turn),
                 pv=[chess.Move.from_uci(u) for u in item["pv"]],
             )
@@ -159,7 +159,7 @@ class Analysis:
             score = info.get("score")
             if score is None:
                 raise chess.engine.EngineError(f"engine gave no score for {board.fen()}")
-            lines.append(Line(score=score, pv=list(info.get("pv", []))))
+            lines.append(EngineLine(score=score, pv=list(info.get("pv", []))))
         first = infos[0]
         return cls(
             fen=board.fen(),
@@ -179,7 +179,7 @@ class Analysis:
         score: chess.engine.Score = chess.engine.Mate(0) if board.is_checkmate() else chess.engine.Cp(0)
         return cls(
             fen=board.fen(),
-            lines=[Line(score=chess.engine.PovScore(score, board.turn), pv=[])],
+            lines=[EngineLine(score=chess.engine.PovScore(score, board.turn), pv=[])],
             nodes=0,
             depth=0,
             engine=engine,

@@ -9,7 +9,8 @@ the :class:`~chessteach.engine.cache.AnalysisCache`, so a rerun does no engine w
 A process that dies or hangs (a search that outlives its timeout) is killed and restarted, and its position
 retried once; a position that fails twice is reported in :attr:`EnginePool.failures` and the run goes on. A
 watchdog replaces a worker whose thread dies or that stops answering, and hands its positions on: every
-position ends in a result or a reported failure.
+position ends in a result or a reported failure. A position whose worker stops twice fails with
+:class:`~chessteach.errors.EngineFailedError`, and a pool whose workers keep failing raises it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from chessteach.engine.analysis import Analysis, EngineInput, EngineLimit
 from chessteach.engine.cache import AnalysisCache
 from chessteach.engine.config import EngineConfig, check_options, load_config
 from chessteach.engine.process import engine_pid, identify_engine, kill_engine, start_engine
+from chessteach.errors import EngineFailedError
 
 logger = logging.getLogger(__name__)
 
@@ -457,7 +459,7 @@ class EnginePool:
                 pi, position = again[0]
                 handed_on[gi, pi] = handed_on.get((gi, pi), 0) + 1
                 if handed_on[gi, pi] >= 2:
-                    error = RuntimeError(f"its engine worker stopped twice ({why})")
+                    error = EngineFailedError(f"its engine worker stopped twice ({why})")
                     self._results.put((call, gi, pi, position, None, error))
                     again = again[1:]
             logger.warning(
@@ -466,7 +468,7 @@ class EnginePool:
             if again:
                 self._jobs.put((call, gi, again, multipv, job_limit))
         if self.workers_replaced > 10 * self.workers + 10:
-            raise RuntimeError(f"engine workers keep failing ({self.workers_replaced} replaced); giving up")
+            raise EngineFailedError(f"engine workers keep failing ({self.workers_replaced} replaced); giving up")
         self._ensure_workers(workers)
 
     def _ensure_workers(self, n: int) -> None:

@@ -51,6 +51,24 @@ def winning_chances(cp: float, *, clamp: bool = True) -> float:
     return 2 / (1 + math.exp(-_WIN_K * cp)) - 1
 
 
+def score_chances(score: chess.engine.Score) -> float:
+    """:func:`winning_chances` (-1..1) of an engine score, from the score's own side, clamped (see :func:`clamp_cp`).
+
+    >>> score_chances(chess.engine.Mate(2)) == score_chances(chess.engine.Cp(1500)), score_chances(chess.engine.Cp(0))
+    (True, 0.0)
+    """
+    return winning_chances(clamp_cp(score))
+
+
+def win_chance(score: chess.engine.PovScore, color: chess.Color) -> float:
+    """``color``'s winning chances (-1..1) for a score that carries its own point of view (clamped).
+
+    >>> win_chance(chess.engine.PovScore(chess.engine.Cp(0), chess.WHITE), chess.BLACK)
+    0.0
+    """
+    return score_chances(score.pov(color))
+
+
 def score_win_percent(score: chess.engine.PovScore, pov: chess.Color) -> float:
     """Win% of ``pov`` for a score that carries its own point of view."""
     return win_percent(clamp_cp(score.pov(pov)))
@@ -136,7 +154,17 @@ class Judgment(enum.Enum):
         return self.label
 
 
-_CHANCE_THRESHOLDS = ((0.3, Judgment.BLUNDER), (0.2, Judgment.MISTAKE), (0.1, Judgment.INACCURACY))
+BLUNDER_DROP = 0.3
+MISTAKE_DROP = 0.2
+INACCURACY_DROP = 0.1
+"""Lichess's thresholds: a drop of the mover's winning chances (-1..1) by this much is a blunder, mistake,
+inaccuracy (see :func:`judge`)."""
+
+_CHANCE_THRESHOLDS = (
+    (BLUNDER_DROP, Judgment.BLUNDER),
+    (MISTAKE_DROP, Judgment.MISTAKE),
+    (INACCURACY_DROP, Judgment.INACCURACY),
+)
 
 
 def _mate_sign(score: chess.engine.Score) -> int:
@@ -153,7 +181,8 @@ def _mate_sign(score: chess.engine.Score) -> int:
 def judge(before: chess.engine.PovScore, after: chess.engine.PovScore, mover: chess.Color) -> Judgment | None:
     """Judge a move by the evaluations before and after it, as Lichess does.
 
-    Without mates on either side: the mover's winning chances (-1..1) dropping by 0.1 / 0.2 / 0.3 is an
+    Without mates on either side: the mover's winning chances (-1..1) dropping by :data:`INACCURACY_DROP` /
+    :data:`MISTAKE_DROP` / :data:`BLUNDER_DROP` is an
     inaccuracy / mistake / blunder (Lichess does not clamp centipawns here). With mates: walking into a forced mate is a blunder (a mistake if the
     mover was already worse than -700 cp, an inaccuracy below -999); losing a forced mate is a blunder
     (a mistake if still above +700 cp after it, an inaccuracy above +999). Choosing a slower mate is no error.

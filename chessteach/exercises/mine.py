@@ -51,9 +51,8 @@ import chess
 import chess.engine
 
 from chessteach.concepts.changes import FactChange, changed_concepts, is_quiet, positional_changes
-from chessteach.engine import Analysis, EngineLimit, EnginePool, clamp_cp, position_key, winning_chances
-from chessteach.games.read import read_games
-from chessteach.games.review import game_positions
+from chessteach.engine import Analysis, EngineLimit, EnginePool, position_key, win_chance
+from chessteach.games.read import game_positions, read_games
 from chessteach.puzzles.lichess_csv import DISTRACTORS, DISTRACTORS_COLUMN
 from chessteach.puzzles.mine import puzzle_id
 from chessteach.puzzles.puzzle import Puzzle
@@ -174,7 +173,7 @@ def margin_of(analysis: Analysis, color: chess.Color) -> float | None:
     """Winning chances of the best line minus the second's, for ``color``; None without two lines."""
     if len(analysis.lines) < 2 or analysis.lines[0].move is None:
         return None
-    best, second = (winning_chances(clamp_cp(line.score.pov(color))) for line in analysis.lines[:2])
+    best, second = (win_chance(line.score, color) for line in analysis.lines[:2])
     return best - second
 
 
@@ -319,7 +318,7 @@ def mine_exercises(
             continue
         changed = screen_changes if best == screen_move else positional_changes(position.board, best)
         if changed:
-            chances = winning_chances(clamp_cp(analysis.lines[0].score.pov(position.board.turn)))
+            chances = win_chance(analysis.lines[0].score, position.board.turn)
             trials.append(Trial(position, best, tuple(changed), chances, found))
     selected = [i for i, t in enumerate(trials) if t.margin >= margin + selection_buffer]
     result.clearly_best = len(selected)
@@ -373,7 +372,7 @@ def _distractors(
         for (i, move, _), analysis in zip(todo, analyses, strict=True):
             if analysis is None:
                 continue
-            chances = winning_chances(clamp_cp(analysis.score.pov(stable[i].position.board.turn)))
+            chances = win_chance(analysis.score, stable[i].position.board.turn)
             if stable[i].chances - chances >= margin:
                 scored[i].append((chances, move))
     return [[move for _, move in sorted(s, key=lambda x: (-x[0], x[1].uci()))[:DISTRACTORS]] for s in scored]

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 import chess
 import chess.pgn
 
-from chessteach.engine import Judgment
 from chessteach.games.review import GameReview, MoveReview
 
 _ASSESSMENT_NAGS = {1, 2, 3, 4, 5, 6}  # !, ?, !!, ??, !?, ?!
@@ -87,11 +86,3 @@ def write_annotated_pgn(
         for game, review in zip(games, reviews, strict=True):
             exporter = chess.pgn.FileExporter(fh)
             annotate_game(game, review, annotator=annotator).accept(exporter)
-
-
-def judgment_of(nags: set[int]) -> Judgment | None:
-    """The judgment a set of NAGs carries (for reading annotated PGN back)."""
-    for judgment in Judgment:
-        if judgment.nag in nags:
-            return judgment
-    return None

@@ -29,8 +29,8 @@ from chessteach.engine import (
 from chessteach.engine.bench import solo_run, stockfish_bench_nps
 from chessteach.engine.config import EngineConfig
 from chessteach.engine.pool import Progress
-from chessteach.games.read import read_games
-from chessteach.games.review import MoveReview, game_inputs, review_game, review_games
+from chessteach.games.read import game_inputs, read_games
+from chessteach.games.review import MoveReview, review_game, review_games
 
 logger = logging.getLogger(__name__)
 

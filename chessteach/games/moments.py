@@ -13,22 +13,20 @@ from dataclasses import dataclass, field
 import chess
 
 from chessteach.concepts.facts import Fact, check_fact
-from chessteach.concepts.positional import PAWN_PLAY_KINDS, positional_facts
-from chessteach.concepts.tactics import (
-    find_discovered_check,
-    find_double_check,
-    find_fork,
-    find_hanging,
-    find_pins,
-    find_skewer,
-    find_trapped,
-)
+from chessteach.concepts.positional import PAWN_PLAY_KINDS
+from chessteach.concepts.registry import move_facts as concept_move_facts
+from chessteach.concepts.registry import positional_facts
 from chessteach.engine import Judgment
 
 SWING = 20.0
 """A move that changes the mover's win% by at least this many points is critical whatever its judgment."""
 
-_POSITIONAL_AFTER_MOVE = ("passedPawn", "isolatedPawn", "doubledPawns", "outpost", "bishopPair", "openFile")
+MOVE_TACTICS = ("fork", "skewer", "pin", "doubleCheck", "discoveredCheck")
+"""The concepts whose move detectors read what the moved piece does, in the order their facts are listed."""
+PIECE_SAFETY = ("hangingPiece", "trappedPiece")
+"""The concepts whose move detectors read the mover's pieces a move leaves loose, listed piece by piece."""
+POSITIONAL_AFTER_MOVE = ("passedPawn", "isolatedPawn", "doubledPawns", "outpost", "bishopPair", "openFile")
+"""The positional concepts whose new facts a move's review lists."""
 
 
 @dataclass(frozen=True)
@@ -50,33 +48,18 @@ def is_critical(judgment: Judgment | None, win_before: float, win_after: float) 
 
 
 def tactical_facts(board: chess.Board, move: chess.Move) -> list[Fact]:
-    """Tactics ``move`` creates on ``board`` (the board *after* the move, with the move on its stack or not):
-    forks, skewers and pins by the moved piece, checks it discovers, and the mover's pieces it leaves hanging
-    or trapped."""
-    mover = not board.turn
-    to = move.to_square
-    facts: list[Fact] = []
-    for finder in (find_fork, find_skewer):
-        fact = finder(board, to)
-        if fact is not None:
-            facts.append(fact)
-    facts += [f for f in find_pins(board, not mover) if f.squares[0] == to]
-    for fact in (find_double_check(board), find_discovered_check(board, move)):
-        if fact is not None:
-            facts.append(fact)
-    for square in chess.SquareSet(board.occupied_co[mover] & ~board.pawns & ~board.kings):
-        for finder in (find_hanging, find_trapped):
-            fact = finder(board, square)
-            if fact is not None:
-                facts.append(fact)
-    return facts
+    """Tactics ``move`` creates on ``board`` (the board *after* the move, with the move on its stack or not), by
+    the move detectors of the registry: forks, skewers and pins by the moved piece, the checks it gives, then
+    the mover's pieces it leaves hanging or trapped, square by square."""
+    loose = concept_move_facts(board, move, PIECE_SAFETY)
+    return [*concept_move_facts(board, move, MOVE_TACTICS), *sorted(loose, key=lambda f: f.squares[0])]
 
 
 def _structure_facts(board: chess.Board) -> list[Fact]:
-    """The facts of :data:`_POSITIONAL_AFTER_MOVE` about the structure itself, not about the pieces playing
+    """The facts of :data:`POSITIONAL_AFTER_MOVE` about the structure itself, not about the pieces playing
     against or for a pawn (:data:`~chessteach.concepts.positional.PAWN_PLAY_KINDS`, which change with almost
     every move)."""
-    return [f for f in positional_facts(board, _POSITIONAL_AFTER_MOVE) if f.kind not in PAWN_PLAY_KINDS]
+    return [f for f in positional_facts(board, POSITIONAL_AFTER_MOVE) if f.kind not in PAWN_PLAY_KINDS]
 
 
 def new_positional_facts(before: chess.Board, after: chess.Board) -> list[Fact]:

@@ -35,6 +35,8 @@ from typing import BinaryIO
 import chess
 import chess.pgn
 
+from chessteach.engine import EngineInput, line_inputs
+
 logger = logging.getLogger(__name__)
 
 ENCODINGS = ("utf-8", "cp1252", "latin-1")
@@ -310,3 +312,23 @@ def _scan_movetext(lines: list[str], first: int, *, stop_at_cut: bool = False) -
             pos = match.end()
     scan.open_comment = comment_from
     return scan
+
+
+def game_positions(game: chess.pgn.Game) -> tuple[list[chess.Board], list[chess.Move]]:
+    """The boards before each mainline move plus the final board (without move stacks), and the moves."""
+    board = game.board()
+    boards = [board.copy(stack=False)]
+    moves = []
+    for move in game.mainline_moves():
+        moves.append(move)
+        board.push(move)
+        boards.append(board.copy(stack=False))
+    return boards, moves
+
+
+def game_inputs(game: chess.pgn.Game) -> list[EngineInput]:
+    """What the engine is sent for each position of :func:`game_positions`: with the moves since the last capture
+    or pawn move when they hold a repeated position (:class:`~chessteach.engine.EngineInput`), so that a review
+    judges the moves of the game as played, as Lichess does (puzzles and exercises stand alone and go without
+    history). Linear in the game's length."""
+    return list(line_inputs(game.board(), game.mainline_moves()))

@@ -34,6 +34,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from chessteach.concepts.facts import Fact
+from chessteach.concepts.notation import numbered_sans, ply_label
 from chessteach.engine import Judgment
 from chessteach.games.moments import SWING
 from chessteach.games.review import PHASES, GameReview, MoveReview, SideStats, format_score
@@ -352,24 +353,6 @@ def _moment_anchor(game_anchor: str, move: MoveReview) -> str:
     return f"{game_anchor}-ply-{move.ply}"
 
 
-def _move_label(ply: int, san: str) -> str:
-    """``17. Nf3`` for white's move at ``ply``, ``17... Bxb2`` for black's."""
-    number = (ply + 1) // 2
-    return f"{number}. {san}" if ply % 2 == 1 else f"{number}... {san}"
-
-
-def _line(ply: int, sans: Sequence[str]) -> str:
-    """A line of moves from ``ply`` on with move numbers: ``17... Bxh4 18. gxh4 Qxh4``."""
-    parts = []
-    for i, san in enumerate(sans):
-        current = ply + i
-        if i == 0 or current % 2 == 1:
-            parts.append(_move_label(current, san))
-        else:
-            parts.append(san)
-    return " ".join(parts)
-
-
 def _moment_view(move: MoveReview, game_anchor: str, writeup: str) -> MomentView:
     anchor = _moment_anchor(game_anchor, move)
     if move.judgment is not None:
@@ -377,11 +360,11 @@ def _moment_view(move: MoveReview, game_anchor: str, writeup: str) -> MomentView
     else:
         verdict, color = "Turning point", SWING_COLOR
     best_label = (
-        _move_label(move.ply, move.best_san) if move.best_san is not None and move.best_san != move.san else None
+        ply_label(move.ply, move.best_san) if move.best_san is not None and move.best_san != move.san else None
     )
     return MomentView(
         anchor=anchor,
-        label=_move_label(move.ply, move.san),
+        label=ply_label(move.ply, move.san),
         verdict=verdict,
         color=color,
         mover="White" if move.color == chess.WHITE else "Black",
@@ -391,7 +374,7 @@ def _moment_view(move: MoveReview, game_anchor: str, writeup: str) -> MomentView
         eval_before=format_score(move.eval_before),
         eval_after=format_score(move.eval_after),
         best_label=best_label,
-        best_line=_line(move.ply, move.best_pv_san[:BEST_LINE_PLIES]),
+        best_line=numbered_sans(move.ply, move.best_pv_san[:BEST_LINE_PLIES]),
         writeup=writeup,
         facts=_fact_groups(move),
     )
@@ -425,14 +408,14 @@ def _fact_groups(move: MoveReview) -> list[FactGroup]:
     played, best = move.played_facts, move.best_facts
     if played is not None:
         if played.after_move:
-            groups.append(FactGroup(f"After {_move_label(move.ply, played.san)}", _sentences(played.after_move)))
+            groups.append(FactGroup(f"After {ply_label(move.ply, played.san)}", _sentences(played.after_move)))
         if played.reply_san and played.after_reply:
-            heading = f"After the engine's reply {_move_label(reply_ply, played.reply_san)}"
+            heading = f"After the engine's reply {ply_label(reply_ply, played.reply_san)}"
             groups.append(FactGroup(heading, _sentences(played.after_reply)))
     if best is not None:
         if best.after_move:
-            groups.append(FactGroup(f"After the better {_move_label(move.ply, best.san)}", _sentences(best.after_move)))
+            groups.append(FactGroup(f"After the better {ply_label(move.ply, best.san)}", _sentences(best.after_move)))
         if best.reply_san and best.after_reply:
-            heading = f"After {_move_label(move.ply, best.san)} {_move_label(reply_ply, best.reply_san)}"
+            heading = f"After {ply_label(move.ply, best.san)} {ply_label(reply_ply, best.reply_san)}"
             groups.append(FactGroup(heading, _sentences(best.after_reply)))
     return groups

@@ -14,23 +14,26 @@ import chess
 import chess.engine
 import chess.pgn
 
+from chessteach.concepts.notation import legal_sans
 from chessteach.concepts.phase import game_phase
 from chessteach.engine import (
     Analysis,
-    EngineInput,
     EnginePool,
     Judgment,
     clamp_cp,
     game_accuracy,
     judge,
-    line_inputs,
     move_accuracy,
 )
 from chessteach.engine.pool import Progress
 from chessteach.engine.score import score_win_percent
 from chessteach.games.moments import MoveFacts, is_critical, move_facts
+from chessteach.games.read import game_inputs, game_positions
 
 PHASES = ("opening", "middlegame", "endgame")
+
+BEST_PV_PLIES = 8
+"""How many plies of the engine's best line a review keeps (in SAN)."""
 
 logger = logging.getLogger(__name__)
 
@@ -101,26 +104,6 @@ class GameReview:
 
     def side(self, color: chess.Color) -> SideStats:
         return self.white if color == chess.WHITE else self.black
-
-
-def game_positions(game: chess.pgn.Game) -> tuple[list[chess.Board], list[chess.Move]]:
-    """The boards before each mainline move plus the final board (without move stacks), and the moves."""
-    board = game.board()
-    boards = [board.copy(stack=False)]
-    moves = []
-    for move in game.mainline_moves():
-        moves.append(move)
-        board.push(move)
-        boards.append(board.copy(stack=False))
-    return boards, moves
-
-
-def game_inputs(game: chess.pgn.Game) -> list[EngineInput]:
-    """What the engine is sent for each position of :func:`game_positions`: with the moves since the last capture
-    or pawn move when they hold a repeated position (:class:`~chessteach.engine.EngineInput`), so that a review
-    judges the moves of the game as played, as Lichess does (puzzles and exercises stand alone and go without
-    history). Linear in the game's length."""
-    return list(line_inputs(game.board(), game.mainline_moves()))
 
 
 def _phase_accuracy(moves: Sequence[MoveReview], color: chess.Color) -> dict[str, float]:
@@ -199,7 +182,7 @@ def review_game(
                 cp_loss=max(0, cp_before - cp_after),
                 judgment=judgment,
                 best_san=board.san(best) if best is not None else None,
-                best_pv_san=_pv_san(board, before.best.pv),
+                best_pv_san=legal_sans(board, before.best.pv[:BEST_PV_PLIES]),
                 phase=PHASES[phase_index],
                 critical=critical,
             )
@@ -238,17 +221,6 @@ def review_games(
     analyses = pool.analyse_games(positions, progress=progress, on_game_done=on_game_done)
     numbers = list(numbers) if numbers is not None else list(range(1, len(games) + 1))
     return [review_game(g, a, number=n) for g, a, n in zip(games, analyses, numbers, strict=True)]
-
-
-def _pv_san(board: chess.Board, pv: Sequence[chess.Move], limit: int = 8) -> list[str]:
-    out = []
-    b = board.copy(stack=False)
-    for move in pv[:limit]:
-        if move not in b.legal_moves:
-            break
-        out.append(b.san(move))
-        b.push(move)
-    return out
 
 
 def _title(game: chess.pgn.Game) -> str:

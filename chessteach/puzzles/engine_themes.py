@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import chess
 
-from chessteach.engine import EngineLimit, EnginePool, clamp_cp, winning_chances
+from chessteach.engine import EngineLimit, EnginePool, clamp_cp, win_chance
 from chessteach.engine.pool import Progress
 from chessteach.puzzles.puzzle import Puzzle
 from chessteach.puzzles.verify import solver_positions
@@ -109,9 +109,7 @@ def engine_themes(
             if real is None or passed is None:
                 continue
             defender = real.turn
-            gain = winning_chances(clamp_cp(passed.score.pov(defender))) - winning_chances(
-                clamp_cp(real.score.pov(defender))
-            )
+            gain = win_chance(passed.score, defender) - win_chance(real.score, defender)
             if gain >= ZUGZWANG_MARGIN:
                 found.append("zugzwang")
                 break

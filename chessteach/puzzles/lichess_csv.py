@@ -5,7 +5,8 @@ Columns: ``PuzzleId,FEN,Moves,Rating,RatingDeviation,Popularity,NbPlays,Themes,G
 
 Positional exercises (:mod:`chessteach.exercises`) use the same file with a ``Distractors`` column; there
 ``FEN`` is the solver's own position and ``Moves`` the best move alone (no setup move), and they load as
-puzzles without a setup move (:attr:`Puzzle.has_setup` is False).
+puzzles without a setup move (:attr:`Puzzle.setup` is False). A ``Setup`` column holding ``none`` says the
+same of a puzzle without distractors; it is read into :attr:`Puzzle.setup` and written back from it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ REQUIRED_COLUMNS = ["PuzzleId", "FEN", "Moves"]
 
 DISTRACTORS_COLUMN = "Distractors"
 """The column that makes a row a positional exercise: its wrong choices, UCI, space separated."""
+SETUP_COLUMN = "Setup"
+NO_SETUP = "none"
+"""``Setup`` holding ``none`` marks a puzzle given as the solver's position (:attr:`Puzzle.setup` False)."""
 DISTRACTORS = 3
 """Wrong choices per exercise (with the best move: four candidates in a multiple-choice question)."""
 
@@ -79,8 +83,10 @@ def _row_to_puzzle(row: dict[str, str], source: str) -> Puzzle:
         raise ValueError(f"bad Rating {rating_text!r}") from None
     moves = parse_moves(row["Moves"])
     extra = {k: v for k, v in row.items() if k not in ("PuzzleId", "FEN", "Moves", "Rating", "Themes")}
-    if DISTRACTORS_COLUMN in row:
-        extra.setdefault("Setup", "none")  # an exercise: FEN is the solver's position, Moves the best move
+    # an exercise (FEN the solver's position, Moves the best move) or a puzzle marked as having no setup move
+    setup = DISTRACTORS_COLUMN not in row and extra.get(SETUP_COLUMN) != NO_SETUP
+    if extra.get(SETUP_COLUMN) == NO_SETUP:
+        del extra[SETUP_COLUMN]
     puzzle = Puzzle(
         id=row["PuzzleId"],
         fen=row["FEN"],
@@ -89,6 +95,7 @@ def _row_to_puzzle(row: dict[str, str], source: str) -> Puzzle:
         themes=(row.get("Themes") or "").split(),
         source=source,
         extra=extra,
+        setup=setup,
     )
     if not puzzle.solver_moves:
         raise ValueError("Moves holds only the setup move: nothing for the solver to find")
@@ -230,9 +237,9 @@ def puzzle_row(puzzle: Puzzle) -> dict[str, str]:
         "Rating": "" if puzzle.rating is None else str(puzzle.rating),
         "Themes": " ".join(puzzle.themes),
     }
+    if not puzzle.setup and DISTRACTORS_COLUMN not in puzzle.extra:  # the Distractors column implies it
+        row[SETUP_COLUMN] = NO_SETUP
     row.update(puzzle.extra)
-    if DISTRACTORS_COLUMN in row and row.get("Setup") == "none":
-        del row["Setup"]  # implied by the Distractors column (see the module doc)
     return row
 
 

@@ -42,10 +42,9 @@ from dataclasses import dataclass, field
 import chess
 import chess.engine
 
-from chessteach.engine import Analysis, EnginePool, clamp_cp, position_key, winning_chances
+from chessteach.engine import Analysis, EnginePool, position_key, score_chances, win_chance
 from chessteach.engine.score import Judgment, judge
-from chessteach.games.read import read_games
-from chessteach.games.review import game_positions
+from chessteach.games.read import game_positions, read_games
 from chessteach.puzzles.lichess_csv import LICHESS_COLUMNS
 from chessteach.puzzles.puzzle import Puzzle, mates_at_once
 from chessteach.puzzles.tag import tag_puzzle
@@ -122,10 +121,6 @@ def puzzle_id(source: str, game: int, ply: int) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
-def _chances(score: chess.engine.PovScore, pov: chess.Color) -> float:
-    return winning_chances(clamp_cp(score.pov(pov)))
-
-
 def find_candidates(
     boards: Sequence[chess.Board],
     moves: Sequence[chess.Move],
@@ -137,7 +132,7 @@ def find_candidates(
 ) -> list[Candidate]:
     """The positions of one game after a mistake or blunder by the side that just moved (see the module doc).
 
-    ``boards`` and ``moves`` come from :func:`~chessteach.games.review.game_positions`; ``analyses`` has one
+    ``boards`` and ``moves`` come from :func:`~chessteach.games.read.game_positions`; ``analyses`` has one
     (multipv 1) analysis per board.
     """
     out: list[Candidate] = []
@@ -148,7 +143,7 @@ def find_candidates(
         mover = boards[i].turn
         if judge(before.score, after.score, mover) not in MISTAKES:
             continue
-        if _chances(before.score, not mover) >= WINNING_CHANCES:
+        if win_chance(before.score, not mover) >= WINNING_CHANCES:
             continue  # the solver was already winning
         out.append(Candidate(game, i + 1, boards[i], move, source, site))
     return out
@@ -197,8 +192,8 @@ def _step_ok(line: _Line, board: chess.Board, analysis: Analysis, margin: float)
         return alt_mate is None or alt_mate > best_mate
     if best_mate is not None:
         return False  # a mate inside an advantage line: the line stops before it
-    chances = winning_chances(clamp_cp(best_score))
-    if chances - winning_chances(clamp_cp(alt_score)) <= margin:
+    chances = score_chances(best_score)
+    if chances - score_chances(alt_score) <= margin:
         return False
     if first:
         line.first_chances = chances

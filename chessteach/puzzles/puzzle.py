@@ -1,7 +1,8 @@
 """The Puzzle type, following Lichess's conventions.
 
 ``fen`` is the position *before* the opponent's setup move; ``moves`` are UCI, ``moves[0]`` is that setup
-move, and the solver plays ``moves[1::2]``.
+move, and the solver plays ``moves[1::2]``. A puzzle with ``setup=False`` (an exercise, a position given on
+the command line) has no setup move: ``fen`` is the solver's position and the solver plays ``moves[0::2]``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from chessteach.errors import BadRecordError
 class Puzzle:
     """A puzzle in Lichess's form, plus every other column it came with (``extra``).
 
+    ``setup`` says whether ``moves[0]`` is the opponent's setup move (Lichess's form, the default) or already
+    the solver's first move (``fen`` is then the solver's own position; see :meth:`from_solution`).
+
     >>> p = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"])
     >>> p.solution_san()
     ['Ra8#']
@@ -31,6 +35,7 @@ class Puzzle:
     themes: list[str] = field(default_factory=list)
     source: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    setup: bool = True
 
     def __post_init__(self) -> None:
         self.validate()
@@ -58,7 +63,7 @@ class Puzzle:
         """A puzzle given as the position the solver faces and the solution (UCI or SAN), as on the command line.
 
         This form has no setup move: ``fen`` is the solver's position and ``moves`` starts with the solver's
-        first move (``extra["Setup"] == "none"``). Use :attr:`has_setup` to tell the two forms apart.
+        first move (:attr:`setup` is False).
         """
         board = chess.Board(fen)
         moves: list[chess.Move] = []
@@ -69,32 +74,22 @@ class Puzzle:
                 raise ValueError(f"bad solution move {text!r} in {board.fen()}: {exc}") from None
             moves.append(move)
             board.push(move)
-        puzzle = cls(id=id or _fen_id(fen), fen=fen, moves=moves, rating=rating, themes=list(themes or []))
-        puzzle.extra["Setup"] = "none"
-        return puzzle
-
-    @property
-    def has_setup(self) -> bool:
-        """False for puzzles given as the solver's position (see :meth:`from_solution`)."""
-        return self.extra.get("Setup") != "none"
+        return cls(id=id or _fen_id(fen), fen=fen, moves=moves, rating=rating, themes=list(themes or []), setup=False)
 
     @property
     def setup_moves(self) -> int:
-        return 1 if self.has_setup else 0
+        """How many of :attr:`moves` come before the solver's first move: 1 with a setup move, else 0."""
+        return 1 if self.setup else 0
 
     @property
     def solver_moves(self) -> list[chess.Move]:
         """The moves the solver must find."""
         return self.moves[self.setup_moves :: 2]
 
-    @property
-    def solver_color(self) -> chess.Color:
-        return self.position().turn
-
     def position(self) -> chess.Board:
         """The board the solver faces (after the setup move), with the setup move on its stack."""
         board = chess.Board(self.fen)
-        if self.has_setup:
+        if self.setup:
             board.push(self.moves[0])
         return board
 

@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable, Sequence
 import chess
 import pandas as pd
 
-from chessteach.concepts import mates, motifs
+from chessteach.concepts import mates
 from chessteach.concepts.line import Line
 from chessteach.concepts.phase import game_phase
+from chessteach.concepts.registry import DETECTORS
 from chessteach.puzzles.puzzle import Puzzle
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,6 @@ Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)``."""
 
 ENGINE_THEMES: tuple[str, ...] = ("advantage", "crushing", "equality", "zugzwang")
-TITLE_THEMES: tuple[str, ...] = ("master", "masterVsMaster", "superGM")
 
 MATE_THEMES: tuple[str, ...] = ("mate", "mateIn1", "mateIn2", "mateIn3", "mateIn4", "mateIn5", *mates.MATE_PATTERNS)
 MOTIF_THEMES: tuple[str, ...] = (
@@ -79,48 +79,13 @@ THEMES: tuple[str, ...] = (*MATE_THEMES, *MOTIF_THEMES, *LENGTH_THEMES, *PHASE_T
 
 _ORDER = {theme: i for i, theme in enumerate((*THEMES, *ENGINE_THEMES))}
 
-_MOTIFS: dict[str, Callable[[Line], object]] = {
-    "attraction": motifs.has_attraction,
-    "deflection": motifs.has_deflection,
-    "advancedPawn": motifs.has_advanced_pawn,
-    "doubleCheck": motifs.double_checks,
-    "quietMove": motifs.has_quiet_move,
-    "defensiveMove": motifs.is_defensive_move,
-    "sacrifice": motifs.is_sacrifice,
-    "xRayAttack": motifs.has_x_ray,
-    "fork": motifs.forks,
-    "hangingPiece": motifs.hangs_piece,
-    "trappedPiece": motifs.trapped_pieces,
-    "discoveredAttack": motifs.has_discovered_attack,
-    "discoveredCheck": motifs.discovered_checks,
-    "exposedKing": motifs.has_exposed_king,
-    "skewer": motifs.skewers,
-    "interference": motifs.has_interference,
-    "intermezzo": motifs.has_intermezzo,
-    "pin": motifs.pins,
-    "attackingF2F7": motifs.f2_f7_attacks,
-    "clearance": motifs.has_clearance,
-    "enPassant": motifs.plays_en_passant,
-    "castling": motifs.castles,
-    "promotion": motifs.promotes,
-    "underPromotion": motifs.under_promotes,
-    "capturingDefender": motifs.captures_defender,
-}
-"""Motif themes and their detectors (a detector answers with a bool or with the facts it found)."""
+WING_THEMES: tuple[str, ...] = ("kingsideAttack", "queensideAttack")
+"""Attacks on the castled king's wing: at most one, and neither beside a back-rank mate or a fork."""
 
 
 def puzzle_line(puzzle: Puzzle) -> Line:
     """The puzzle's solution line, from its FEN, with its setup move when it has one."""
-    return Line.from_moves(chess.Board(puzzle.fen), list(puzzle.moves), setup=puzzle.has_setup)
-
-
-def mate_themes(line: Line) -> list[str]:
-    """``mate``, ``mateInN`` (N solver moves; 5 means five or more) and the named pattern, if the line ends
-    in checkmate."""
-    if not line.final.is_checkmate():
-        return []
-    moves = min(len(line.solver_plies), 5)
-    return ["mate", f"mateIn{moves}", *mates.named_mates(line.final, line.moves[-1])]
+    return Line.from_moves(chess.Board(puzzle.fen), list(puzzle.moves), setup=puzzle.setup)
 
 
 def length_theme(line: Line) -> str:
@@ -155,14 +120,12 @@ def endgame_theme(line: Line) -> str | None:
 
 
 def tag_line(line: Line) -> list[str]:
-    """The engine-free themes of a solution line, in the order of :data:`THEMES`."""
-    themes = mate_themes(line)
-    themes += [theme for theme, detect in _MOTIFS.items() if detect(line)]
+    """The engine-free themes of a solution line, in the order of :data:`THEMES`: the mate and motif themes
+    their registry detectors (:data:`~chessteach.concepts.registry.DETECTORS`) find, then its length, phase and
+    kind of endgame."""
+    themes = [t for t in (*MATE_THEMES, *MOTIF_THEMES) if t not in WING_THEMES and DETECTORS[t].finds(line)]
     if "backRankMate" not in themes and "fork" not in themes:
-        if motifs.attacks_wing(line, motifs.KINGSIDE):
-            themes.append("kingsideAttack")
-        elif motifs.attacks_wing(line, motifs.QUEENSIDE):
-            themes.append("queensideAttack")
+        themes += [t for t in WING_THEMES if DETECTORS[t].finds(line)][:1]
     themes.append(length_theme(line))
     themes.append(game_phase(line.start))
     endgame = endgame_theme(line)

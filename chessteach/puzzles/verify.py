@@ -24,14 +24,16 @@ from dataclasses import dataclass, field
 import chess
 import chess.engine
 
-from chessteach.engine import Analysis, EnginePool, clamp_cp, winning_chances
+from chessteach.engine import Analysis, EnginePool, score_chances
 from chessteach.engine.pool import Progress
+from chessteach.engine.score import BLUNDER_DROP
 from chessteach.puzzles.puzzle import Puzzle, mates_at_once
 
 logger = logging.getLogger(__name__)
 
-BLUNDER_MARGIN = 0.3
-"""Winning chances (-1..1) an alternative must lose against the solution: Lichess's blunder threshold."""
+BLUNDER_MARGIN = BLUNDER_DROP
+"""Winning chances (-1..1) an alternative must lose against the solution: Lichess's blunder threshold
+(:data:`~chessteach.engine.score.BLUNDER_DROP`)."""
 
 DEFAULT_VERIFY_NODES = 1_000_000
 
@@ -75,7 +77,7 @@ def _alternative_ok(best: chess.engine.Score, alternative: chess.engine.Score) -
     if best_mate is not None:
         alt_mate = mate_for(alternative)
         return alt_mate is None or alt_mate > best_mate
-    drop = winning_chances(clamp_cp(best)) - winning_chances(clamp_cp(alternative))
+    drop = score_chances(best) - score_chances(alternative)
     return drop >= BLUNDER_MARGIN - 1e-12
 
 
@@ -139,7 +141,7 @@ def verdict(puzzle: Puzzle, analyses: Sequence[Analysis | None]) -> Verdict:
     if len(scored) >= 2:
         first, last = scored[0], scored[-1]
         if mate_for(first) is None and mate_for(last) is None:
-            drop = winning_chances(clamp_cp(first)) - winning_chances(clamp_cp(last))
+            drop = score_chances(first) - score_chances(last)
             if drop >= BLUNDER_MARGIN:
                 return Verdict(puzzle.id, False, f"the line loses the advantage ({first} -> {last})", steps)
     return Verdict(puzzle.id, True, "ok", steps)

@@ -130,7 +130,7 @@ def puzzle_has_theme(puzzle: Puzzle, theme: str, *, source: ThemeSource = "own")
         return False
     try:
         if _positional(theme):
-            from chessteach.concepts.positional import verified_positional_facts
+            from chessteach.concepts.registry import verified_positional_facts
 
             return bool(verified_positional_facts(puzzle.position(), [theme]))
         from chessteach.puzzles.tag import tag_puzzle

@@ -19,7 +19,6 @@ solution line; with a teacher model, the prompt is rendered from the Jinja2 file
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -29,12 +28,11 @@ import chess
 import chess.svg
 import jinja2
 
-from chessteach.concepts import mates, motifs
 from chessteach.concepts.catalog import POSITIONAL, Concept, get_concept
-from chessteach.concepts.facts import Fact, check_fact, fact_check, pieces_match
-from chessteach.concepts.line import Line
-from chessteach.concepts.positional import verified_positional_facts
-from chessteach.concepts.tactics import describe, find_hanging
+from chessteach.concepts.facts import Fact, check_fact
+from chessteach.concepts.notation import board_move_number, numbered_line
+from chessteach.concepts.registry import detector, verified_positional_facts
+from chessteach.concepts.tactics import describe
 from chessteach.errors import ChessteachError
 from chessteach.llm.base import GenerationConfig, LanguageModel, Message
 from chessteach.puzzles.puzzle import Puzzle
@@ -78,9 +76,7 @@ class NoExampleError(ChessteachError, LookupError):
 @lru_cache(maxsize=16384)
 def _computed_themes(fen: str, moves: tuple[str, ...], setup: bool) -> frozenset[str]:
     """The computed themes of a puzzle, remembered by its position and line (examples are picked often)."""
-    puzzle = Puzzle(id="", fen=fen, moves=[chess.Move.from_uci(m) for m in moves])
-    if not setup:
-        puzzle.extra["Setup"] = "none"
+    puzzle = Puzzle(id="", fen=fen, moves=[chess.Move.from_uci(m) for m in moves], setup=setup)
     return frozenset(tag_puzzle(puzzle))
 
 
@@ -92,9 +88,7 @@ def _shows(puzzle: Puzzle, concept: Concept) -> tuple[bool, bool]:
         if concept.family == POSITIONAL:
             computed = bool(verified_positional_facts(puzzle.position(), [concept.id]))
         else:
-            computed = concept.id in _computed_themes(
-                puzzle.fen, tuple(m.uci() for m in puzzle.moves), puzzle.has_setup
-            )
+            computed = concept.id in _computed_themes(puzzle.fen, tuple(m.uci() for m in puzzle.moves), puzzle.setup)
     except (ValueError, AssertionError, IndexError) as exc:
         logger.warning("cannot tag puzzle %s: %s", puzzle.id, exc)
         computed = False
@@ -138,95 +132,9 @@ def pick_example(concept_id: str, puzzles: Iterable[Puzzle]) -> Puzzle:
 # ------------------------------------------------------------------ facts
 
 
-@fact_check("checkmate")
-def _check_checkmate(board: chess.Board, fact: Fact) -> bool:
-    """A ``checkmate`` fact: (king, mating piece); the king's side is mated and the piece gives check."""
-    return (
-        pieces_match(board, fact)
-        and len(fact.squares) == 2
-        and board.is_checkmate()
-        and board.king(board.turn) == fact.squares[0]
-        and fact.squares[1] in board.checkers()
-    )
-
-
-def _checkmate_fact(line: Line) -> Fact | None:
-    board, move = line.final, line.moves[-1]
-    if not board.is_checkmate():
-        return None
-    king = board.king(board.turn)
-    assert king is not None
-    checker = move.to_square if move.to_square in board.checkers() else next(iter(board.checkers()))
-    mater = board.piece_at(checker)
-    assert mater is not None
-    squares = (king, checker)
-    return Fact(
-        kind="checkmate",
-        squares=squares,
-        pieces=tuple(board.piece_at(s).symbol() for s in squares),  # type: ignore[union-attr]
-        text=f"{_upper_first(describe(board.piece_at(king), king))} is checkmated by {describe(mater, checker)}.",  # type: ignore[arg-type]
-        concept="mate",
-        data=(("move", move.uci()), ("fen", board.fen())),
-    )
-
-
-def _hanging_facts(line: Line) -> list[Fact]:
-    start = line.start
-    fact = find_hanging(start, line.moves[line.first].to_square)
-    return [] if fact is None else [dataclasses.replace(fact, data=(*fact.data, ("fen", start.fen())))]
-
-
-_LINE_FACTS = {
-    "fork": motifs.forks,
-    "pin": motifs.pins,
-    "skewer": motifs.skewers,
-    "doubleCheck": motifs.double_checks,
-    "discoveredCheck": motifs.discovered_checks,
-    "discoveredAttack": motifs.discovered_checks,
-    "trappedPiece": motifs.trapped_pieces,
-    "attackingF2F7": motifs.f2_f7_attacks,
-    "hangingPiece": _hanging_facts,
-}
-"""Concepts whose detectors return facts along the solution line."""
-
-
-def _raw_facts(line: Line, concept: Concept) -> list[Fact]:
-    if concept.id in _LINE_FACTS:
-        return _LINE_FACTS[concept.id](line)
-    if concept.subfamily == "mate":
-        facts = []
-        mate = _checkmate_fact(line)
-        if mate is not None:
-            facts.append(mate)
-            patterns = mates.find_mate_patterns(line.final, line.moves[-1])
-            facts += [dataclasses.replace(f, data=(*f.data, ("fen", line.final.fen()))) for f in patterns]
-        return facts
-    if concept.family == POSITIONAL:
-        return _positional_facts(line, concept.id)
-    return []
-
-
-def _positional_facts(line: Line, concept_id: str) -> list[Fact]:
-    """A positional concept's facts in the solver's position, then the ones the solver's first move brings (its
-    facts after that move that did not hold before, such as a knight now standing on the outpost): what the
-    move changes, which is the point of a positional exercise."""
-    start = line.start
-    before = verified_positional_facts(start, [concept_id])
-    facts = [dataclasses.replace(f, data=(*f.data, ("fen", start.fen()))) for f in before]
-    if line.plies > line.first:
-        after = line.after(line.first)
-        held = {f.text for f in before}
-        facts += [
-            dataclasses.replace(f, data=(*f.data, ("fen", after.fen())))
-            for f in verified_positional_facts(after, [concept_id])
-            if f.text not in held
-        ]
-    return facts
-
-
 def example_facts(puzzle: Puzzle, concept_id: str) -> list[Fact]:
     """The facts of the concept's detectors along the puzzle's solution line, each checked with
-    :func:`~chessteach.concepts.facts.check_fact` on the board it describes (its ``data["fen"]``).
+    :func:`~chessteach.concepts.facts.check_fact` on the board it describes (its ``position``).
 
     Line motifs (fork, pin, skewer, double and discovered check, trapped and hanging pieces, f2/f7) come
     from :mod:`chessteach.concepts.motifs` on the board where they occur; mates give the checkmate and its
@@ -243,8 +151,8 @@ def example_facts(puzzle: Puzzle, concept_id: str) -> list[Fact]:
     """
     concept = get_concept(concept_id)
     facts = []
-    for fact in _raw_facts(puzzle_line(puzzle), concept):
-        fen = fact.get("fen")
+    for fact in detector(concept.id).line_facts(puzzle_line(puzzle)):
+        fen = fact.position
         if fen is None or not check_fact(chess.Board(fen), fact):
             logger.warning("dropping a %s fact of puzzle %s its checker rejects: %s", fact.kind, puzzle.id, fact.text)
             continue
@@ -255,33 +163,8 @@ def example_facts(puzzle: Puzzle, concept_id: str) -> list[Fact]:
 # ------------------------------------------------------------------ the line in words
 
 
-def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def _side(color: chess.Color) -> str:
     return "White" if color == chess.WHITE else "Black"
-
-
-def _label(board: chess.Board) -> str:
-    """The move number of the side to move: ``24.`` or ``24...``."""
-    return f"{board.fullmove_number}{'.' if board.turn == chess.WHITE else '...'}"
-
-
-def numbered_line(board: chess.Board, moves: Sequence[chess.Move]) -> str:
-    """Moves in SAN with move numbers, as in ``24... Qb1+ 25. Nc1 Qxc1#``.
-
-    >>> numbered_line(chess.Board(), [chess.Move.from_uci("e2e4"), chess.Move.from_uci("e7e5")])
-    '1. e4 e5'
-    """
-    board = board.copy(stack=False)
-    words: list[str] = []
-    for i, move in enumerate(moves):
-        if i == 0 or board.turn == chess.WHITE:
-            words.append(_label(board))
-        words.append(board.san(move))
-        board.push(move)
-    return " ".join(words)
 
 
 def _narrate(board: chess.Board, move: chess.Move) -> str:
@@ -306,7 +189,7 @@ def _narrate(board: chess.Board, move: chess.Move) -> str:
         action += ", giving checkmate"
     elif san.endswith("+"):
         action += ", giving check"
-    return f"{_label(board)} {san}: {action}."
+    return f"{board_move_number(board)} {san}: {action}."
 
 
 def _fact_sentences(puzzle: Puzzle, facts: Sequence[Fact]) -> list[str]:
@@ -315,12 +198,13 @@ def _fact_sentences(puzzle: Puzzle, facts: Sequence[Fact]) -> list[str]:
     after: dict[str, str] = {}
     for ply in range(line.plies):
         after.setdefault(
-            line.after(ply).fen(), f"After {_label(line.before(ply))} {line.before(ply).san(line.moves[ply])}"
+            line.after(ply).fen(),
+            f"After {board_move_number(line.before(ply))} {line.before(ply).san(line.moves[ply])}",
         )
     start_fen = line.start.fen()
     sentences = []
     for fact in facts:
-        fen = fact.get("fen") or ""
+        fen = fact.position or ""
         intro = "In the puzzle position" if fen == start_fen else after.get(fen, "In the line")
         sentences.append(f"{intro}, {_lower_first(fact.text)}")
     return sentences
@@ -337,10 +221,10 @@ def _worked_example(concept: Concept, puzzle: Puzzle, facts: Sequence[Fact]) -> 
     start = puzzle.position()
     side = _side(start.turn)
     paragraphs: list[str] = []
-    if puzzle.has_setup:
+    if puzzle.setup:
         before = chess.Board(puzzle.fen)
         intro = (
-            f"{_side(before.turn)} has just played {_label(before)} {before.san(puzzle.moves[0])}, reaching the"
+            f"{_side(before.turn)} has just played {board_move_number(before)} {before.san(puzzle.moves[0])}, reaching the"
             f" position `{start.fen()}`, and {side} is to move."
         )
     else:
@@ -414,8 +298,8 @@ def teacher_prompt(concept_id: str, example: Puzzle, facts: Sequence[Fact] | Non
         "fen": start.fen(),
         "side_to_move": _side(start.turn),
         "setup": (
-            f"{_label(chess.Board(example.fen))} {chess.Board(example.fen).san(example.moves[0])}"
-            if example.has_setup
+            f"{board_move_number(chess.Board(example.fen))} {chess.Board(example.fen).san(example.moves[0])}"
+            if example.setup
             else None
         ),
         "solution": numbered_line(start, example.moves[example.setup_moves :]),
@@ -549,7 +433,6 @@ __all__ = [
     "example_facts",
     "explain_concept",
     "explanation_markdown",
-    "numbered_line",
     "parse_teacher_answer",
     "pick_example",
     "prompt_template",

@@ -49,7 +49,8 @@ from dataclasses import dataclass, field
 import chess
 
 from chessteach.concepts.facts import Fact, check_fact
-from chessteach.concepts.line import LINE_PIECES, PIECE_VALUES
+from chessteach.concepts.notation import board_move_number
+from chessteach.concepts.pieces import LINE_PIECES, PIECE_VALUES
 from chessteach.concepts.tactics import is_defended, is_trapped, skewers
 from chessteach.puzzles.puzzle import Puzzle
 from chessteach.teaching.claims import (
@@ -179,8 +180,7 @@ class ExampleLine:
     def where(self, index: int) -> str:
         """Words for a position: ``"at 24... (Black to move)"``."""
         board = self.boards[index]
-        number = f"{board.fullmove_number}{'.' if board.turn == chess.WHITE else '...'}"
-        return f"at {number} ({'White' if board.turn else 'Black'} to move)"
+        return f"at {board_move_number(board)} ({'White' if board.turn else 'Black'} to move)"
 
 
 # ------------------------------------------------------------------ the named pieces on a board

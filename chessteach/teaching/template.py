@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from chessteach.concepts.facts import Fact
+from chessteach.concepts.notation import move_label, move_number
 from chessteach.games.review import MoveReview
 from chessteach.puzzles.puzzle import Puzzle
 from chessteach.teaching.explain import explain_concept
@@ -27,10 +28,6 @@ def _sentences(texts: list[str]) -> str:
     return " ".join(t[:1].upper() + t[1:] for t in texts)
 
 
-def _move_label(moment: MoveReview, san: str) -> str:
-    return f"{moment.move_number}.{'' if moment.color else '..'} {san}"
-
-
 class TemplateExplainer:
     """Fills a fixed structure from the facts: for a game's moment, what happened, what was better, and why
     (the concepts); for a concept, the four sections of :func:`chessteach.teaching.explain.explain_concept`."""
@@ -43,7 +40,7 @@ class TemplateExplainer:
         return explain_concept(concept_id, example, facts=facts)
 
     def explain_moment(self, moment: MoveReview) -> str:
-        played = _move_label(moment, moment.san)
+        played = move_label(move_number(moment.move_number, moment.color), moment.san)
         verdict = str(moment.judgment) if moment.judgment else "A turning point"
         parts = [
             f"{played}: {verdict.lower() if moment.judgment else verdict}; the mover's winning chances go from "
@@ -61,7 +58,8 @@ class TemplateExplainer:
                 )
         if moment.best_san and moment.best_san != moment.san:
             line = " ".join(moment.best_pv_san[:5])
-            text = f"Better was {_move_label(moment, moment.best_san)} (line: {line})."
+            better = move_label(move_number(moment.move_number, moment.color), moment.best_san)
+            text = f"Better was {better} (line: {line})."
             best = moment.best_facts
             if best is not None and best.all:
                 text += " " + _sentences([f.text for f in best.all[: self.max_facts]])
