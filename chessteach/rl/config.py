@@ -19,7 +19,7 @@ from trl.scripts.utils import TrlParser
 from trl.trainer.grpo_config import GRPOConfig
 from trl.trainer.model_config import ModelConfig
 
-from chessteach.rl.rewards import REWARDS, STUDENT_REWARDS, RewardSettings, check_reward_names
+from chessteach.rl.rewards import REWARDS, RewardSettings, check_reward_names
 from chessteach.rl.tasks import COMPACT, FULL, PROMPT_STYLES
 from chessteach.rl.tiny import TINY_RANDOM
 from chessteach.teaching.exam import DEFAULT_MAX_NEW_TOKENS, DEFAULT_PROMPT_FORMAT, PROMPT_FORMATS, ExamConfig
@@ -132,10 +132,6 @@ class GRPOScriptArguments:
             raise ValueError("false_claim_cost must not be negative")
         if self.degradation_weight < 0:
             raise ValueError("degradation_weight must not be negative")
-
-    @property
-    def needs_student(self) -> bool:
-        return bool(STUDENT_REWARDS & set(self.rewards))
 
     def reward_settings(self) -> RewardSettings:
         return RewardSettings(
