@@ -1,9 +1,9 @@
 """Where a GRPO step's time goes, measured through TRL's and transformers' public hooks only.
 
 :class:`StepClock` is a transformers ``TrainerCallback`` that marks the start of every optimizer step and
-micro-step (``on_step_begin``, ``on_substep_end``); :meth:`StepClock.time_rewards` wraps the rewards in
-:class:`TimedReward` objects that tell the clock when scoring starts and ends. TRL generates a batch's completions
-and then calls its rewards in order, so
+micro-step (``on_step_begin``, ``on_substep_end``; ``on_prediction_step`` in TRL's evaluation loop);
+:meth:`StepClock.time_rewards` wraps the rewards in :class:`TimedReward` objects that tell the clock when scoring
+starts and ends. TRL generates a batch's completions and then calls its rewards in order, so
 
 - ``timing/generation_s`` (``timing/generation_cpu_s``: this process's CPU seconds, all threads) runs from the
   mark to the first reward's call: the prompts' tokenization, the sampling and decoding, and whatever log-prob
@@ -71,6 +71,9 @@ class StepClock(TrainerCallback):
 
     def on_substep_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.mark()
+
+    def on_prediction_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.mark()  # TRL's own evaluation loop (no recipe runs it): the next batch starts here
 
     # --- measuring
 
