@@ -233,8 +233,8 @@ def build_tasks(
     """Train and eval tasks from one puzzle set, split by puzzle (see the module docstring).
 
     ``concepts`` defaults to :func:`default_concepts` (:data:`DEFAULT_CONCEPTS`, or for positional exercises the
-    positional concepts they list); ``prompt_style`` is one of :data:`PROMPT_STYLES`. Tasks interleave concepts (one of each, then the second of each, ...), so
-    that a cap keeps the concepts balanced.
+    positional concepts they list); ``prompt_style`` is one of :data:`PROMPT_STYLES`. Tasks interleave concepts
+    (one of each, then the second of each, ...), so that a cap keeps the concepts balanced.
     """
     if exam_size < 1 or tasks_per_concept < 1:
         raise TaskError(f"exam_size and tasks_per_concept must be at least 1 (got {exam_size}, {tasks_per_concept})")
