@@ -25,16 +25,17 @@ from chessteach.rl.config import GRPOScriptArguments, TeacherGRPOConfig, parse_a
 from chessteach.rl.metrics import CURVE_PNG, METRICS_CSV, read_metrics  # noqa: E402
 from chessteach.rl.rewards import (  # noqa: E402
     REWARDS,
+    FormatReward,
+    LengthReward,
     RewardContext,
     StudentExaminer,
-    format_reward,
-    get_length_reward,
+    TeachabilityReward,
+    TruthfulnessReward,
     get_reward_funcs,
-    get_teachability_reward,
-    get_truthfulness_reward,
     names_solution,
 )
-from chessteach.rl.tasks import build_tasks, split_puzzles  # noqa: E402
+from chessteach.rl.tasks import COMPACT, build_tasks, split_puzzles, task_prompt  # noqa: E402
+from chessteach.rl.timing import StepClock  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CPU = ROOT / "configs" / "grpo" / "tiny-cpu.yaml"
@@ -205,6 +206,46 @@ def test_tasks_split_by_puzzle(puzzles: list[Puzzle]) -> None:
     assert set(row) >= {"prompt", "task_id", "concept", "example_id", "exam_ids"}
 
 
+COMPACT_07WUB_SYSTEM = (
+    "You are a chess teacher. Write a short lesson (under 100 words) on one chess concept in Markdown, with exactly "
+    "these four level-2 headings in this order: ## What it is, ## How to spot it, ## Worked example, "
+    "## Common mistakes. One or two sentences under each. Every square, piece and move you name must be true in the "
+    "example position; when unsure, say less."
+)
+COMPACT_07WUB_USER = """Concept: Mate in 1 (`mateIn1`)
+Definition: The side to move gives checkmate at once: the first move is mate.
+
+Example position (White to move), FEN: 4n2k/p1p3pp/2p5/2B5/8/5P1b/PqP4P/RN2R1K1 w - - 0 18
+The opponent's last move was 17... Nxe8.
+Solution line: 18. Rxe8#
+Checked facts about the line:
+- After 18. Rxe8#, the black king on h8 is checkmated by the white rook on e8.
+- After 18. Rxe8#, the king on h8 is checkmated by the rook on e8 (back rank mate).
+
+Write the lesson on mate in 1 with the four sections "What it is", "How to spot it", "Worked example", \
+"Common mistakes".
+In "Worked example", think step by step through the solution line above, one move at a time."""
+"""The compact teacher prompt of bundled puzzle 07Wub, as the regex cut of the full prompt wrote it before the
+compact prompt had its own templates."""
+
+
+def test_compact_prompt_templates(puzzles: list[Puzzle]) -> None:
+    """The compact templates render the text the full prompt's cut gave (no board, no club player's or mistakes
+    line, the first two facts)."""
+    from chessteach.teaching.explain import example_facts
+
+    example = next(p for p in puzzles if p.id == "07Wub")
+    facts = example_facts(example, "mateIn1")
+    prompt = task_prompt("mateIn1", example, facts, COMPACT)
+    assert prompt == [
+        {"role": "system", "content": COMPACT_07WUB_SYSTEM},
+        {"role": "user", "content": COMPACT_07WUB_USER},
+    ]
+    assert task_prompt("mateIn1", example, [*facts, *facts], COMPACT) == prompt  # the first two facts only
+    split = build_tasks(puzzles, concepts=["mateIn1"], exam_size=2, prompt_style=COMPACT, tasks_per_concept=9)
+    assert any(task.prompt == prompt for task in split.train + split.eval if task.example_id == "07Wub")
+
+
 # --- rewards ---------------------------------------------------------------------------------------------------
 
 
@@ -218,13 +259,50 @@ def test_registry_names_the_valid_rewards() -> None:
     assert [f.__name__ for f in funcs] == ["format", "length"]
 
 
+def test_rewards_are_picklable_callables_named_for_their_columns(puzzles: list[Puzzle]) -> None:
+    """TRL names the log columns after ``__name__``; a reward pickles (TRL's async rollouts need that)."""
+    import pickle
+
+    from trl.rewards.other_rewards import get_soft_overlong_punishment
+
+    mate = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"], id="m1")
+    examiner = StudentExaminer(RuleStudent(), {"m1": mate}, score_solutions=False)
+    context = RewardContext({"m1": mate}, examiner_factory=lambda: examiner)
+    rewards = get_reward_funcs(list(REWARDS), context)
+    assert [r.__name__ for r in rewards] == list(REWARDS)
+    assert [pickle.loads(pickle.dumps(r)).__name__ for r in rewards] == list(REWARDS)
+    ids = [[0] * n for n in (3, 24, 25, 30, 33, 40)]
+    length = LengthReward(24, 8)
+    assert length([""] * len(ids), completion_ids=ids) == get_soft_overlong_punishment(32, 8)(ids)
+
+
+def test_step_clock_times_generation_and_rewards() -> None:
+    """The clock logs generation from the step's mark to the first reward, and the rewards' time, through TRL's
+    ``log_metric`` keyword; the rewards keep their names."""
+    logged: dict[str, list[float]] = {}
+    clock = StepClock()
+    timed = clock.time_rewards([FormatReward(), LengthReward(4, 2)])
+    assert [t.__name__ for t in timed] == ["format", "length"]
+    clock.mark()
+    kwargs: dict[str, Any] = {
+        "completion_ids": [[1, 2, 3], [4]],
+        "log_metric": lambda name, value: logged.setdefault(name, []).append(value),
+    }
+    assert [t(["## What it is\nA fork.", "x"], **kwargs) for t in timed] == [[0.25, 0.0], [0.0, 0.0]]
+    assert set(logged) == {
+        "timing/generation_s", "timing/generation_cpu_s", "timing/generation_tokens_per_s",
+        "timing/reward_s", "timing/reward_cpu_s",
+    }  # fmt: skip
+    assert all(len(values) == 1 and values[0] >= 0 for values in logged.values())
+
+
 def test_text_rewards(puzzles: list[Puzzle]) -> None:
     four = "## What it is\nA mate.\n## How to spot it\nChecks.\n## Worked example\nRa8#.\n## Common mistakes\nNone."
-    assert format_reward([[{"role": "assistant", "content": four}], "## What it is\nx"]) == [1.0, 0.25]
-    length = get_length_reward(10, 5)
+    assert FormatReward()([[{"role": "assistant", "content": four}], "## What it is\nx"]) == [1.0, 0.25]
+    length = LengthReward(10, 5)
     assert length(["x", "y", "z"], completion_ids=[[0] * 10, [0] * 12, [0] * 30]) == [0.0, -0.4, -1.0]
     mate = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"], id="m1")
-    truth = get_truthfulness_reward({"m1": mate})
+    truth = TruthfulnessReward({"m1": mate})
     true, false, none = truth(
         ["1. Ra8# is checkmate.", "The white queen on a1 gives check.", "Look for it."], example_id=["m1"] * 3
     )
@@ -235,7 +313,7 @@ def test_teachability_batches_the_student_and_guards_leaks(puzzles: list[Puzzle]
     """One generate call per step for all completions; the baseline once; a leaked puzzle earns nothing."""
     mates = [p for p in puzzles if "mateIn1" in p.themes][:3]
     examiner = StudentExaminer(RuleStudent(), {p.id: p for p in mates}, score_solutions=False)
-    teachability = get_teachability_reward(examiner)
+    teachability = TeachabilityReward(examiner)
     ids = [p.id for p in mates]
     solution = mates[0].position().san(mates[0].solver_moves[0])
     assert names_solution(f"Play {solution}!", mates[0])

@@ -161,12 +161,12 @@ def test_likelihood_exam_end_to_end_on_exercises_and_puzzles(smollm2) -> None:
 
 
 def test_likelihood_reward_weights_degradation(smollm2) -> None:
-    from chessteach.rl.rewards import StudentExaminer, asymmetric_gain, get_solution_probability_reward
+    from chessteach.rl.rewards import SolutionProbabilityReward, StudentExaminer, asymmetric_gain
 
     items = _exercises("passedPawn", 2)
     examiner = StudentExaminer(smollm2, {p.id: p for p in items}, config=ExamConfig(chat=True))
     scorer = Examiner(smollm2, examiner.config)
-    reward = get_solution_probability_reward(examiner, degradation_weight=3.0, scorer=scorer)
+    reward = SolutionProbabilityReward(examiner, degradation_weight=3.0, scorer=scorer)
     texts = [CONCEPTS["passedPawn"].definition]
     logged: dict[str, float] = {}
     rewards = reward(texts, exam_ids=[[p.id for p in items]], log_metric=logged.__setitem__)

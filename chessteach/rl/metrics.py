@@ -4,10 +4,10 @@
 each time the trainer logs: TRL's own metrics (``reward``, ``rewards/<name>/mean`` for each reward part,
 ``completions/mean_length``, ``kl``, ...), the reward functions' extra metrics (``exam/accuracy_with``,
 ``exam/accuracy_without``, ``exam/leaked``, ``exam/p_with``, ``exam/p_without``, ``exam/degraded``,
-``truthfulness/false_claims``) and the timings
-(TRL's ``step_time``, and ``timing/generation_s``, ``timing/reward_s``, ``timing/generation_tokens_per_s``, their
-CPU seconds ``timing/generation_cpu_s`` and ``timing/reward_cpu_s``, and ``timing/cpu_s``: this process's CPU
-seconds since the previous log, all threads).
+``truthfulness/false_claims``) and the timings: TRL's ``step_time``; :class:`~chessteach.rl.timing.StepClock`'s
+``timing/generation_s``, ``timing/reward_s``, ``timing/generation_tokens_per_s``, their CPU seconds
+``timing/generation_cpu_s`` and ``timing/reward_cpu_s``, and their bounds (``timing/*_bound_s``,
+``timing/matmul_gflops``); and ``timing/cpu_s``, this process's CPU seconds since the previous log, all threads.
 A resumed run keeps the rows up to its checkpoint and replaces any later ones.
 """
 

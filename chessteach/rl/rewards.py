@@ -1,11 +1,13 @@
 """Reward functions for GRPO on the teacher, in TRL's shape, and the registry that names them.
 
-Every reward is ``def name(completions, **kwargs) -> list[float | None]``: ``completions`` are the teacher's
-explanations (conversational: a list of messages each) and the dataset's columns arrive as keyword arguments
-(``concept``, ``example_id``, ``exam_ids``; see :mod:`chessteach.rl.tasks`). A reward with settings comes from a
-factory ``get_x_reward(...)``; :data:`REWARDS` maps the names a recipe may list to builders, and
-:func:`get_reward_funcs` turns a list of names into functions (an unknown name raises ``ValueError`` listing the
-valid ones).
+Every reward is a small callable object (a :class:`Reward`: picklable, as TRL's own rewards are) called as
+``reward(completions, **kwargs) -> list[float | None]``: ``completions`` are the teacher's explanations
+(conversational: a list of messages each), the dataset's columns arrive as keyword arguments (``concept``,
+``example_id``, ``exam_ids``; see :mod:`chessteach.rl.tasks`), and TRL adds ``completion_ids``, ``trainer_state``
+and ``log_metric`` (which the rewards log their batch statistics through). TRL names a reward's log columns
+(``rewards/<name>/mean``) after its ``__name__``, the registry's name. :data:`REWARDS` maps the names a recipe may
+list to the reward classes, and :func:`get_reward_funcs` turns a list of names into rewards (an unknown name
+raises ``ValueError`` listing the valid ones).
 
 - ``teachability``: the student's accuracy on the task's exam puzzles with the explanation before the question,
   minus its accuracy without it (the no-explanation baseline is computed once per puzzle and cached).
@@ -16,7 +18,8 @@ valid ones).
 - ``truthfulness``: the share of checkable claims about the example that are true, a false claim costing
   ``false_claim_cost`` (``None``, no signal, when nothing is checkable).
 - ``format``: the share of the four sections present.
-- ``length``: 0 up to a budget of completion tokens, then a soft penalty down to -1 over ``length_soft_window``.
+- ``length``: 0 up to a budget of completion tokens, then a soft penalty down to -1 over ``length_soft_window``
+  (TRL's soft overlong punishment).
 
 The **leakage guard**: an explanation that names an exam puzzle's solution move (its SAN with or without the
 check mark, or its UCI) earns nothing for that puzzle: it counts 0 in ``teachability`` and
@@ -31,9 +34,12 @@ from __future__ import annotations
 
 import logging
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Self
+
+from trl.rewards.other_rewards import get_soft_overlong_punishment
 
 from chessteach.llm.base import LanguageModel, ModelRequestError
 from chessteach.puzzles.puzzle import Puzzle
@@ -45,8 +51,6 @@ from chessteach.teaching.sections import SECTIONS
 
 logger = logging.getLogger(__name__)
 
-RewardFunc = Callable[..., list[float | None]]
-"""TRL's custom reward: ``func(completions=..., prompts=..., **columns) -> one reward (or None) per completion``."""
 
 
 # --- explanations --------------------------------------------------------------------------------------------
@@ -177,17 +181,34 @@ def _texts(completions: Sequence[Any]) -> list[str]:
     return [completion_text(c) for c in completions]
 
 
-def _named(name: str, func: RewardFunc) -> RewardFunc:
-    """Give a reward the registry's name (TRL logs ``rewards/<__name__>/mean``)."""
-    func.__name__ = name
-    func.__qualname__ = name
-    return func
-
-
-def _log(kwargs: Mapping[str, Any], name: str, value: float) -> None:
+def log_batch_metric(kwargs: Mapping[str, Any], name: str, value: float) -> None:
+    """Log a batch metric through TRL's ``log_metric`` reward keyword (absent when a reward is called directly;
+    a NaN, no value this batch, is not logged)."""
     log_metric = kwargs.get("log_metric")
     if callable(log_metric) and value == value:
         log_metric(name, float(value))
+
+
+class Reward(ABC):
+    """A reward in TRL's shape: ``reward(completions, **columns) -> one reward (or None) per completion``.
+
+    A small callable object rather than a closure, so that it pickles (as TRL's own rewards do); TRL names its
+    log columns (``rewards/<name>/mean``) after ``__name__``, which is the registry's :attr:`name`.
+    """
+
+    name: ClassVar[str]
+
+    @property
+    def __name__(self) -> str:
+        return self.name
+
+    @classmethod
+    @abstractmethod
+    def from_context(cls, context: RewardContext) -> Self:
+        """The reward as a recipe configures it."""
+
+    __call__: Callable[..., list[float | None]]
+    """``reward(completions, *columns it reads*, **kwargs)``: one reward (or ``None``, no signal) per completion."""
 
 
 def _uplifts(
@@ -224,30 +245,42 @@ def _uplifts(
     return rewards, stats
 
 
-def get_teachability_reward(examiner: StudentExaminer) -> RewardFunc:
-    """Student accuracy on the task's exam puzzles with the explanation minus without (leaked puzzles count 0)."""
+class StudentReward(Reward):
+    """A reward that asks the student about the task's exam puzzles (through the step's shared examiner)."""
 
-    def teachability(
-        completions: Sequence[Any], exam_ids: Sequence[Sequence[str]], **kwargs: Any
+    def __init__(self, examiner: StudentExaminer) -> None:
+        self.examiner = examiner
+
+    @classmethod
+    def from_context(cls, context: RewardContext) -> Self:
+        return cls(context.examiner)
+
+
+class TeachabilityReward(StudentReward):
+    """Student accuracy on the task's exam puzzles with the explanation minus without (leaked puzzles count 0).
+    Logs ``exam/accuracy_with``, ``exam/accuracy_without`` and ``exam/leaked``."""
+
+    name = "teachability"
+
+    def __call__(
+        self, completions: Sequence[Any], exam_ids: Sequence[Sequence[str]], **kwargs: Any
     ) -> list[float | None]:
-        rewards, stats = _uplifts(examiner, completions, exam_ids, dense=False)
+        rewards, stats = _uplifts(self.examiner, completions, exam_ids, dense=False)
         for name, value in stats.items():
-            _log(kwargs, f"exam/{name}", value)
+            log_batch_metric(kwargs, f"exam/{name}", value)
         return list(rewards)
 
-    return _named("teachability", teachability)
 
-
-def get_solution_logprob_reward(examiner: StudentExaminer) -> RewardFunc:
+class SolutionLogprobReward(StudentReward):
     """Mean change in the student's log-probability of the solution move (leaked puzzles count 0)."""
 
-    def solution_logprob(
-        completions: Sequence[Any], exam_ids: Sequence[Sequence[str]], **kwargs: Any
-    ) -> list[float | None]:
-        rewards, _ = _uplifts(examiner, completions, exam_ids, dense=True)
-        return list(rewards)
+    name = "solution_logprob"
 
-    return _named("solution_logprob", solution_logprob)
+    def __call__(
+        self, completions: Sequence[Any], exam_ids: Sequence[Sequence[str]], **kwargs: Any
+    ) -> list[float | None]:
+        rewards, _ = _uplifts(self.examiner, completions, exam_ids, dense=True)
+        return list(rewards)
 
 
 def asymmetric_gain(delta: float, degradation_weight: float) -> float:
@@ -259,31 +292,42 @@ def asymmetric_gain(delta: float, degradation_weight: float) -> float:
     return delta if delta >= 0 else degradation_weight * delta
 
 
-def get_solution_probability_reward(
-    examiner: StudentExaminer, *, degradation_weight: float = 2.0, scorer: Examiner | None = None
-) -> RewardFunc:
+class SolutionProbabilityReward(StudentReward):
     """Mean over the exam of the change in the student's probability on the solution (likelihood multiple
     choice) that the explanation brings, losses weighted ``degradation_weight`` times (leaked puzzles count 0).
     Logs ``exam/degraded``: the share of pairs whose probability on the solution fell, and ``exam/p_with`` and
     ``exam/p_without``, the mean probability on the solution with and without the explanation. The ``scorer``
-    (the examiner's :attr:`StudentExaminer.likelihood` when not given) remembers every question it scored."""
-    if degradation_weight < 0:
-        raise ValueError(f"degradation_weight must not be negative, got {degradation_weight}")
-    scorers: list[Examiner] = [scorer] if scorer is not None else []
+    (the examiner's :attr:`StudentExaminer.likelihood` when not given, made on the first call) remembers every
+    question it scored."""
 
-    def solution_probability(
-        completions: Sequence[Any], exam_ids: Sequence[Sequence[str]], **kwargs: Any
+    name = "solution_probability"
+
+    def __init__(
+        self, examiner: StudentExaminer, *, degradation_weight: float = 2.0, scorer: Examiner | None = None
+    ) -> None:
+        if degradation_weight < 0:
+            raise ValueError(f"degradation_weight must not be negative, got {degradation_weight}")
+        super().__init__(examiner)
+        self.degradation_weight = degradation_weight
+        self.scorer = scorer
+
+    @classmethod
+    def from_context(cls, context: RewardContext) -> Self:
+        return cls(context.examiner, degradation_weight=context.settings.degradation_weight)
+
+    def __call__(
+        self, completions: Sequence[Any], exam_ids: Sequence[Sequence[str]], **kwargs: Any
     ) -> list[float | None]:
-        if not scorers:
-            scorers.append(examiner.likelihood)
-        scoring = scorers[0]
+        if self.scorer is None:
+            self.scorer = self.examiner.likelihood
+        scoring = self.scorer
         rewards: list[float | None] = []
         degraded = pairs = 0
         p_with = p_without = 0.0
         for text, ids in zip(_texts(completions), exam_ids, strict=True):
             gains = []
             for pid in ids:
-                puzzle = examiner.puzzle(pid)
+                puzzle = self.examiner.puzzle(pid)
                 if names_solution(text, puzzle):
                     gains.append(0.0)
                     continue
@@ -293,69 +337,94 @@ def get_solution_probability_reward(
                 p_without += alone
                 pairs += 1
                 degraded += delta < 0
-                gains.append(asymmetric_gain(delta, degradation_weight))
+                gains.append(asymmetric_gain(delta, self.degradation_weight))
             rewards.append(sum(gains) / len(gains) if gains else 0.0)
-        _log(kwargs, "exam/degraded", degraded / pairs if pairs else float("nan"))
-        _log(kwargs, "exam/p_with", p_with / pairs if pairs else float("nan"))
-        _log(kwargs, "exam/p_without", p_without / pairs if pairs else float("nan"))
+        log_batch_metric(kwargs, "exam/degraded", degraded / pairs if pairs else float("nan"))
+        log_batch_metric(kwargs, "exam/p_with", p_with / pairs if pairs else float("nan"))
+        log_batch_metric(kwargs, "exam/p_without", p_without / pairs if pairs else float("nan"))
         return rewards
 
-    return _named("solution_probability", solution_probability)
 
+class TruthfulnessReward(Reward):
+    """(verified - cost x false) / checked claims about the example; ``None`` when nothing is checkable.
+    Logs ``truthfulness/false_claims``, the false claims per completion."""
 
-def get_truthfulness_reward(puzzles: Mapping[str, Puzzle], *, false_claim_cost: float = 1.0) -> RewardFunc:
-    """(verified - cost x false) / checked claims about the example; ``None`` when nothing is checkable."""
-    lines: dict[str, ExampleLine] = {}
+    name = "truthfulness"
 
-    def truthfulness(completions: Sequence[Any], example_id: Sequence[str], **kwargs: Any) -> list[float | None]:
+    def __init__(self, puzzles: Mapping[str, Puzzle], *, false_claim_cost: float = 1.0) -> None:
+        self.puzzles = puzzles
+        self.false_claim_cost = false_claim_cost
+        self.lines: dict[str, ExampleLine] = {}
+
+    @classmethod
+    def from_context(cls, context: RewardContext) -> Self:
+        return cls(context.puzzles, false_claim_cost=context.settings.false_claim_cost)
+
+    def __call__(self, completions: Sequence[Any], example_id: Sequence[str], **kwargs: Any) -> list[float | None]:
         rewards: list[float | None] = []
         false_total = 0
         for text, pid in zip(_texts(completions), example_id, strict=True):
-            example = puzzles[pid]
-            if pid not in lines:
-                lines[pid] = ExampleLine.from_puzzle(example)
-            check = check_text(text, example, line=lines[pid])
+            example = self.puzzles[pid]
+            if pid not in self.lines:
+                self.lines[pid] = ExampleLine.from_puzzle(example)
+            check = check_text(text, example, line=self.lines[pid])
             checked = check.verified + check.false
             false_total += check.false
-            rewards.append((check.verified - false_claim_cost * check.false) / checked if checked else None)
-        _log(kwargs, "truthfulness/false_claims", false_total / max(1, len(rewards)))
+            rewards.append((check.verified - self.false_claim_cost * check.false) / checked if checked else None)
+        log_batch_metric(kwargs, "truthfulness/false_claims", false_total / max(1, len(rewards)))
         return rewards
 
-    return _named("truthfulness", truthfulness)
+
+class FormatReward(Reward):
+    """The share of the four sections (What it is, How to spot it, Worked example, Common mistakes) present.
+
+    >>> FormatReward()(["## What it is\\nA fork.", [{"role": "assistant", "content": "none"}]])
+    [0.25, 0.0]
+    """
+
+    name = "format"
+
+    @classmethod
+    def from_context(cls, context: RewardContext) -> Self:
+        return cls()
+
+    def __call__(self, completions: Sequence[Any], **kwargs: Any) -> list[float | None]:
+        rewards: list[float | None] = []
+        for completion in completions:
+            text = (
+                completion if isinstance(completion, str) else "".join(str(m.get("content") or "") for m in completion)
+            )
+            _, _, missing = parse_teacher_answer(text)
+            rewards.append((len(SECTIONS) - len(missing)) / len(SECTIONS))
+        return rewards
 
 
-def format_reward(completions: Sequence[Any], **kwargs: Any) -> list[float | None]:
-    """The share of the four sections (What it is, How to spot it, Worked example, Common mistakes) present."""
-    rewards: list[float | None] = []
-    for completion in completions:
-        text = completion if isinstance(completion, str) else "".join(str(m.get("content") or "") for m in completion)
-        _, _, missing = parse_teacher_answer(text)
-        rewards.append((len(SECTIONS) - len(missing)) / len(SECTIONS))
-    return rewards
+class LengthReward(Reward):
+    """0 up to ``budget`` completion tokens, then down linearly to -1 over the next ``soft_window`` tokens: TRL's
+    soft overlong punishment (DAPO) with a maximum of ``budget + soft_window`` and a cache of ``soft_window``,
+    on the ``completion_ids`` TRL passes.
 
+    >>> LengthReward(10, 5)(["a", "b"], completion_ids=[[0] * 10, [0] * 12])
+    [0.0, -0.4]
+    """
 
-def _sections_present() -> RewardFunc:
-    def sections_present(completions: Sequence[Any], **kwargs: Any) -> list[float | None]:
-        return format_reward(completions, **kwargs)
+    name = "length"
 
-    return sections_present
+    def __init__(self, budget: int, soft_window: int) -> None:
+        if budget < 1 or soft_window < 1:
+            raise ValueError(f"length budget and soft window must be at least 1 (got {budget}, {soft_window})")
+        self.budget = budget
+        self.soft_window = soft_window
+        self.punishment = get_soft_overlong_punishment(budget + soft_window, soft_window)
 
+    @classmethod
+    def from_context(cls, context: RewardContext) -> Self:
+        return cls(context.settings.length_budget, context.settings.length_soft_window)
 
-def get_length_reward(budget: int, soft_window: int) -> RewardFunc:
-    """0 up to ``budget`` completion tokens, then down linearly to -1 over the next ``soft_window`` tokens."""
-    if budget < 1 or soft_window < 1:
-        raise ValueError(f"length budget and soft window must be at least 1 (got {budget}, {soft_window})")
-
-    def length(
-        completions: Sequence[Any], completion_ids: Sequence[Sequence[int]] | None = None, **kwargs: Any
+    def __call__(
+        self, completions: Sequence[Any], completion_ids: Sequence[Sequence[int]], **kwargs: Any
     ) -> list[float | None]:
-        if completion_ids is None:
-            sizes = [len(t.split()) for t in _texts(completions)]
-        else:
-            sizes = [len(ids) for ids in completion_ids]
-        return [-min(1.0, max(0, n - budget) / soft_window) for n in sizes]
-
-    return _named("length", length)
+        return list(self.punishment(completion_ids))
 
 
 # --- the registry --------------------------------------------------------------------------------------------
@@ -394,22 +463,17 @@ class RewardContext:
         return self._examiner
 
 
-RewardBuilder = Callable[[RewardContext], RewardFunc]
+REWARD_TYPES: tuple[type[Reward], ...] = (
+    TeachabilityReward,
+    SolutionLogprobReward,
+    SolutionProbabilityReward,
+    TruthfulnessReward,
+    FormatReward,
+    LengthReward,
+)
 
-REWARDS: dict[str, RewardBuilder] = {
-    "teachability": lambda ctx: get_teachability_reward(ctx.examiner),
-    "solution_logprob": lambda ctx: get_solution_logprob_reward(ctx.examiner),
-    "solution_probability": lambda ctx: get_solution_probability_reward(
-        ctx.examiner, degradation_weight=ctx.settings.degradation_weight
-    ),
-    "truthfulness": lambda ctx: get_truthfulness_reward(ctx.puzzles, false_claim_cost=ctx.settings.false_claim_cost),
-    "format": lambda ctx: _named("format", _sections_present()),
-    "length": lambda ctx: get_length_reward(ctx.settings.length_budget, ctx.settings.length_soft_window),
-}
-"""Reward names a recipe may list, and how each is built."""
-
-STUDENT_REWARDS = frozenset({"teachability", "solution_logprob", "solution_probability"})
-"""Rewards that ask the student."""
+REWARDS: dict[str, type[Reward]] = {reward.name: reward for reward in REWARD_TYPES}
+"""Reward names a recipe may list, and the reward each names (built with ``from_context``)."""
 
 
 def check_reward_names(names: Sequence[str]) -> None:
@@ -426,31 +490,33 @@ def check_reward_names(names: Sequence[str]) -> None:
 
 def get_reward_funcs(
     names: Sequence[str], context: RewardContext, weights: Sequence[float] | None = None
-) -> list[RewardFunc]:
-    """The reward functions the names ask for, in order; ``weights`` (when given) must match them one to one."""
+) -> list[Reward]:
+    """The rewards the names ask for, in order; ``weights`` (when given) must match them one to one."""
     check_reward_names(names)
     if weights is not None and len(weights) != len(names):
         raise ValueError(f"{len(weights)} reward weight(s) for {len(names)} reward(s) ({', '.join(names)})")
-    return [REWARDS[name](context) for name in names]
+    return [REWARDS[name].from_context(context) for name in names]
 
 
 __all__ = [
     "REWARDS",
-    "STUDENT_REWARDS",
+    "REWARD_TYPES",
+    "FormatReward",
+    "LengthReward",
+    "Reward",
     "RewardContext",
-    "RewardFunc",
     "RewardSettings",
+    "SolutionLogprobReward",
+    "SolutionProbabilityReward",
     "StudentExaminer",
+    "StudentReward",
+    "TeachabilityReward",
+    "TruthfulnessReward",
     "asymmetric_gain",
     "check_reward_names",
     "completion_text",
-    "format_reward",
-    "get_length_reward",
     "get_reward_funcs",
-    "get_solution_logprob_reward",
-    "get_solution_probability_reward",
-    "get_teachability_reward",
-    "get_truthfulness_reward",
+    "log_batch_metric",
     "names_solution",
     "solution_names",
 ]

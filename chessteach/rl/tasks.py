@@ -20,17 +20,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from chessteach.concepts.catalog import CONCEPTS, POSITIONAL, get_concept
+from chessteach.concepts.facts import Fact
 from chessteach.errors import ChessteachError
 from chessteach.llm.base import Message
 from chessteach.puzzles.puzzle import Puzzle
 from chessteach.teaching.exam_puzzles import draw_exam, puzzle_has_theme, puzzle_positions
-from chessteach.teaching.explain import NoExampleError, example_facts, pick_example, teacher_prompt
+from chessteach.teaching.explain import COMPACT_PROMPTS, NoExampleError, example_facts, pick_example, teacher_prompt
 from chessteach.teaching.prompts import ExamError, is_exercise
 
 logger = logging.getLogger(__name__)
@@ -41,62 +41,26 @@ EVAL = "eval"
 FULL, COMPACT = "full", "compact"
 PROMPT_STYLES: tuple[str, ...] = (FULL, COMPACT)
 """How the teacher is prompted: ``full`` (:func:`~chessteach.teaching.explain.teacher_prompt` as it is) or
-``compact`` (:func:`compact_prompt`: about 300 tokens instead of 700, for small teachers on the CPU)."""
-
-COMPACT_SYSTEM = (
-    "You are a chess teacher. Write a short lesson (under 100 words) on one chess concept in Markdown, with exactly "
-    "these four level-2 headings in this order: ## What it is, ## How to spot it, ## Worked example, "
-    "## Common mistakes. One or two sentences under each. Every square, piece and move you name must be true in the "
-    "example position; when unsure, say less."
-)
-"""The system prompt of a ``compact`` teacher prompt."""
+``compact`` (:func:`task_prompt`: about 300 tokens instead of 700, for small teachers on the CPU)."""
 
 COMPACT_FACTS = 2
 """Checked facts a ``compact`` teacher prompt keeps (the first ones)."""
 
-_BOARD_BLOCK = re.compile(r"\n```\n.*?\n```", re.DOTALL)
 
+def task_prompt(concept_id: str, example: Puzzle, facts: Sequence[Fact], prompt_style: str = FULL) -> list[Message]:
+    """The teacher's prompt of a task: :func:`~chessteach.teaching.explain.teacher_prompt` as it is (``full``), or
+    rendered from its compact templates (:data:`~chessteach.teaching.explain.COMPACT_PROMPTS`) with the first
+    :data:`COMPACT_FACTS` facts (``compact``).
 
-def compact_prompt(prompt: Sequence[Message], *, max_facts: int = COMPACT_FACTS) -> list[Message]:
-    """A shorter teacher prompt made from the full one: :data:`COMPACT_SYSTEM` for the system prompt, and the
-    user prompt without the board diagram (the FEN stays), the club player's and known-mistakes lines, and all
-    but the first ``max_facts`` checked facts.
-
-    >>> full = [{"role": "system", "content": "long"}, {"role": "user", "content": "Concept: X\\nKnown mistakes: m"
-    ...     "\\nFEN: 8/8\\n```\\n. .\\n```\\nChecked facts about the line:\\n- a\\n- b\\n- c\\nWrite it."}]
-    >>> print(compact_prompt(full, max_facts=1)[1]["content"])
-    Concept: X
-    FEN: 8/8
-    Checked facts about the line:
-    - a
-    Write it.
+    >>> p = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"])
+    >>> print(task_prompt("backRankMate", p, [], COMPACT)[1]["content"].split("\\n\\n")[1])
+    Example position (White to move), FEN: 6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1
+    Solution line: 1. Ra8#
+    Checked facts about the line: none beyond the solution itself.
     """
-    out: list[Message] = []
-    for message in prompt:
-        if message["role"] == "system":
-            out.append({"role": "system", "content": COMPACT_SYSTEM})
-            continue
-        if message["role"] != "user":
-            out.append(dict(message))
-            continue
-        text = _BOARD_BLOCK.sub("", message["content"])
-        lines: list[str] = []
-        facts = 0
-        in_facts = False
-        for line in text.split("\n"):
-            if line.startswith(("How a club player spots it:", "Known mistakes:")):
-                continue
-            if line.startswith("Checked facts"):
-                in_facts = True
-            elif in_facts and line.startswith("- "):
-                facts += 1
-                if facts > max_facts:
-                    continue
-            else:
-                in_facts = False
-            lines.append(line)
-        out.append({"role": "user", "content": "\n".join(lines)})
-    return out
+    if prompt_style == COMPACT:
+        return teacher_prompt(concept_id, example, list(facts)[:COMPACT_FACTS], templates=COMPACT_PROMPTS)
+    return teacher_prompt(concept_id, example, facts)
 
 
 DEFAULT_CONCEPTS: tuple[str, ...] = (
@@ -242,14 +206,13 @@ def concept_tasks(
         if len(exam) < exam_size:
             continue
         facts = example_facts(example, concept_id)
-        prompt = teacher_prompt(concept_id, example, facts)
         tasks.append(
             TeachingTask(
                 task_id=f"{side}-{concept_id}-{example.id}",
                 concept=concept_id,
                 example_id=example.id,
                 exam_ids=tuple(p.id for p in exam),
-                prompt=compact_prompt(prompt) if prompt_style == COMPACT else prompt,
+                prompt=task_prompt(concept_id, example, facts, prompt_style),
                 facts=tuple(f.text for f in facts),
             )
         )
@@ -271,8 +234,8 @@ def build_tasks(
     """Train and eval tasks from one puzzle set, split by puzzle (see the module docstring).
 
     ``concepts`` defaults to :func:`default_concepts` (:data:`DEFAULT_CONCEPTS`, or for positional exercises the
-    positional concepts they list); ``prompt_style`` is one of :data:`PROMPT_STYLES`. Tasks interleave concepts (one of each, then the second of each, ...), so
-    that a cap keeps the concepts balanced.
+    positional concepts they list); ``prompt_style`` is one of :data:`PROMPT_STYLES`. Tasks interleave concepts
+    (one of each, then the second of each, ...), so that a cap keeps the concepts balanced.
     """
     if exam_size < 1 or tasks_per_concept < 1:
         raise TaskError(f"exam_size and tasks_per_concept must be at least 1 (got {exam_size}, {tasks_per_concept})")
@@ -321,14 +284,9 @@ def build_tasks(
     return TaskSplit(sides[TRAIN], sides[EVAL], by_id)
 
 
-def puzzles_of(tasks: Iterable[TeachingTask], puzzles: Mapping[str, Puzzle]) -> set[str]:
-    """Every puzzle id the tasks name (examples and exam puzzles)."""
-    return {pid for task in tasks for pid in (task.example_id, *task.exam_ids) if pid in puzzles}
-
-
 __all__ = [
     "COMPACT",
-    "COMPACT_SYSTEM",
+    "COMPACT_FACTS",
     "DEFAULT_CONCEPTS",
     "FULL",
     "PROMPT_STYLES",
@@ -338,11 +296,10 @@ __all__ = [
     "TaskSplit",
     "TeachingTask",
     "build_tasks",
-    "compact_prompt",
     "concept_tasks",
     "default_concepts",
     "puzzle_side",
-    "puzzles_of",
     "split_puzzles",
+    "task_prompt",
     "tasks_dataset",
 ]

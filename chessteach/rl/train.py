@@ -7,18 +7,20 @@ One entry point, several recipes (``configs/grpo/*.yaml``)::
         --config configs/grpo/qwen2.5-1.5b.yaml
 
 :func:`main` builds the teaching tasks (:mod:`chessteach.rl.tasks`), the rewards (:mod:`chessteach.rl.rewards`)
-and TRL's ``GRPOTrainer`` (LoRA through peft with ``use_peft``; vLLM generation with ``use_vllm`` on a GPU),
-scores the teacher on the held-out tasks before and after training (:mod:`chessteach.rl.evaluate`), and writes
-into the output dir: checkpoints, ``metrics.csv`` and ``training_curve.png`` (:mod:`chessteach.rl.metrics`),
-``evaluation.csv`` / ``evaluation.md`` (the table that says whether training helped), ``explanations.csv`` (the
-held-out lessons before and after, with their claims) and the final model.
+and TRL's ``GRPOTrainer`` as it is (LoRA through peft with ``use_peft``; vLLM generation with ``use_vllm`` on a
+GPU) with two callbacks: :class:`~chessteach.rl.timing.StepClock` (where each step's time goes, measured through
+the rewards' calls) and :class:`~chessteach.rl.metrics.MetricsCallback`. It scores the teacher on the held-out
+tasks before and after training (:mod:`chessteach.rl.evaluate`), and writes into the output dir: checkpoints,
+``metrics.csv`` and ``training_curve.png`` (:mod:`chessteach.rl.metrics`), ``evaluation.csv`` /
+``evaluation.md`` (the table that says whether training helped), ``explanations.csv`` (the held-out lessons
+before and after, with their claims) and the final model.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from chessteach.rl.evaluate import PhaseResult, compare, score_phase, table_mark
 from chessteach.rl.metrics import MetricsCallback
 from chessteach.rl.rewards import RewardContext, StudentExaminer, get_reward_funcs
 from chessteach.rl.tasks import TRAIN, TaskSplit, build_tasks
+from chessteach.rl.timing import StepClock
 from chessteach.rl.tiny import TINY_RANDOM, resolve_tiny
 from chessteach.teaching.exam_cache import ExamCache
 from chessteach.teaching.prompts import exam_choices
@@ -45,67 +48,6 @@ EVALUATION_CSV = "evaluation.csv"
 EVALUATION_MD = "evaluation.md"
 EXPLANATIONS_CSV = "explanations.csv"
 LAST_CHECKPOINT_WORDS = frozenset({"true", "last", "latest"})
-
-
-class TeacherGRPOTrainer(GRPOTrainer):
-    """TRL's ``GRPOTrainer`` that also times generation and the rewards of each step (``timing/*`` metrics: wall
-    seconds, and ``*_cpu_s`` this process's CPU seconds, all threads), and puts each against its bound: the FLOPs
-    the step's tokens need (:class:`~chessteach.llm.transformers_backend.FlopModel` of the teacher, the student's
-    own count) at the matmul rate measured when training starts (``timing/*_bound_s``, ``timing/matmul_gflops``).
-    The training pass's bound counts one forward and one backward pass through the frozen weights with LoRA (two
-    forward passes' worth), two backward passes' worth without."""
-
-    def __init__(self, *args: Any, student_flops: Callable[[], float] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        from chessteach.llm.transformers_backend import FlopModel
-        from chessteach.teaching.bench import matmul_throughput
-
-        model = self.accelerator.unwrap_model(self.model)
-        self._flop_model = FlopModel.of(model)
-        inner = getattr(getattr(model, "config", None), "intermediate_size", 4 * self._flop_model.hidden)
-        device = str(next(model.parameters()).device)
-        self._matmul_rate = matmul_throughput(
-            256, self._flop_model.hidden, inner, dtype=next(model.parameters()).dtype, device=device
-        )
-        self._pass_factor = 2.0 if hasattr(model, "peft_config") else 3.0
-        self._student_flops = student_flops
-        logger.info("matmul rate at the teacher's shapes: %.1f GFLOP/s", self._matmul_rate / 1e9)
-
-    def _generate(self, prompts: list[Any]) -> Any:
-        from chessteach.llm.transformers_backend import FlopModel
-
-        started, cpu = time.perf_counter(), time.process_time()
-        output = super()._generate(prompts)
-        seconds = time.perf_counter() - started
-        mode = "train" if getattr(self.model, "training", False) else "eval"
-        tokens = sum(len(ids) for ids in output[1])
-        flops = self._flop_model
-        generation = training = 0.0
-        for prompt_ids, completion_ids in zip(output[0], output[1], strict=False):
-            p, c = len(prompt_ids), len(completion_ids)
-            generation += flops.forward(p, keys=FlopModel.causal_keys(p, 0), logits=1)
-            generation += flops.forward(c, keys=FlopModel.causal_keys(c, p), logits=c)
-            training += flops.forward(p + c, keys=FlopModel.causal_keys(p + c, 0), logits=c)
-        metrics = self._metrics[mode]
-        metrics["timing/generation_s"].append(seconds)
-        metrics["timing/generation_cpu_s"].append(time.process_time() - cpu)
-        metrics["timing/generation_tokens_per_s"].append(tokens / seconds if seconds > 0 else 0.0)
-        metrics["timing/generation_bound_s"].append(generation / self._matmul_rate)
-        metrics["timing/train_pass_bound_s"].append(self._pass_factor * training / self._matmul_rate)
-        metrics["timing/matmul_gflops"].append(self._matmul_rate / 1e9)
-        return output
-
-    def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
-        started, cpu = time.perf_counter(), time.process_time()
-        before = self._student_flops() if self._student_flops is not None else 0.0
-        rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
-        mode = "train" if getattr(self.model, "training", False) else "eval"
-        self._metrics[mode]["timing/reward_s"].append(time.perf_counter() - started)
-        self._metrics[mode]["timing/reward_cpu_s"].append(time.process_time() - cpu)
-        if self._student_flops is not None:
-            student = self._student_flops() - before
-            self._metrics[mode]["timing/reward_student_bound_s"].append(student / self._matmul_rate)
-        return rewards
 
 
 @dataclass
@@ -222,7 +164,7 @@ def explanations_frame(*phases: PhaseResult) -> Any:
     return pd.DataFrame(rows)
 
 
-def _student_flops(context: RewardContext) -> float:
+def student_flops(context: RewardContext) -> float:
     """The FLOPs the student has computed so far (0 before it is loaded, or for a backend that does not count)."""
     if not context.has_examiner:
         return 0.0
@@ -277,7 +219,7 @@ def main(
         )
 
     context = RewardContext(split.puzzles, script_args.reward_settings(), make_examiner)
-    reward_funcs: list[Any] = get_reward_funcs(script_args.rewards, context, training_args.reward_weights)
+    rewards = get_reward_funcs(script_args.rewards, context, training_args.reward_weights)
 
     from transformers import AutoTokenizer
 
@@ -297,16 +239,16 @@ def main(
         model_init_kwargs.update(training_args.model_init_kwargs)
     training_args.model_init_kwargs = model_init_kwargs
 
-    metrics = MetricsCallback(output_dir)
-    trainer = TeacherGRPOTrainer(
+    clock = StepClock(student_flops=functools.partial(student_flops, context))
+    reward_funcs: list[Any] = clock.time_rewards(rewards)
+    trainer = GRPOTrainer(
         model=teacher,
         reward_funcs=reward_funcs,
         args=training_args,
         train_dataset=split.dataset(TRAIN),
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
-        callbacks=[metrics],
-        student_flops=lambda: _student_flops(context),
+        callbacks=[clock, MetricsCallback(output_dir)],
     )
 
     evaluate = training_args.evaluate_before_after and bool(split.eval)

@@ -62,6 +62,10 @@ SYSTEM_PROMPT = "teacher_system.md.j2"
 USER_PROMPT = "teacher_user.md.j2"
 """The teacher's prompt templates, in ``chessteach/teaching/prompts/``."""
 
+COMPACT_PROMPTS = ("teacher_system_compact.md.j2", "teacher_user_compact.md.j2")
+"""The compact teacher prompt's (system, user) templates: a short system prompt, no board diagram, no club
+player's or known-mistakes line (GRPO on small teachers on the CPU, :mod:`chessteach.rl.tasks`)."""
+
 BOARD_SIZE = 360
 """Width of the SVG board in :func:`explanation_markdown`, in pixels."""
 
@@ -280,9 +284,16 @@ def prompt_template(name: str) -> jinja2.Template:
     return _prompt_environment().get_template(name)
 
 
-def teacher_prompt(concept_id: str, example: Puzzle, facts: Sequence[Fact] | None = None) -> list[Message]:
+def teacher_prompt(
+    concept_id: str,
+    example: Puzzle,
+    facts: Sequence[Fact] | None = None,
+    *,
+    templates: tuple[str, str] = (SYSTEM_PROMPT, USER_PROMPT),
+) -> list[Message]:
     """The chat a teacher model is given: the system prompt and the user prompt, rendered from
-    :data:`SYSTEM_PROMPT` and :data:`USER_PROMPT`.
+    :data:`SYSTEM_PROMPT` and :data:`USER_PROMPT` (or other ``(system, user)`` templates, such as
+    :data:`COMPACT_PROMPTS`).
 
     >>> from chessteach.puzzles import Puzzle
     >>> puzzle = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"])
@@ -306,9 +317,10 @@ def teacher_prompt(concept_id: str, example: Puzzle, facts: Sequence[Fact] | Non
         "facts": _fact_sentences(example, facts),
         "board": str(start),
     }
+    system, user = templates
     return [
-        {"role": "system", "content": prompt_template(SYSTEM_PROMPT).render(**context).strip()},
-        {"role": "user", "content": prompt_template(USER_PROMPT).render(**context).strip()},
+        {"role": "system", "content": prompt_template(system).render(**context).strip()},
+        {"role": "user", "content": prompt_template(user).render(**context).strip()},
     ]
 
 
@@ -424,6 +436,7 @@ def _cell(text: str) -> str:
 
 __all__ = [
     "BOARD_SIZE",
+    "COMPACT_PROMPTS",
     "SYSTEM_PROMPT",
     "TEACHER_CONFIG",
     "TEMPLATE_TEACHER",
