@@ -202,7 +202,7 @@ def test_template_is_true_on_150_puzzles_across_themes(lichess_csv: Path, caplog
 
 
 def test_prompt_templates_load_from_files() -> None:
-    prompts = ROOT / "chessteach" / "teaching" / "prompts"
+    prompts = ROOT / "chessteach" / "teaching" / "teacher_prompts"
     assert (prompts / SYSTEM_PROMPT).is_file() and (prompts / USER_PROMPT).is_file()
     assert prompt_template(USER_PROMPT).filename == str(prompts / USER_PROMPT)
     with pytest.raises(jinja2.TemplateNotFound):

@@ -5,7 +5,7 @@ facts the concept's detectors find along its solution line (each checked on the 
 :func:`explain_concept` writes the :class:`Explanation`: with no teacher, the grounded template explainer
 fills the four sections (see :mod:`chessteach.teaching.sections`) from the catalog entry, the facts and the
 solution line; with a teacher model, the prompt is rendered from the Jinja2 files in
-``chessteach/teaching/prompts/`` and the model's answer is parsed into the sections.
+``chessteach/teaching/teacher_prompts/`` and the model's answer is parsed into the sections.
 :func:`explanation_markdown` renders an explanation with its board (inline SVG) and its fact-check.
 
 >>> from chessteach.puzzles import Puzzle
@@ -60,7 +60,7 @@ TEACHER_CONFIG = GenerationConfig(max_new_tokens=768, temperature=0.0)
 
 SYSTEM_PROMPT = "teacher_system.md.j2"
 USER_PROMPT = "teacher_user.md.j2"
-"""The teacher's prompt templates, in ``chessteach/teaching/prompts/``."""
+"""The teacher's prompt templates, in ``chessteach/teaching/teacher_prompts/``."""
 
 COMPACT_PROMPTS = ("teacher_system_compact.md.j2", "teacher_user_compact.md.j2")
 """The compact teacher prompt's (system, user) templates: a short system prompt, no board diagram, no club
@@ -270,7 +270,7 @@ def _template_sections(concept: Concept, puzzle: Puzzle, facts: Sequence[Fact]) 
 @cache
 def _prompt_environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("chessteach.teaching", "prompts"),
+        loader=jinja2.PackageLoader("chessteach.teaching", "teacher_prompts"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
         trim_blocks=True,
@@ -280,7 +280,7 @@ def _prompt_environment() -> jinja2.Environment:
 
 
 def prompt_template(name: str) -> jinja2.Template:
-    """A prompt template from ``chessteach/teaching/prompts/`` (``jinja2.TemplateNotFound`` if missing)."""
+    """A prompt template from ``chessteach/teaching/teacher_prompts/`` (``jinja2.TemplateNotFound`` if missing)."""
     return _prompt_environment().get_template(name)
 
 
