@@ -24,7 +24,7 @@ from typing import Any
 
 from chessteach.llm.base import GenerationConfig, Prompt
 from chessteach.puzzles.puzzle import Puzzle
-from chessteach.teaching.exam import ExamConfig
+from chessteach.teaching.exam import ExamConfig, ExamError
 from chessteach.teaching.likelihood import TEMPLATE, run_likelihood_exam
 
 logger = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def run_likelihood_bench(
     import torch
 
     if not hasattr(student, "stats") or not hasattr(student, "flop_model"):
-        raise TypeError(f"{student.spec}: the likelihood bench needs an hf: model (it counts tokens and FLOPs)")
+        raise ExamError(f"{student.spec}: the likelihood bench needs an hf: model (it counts tokens and FLOPs)")
     config = config or ExamConfig()
     hidden = student.flop_model.hidden
     inner = getattr(student.model.config, "intermediate_size", 4 * hidden)
