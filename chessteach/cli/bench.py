@@ -329,8 +329,11 @@ def bench_exam(
             )
             student = f"hf:{checkpoint}"
         separator = "&" if "?" in student else "?"
-        model = load_model(f"{student}{separator}device={device}&dtype={dtype}") if student.startswith("hf:") \
-            else load_model(student)
+        try:
+            model = load_model(f"{student}{separator}device={device}&dtype={dtype}") if student.startswith("hf:") \
+                else load_model(student)
+        except ChessteachError as exc:  # a spec that names no model, a backend that is not installed
+            fail(str(exc))
         try:
             with progress_bar("timing exams") as progress:
                 result = run_exam_bench(
