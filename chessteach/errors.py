@@ -38,6 +38,11 @@ class UsageError(ChessteachError):
     line and exits with code 2."""
 
 
+class InputError(UsageError, ValueError):
+    """A file or a value the user gave is malformed (a configuration file that is not TOML, ...); the message
+    names it and says what is wrong."""
+
+
 class EngineStartError(UsageError, RuntimeError):
     """The engine program did not start as a UCI engine: it could not be run, it exited, it echoed its input, or no
     ``uciok`` came within the handshake timeout. ``path`` is the program."""

@@ -123,7 +123,7 @@ def test_a_binary_file_and_games_after_binary_junk(tmp_path: Path, three: list[s
     mixed.write_bytes(blob + b"\n\n" + "".join(three[1:]).encode())
     assert [r.error is None for r in read_games(mixed)] == [False, True, True]
     result = CliRunner().invoke(app, ["analyze", str(path), "-o", str(tmp_path / "out"), "--no-cache"])
-    assert result.exit_code == 1 and "binary data" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 2 and "binary data" in result.output and "Traceback" not in result.output
 
 
 def test_a_cp1252_file_keeps_its_names_and_says_so(

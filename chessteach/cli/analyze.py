@@ -8,29 +8,16 @@ from typing import Annotated
 
 import chess
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from chessteach.cli.options import (
-    CacheOpt,
-    EngineConfigOpt,
-    EngineOpt,
-    EngineOptionOpt,
-    NoCacheOpt,
-    NodesOpt,
-    WorkersOpt,
-    open_pool,
-)
+from chessteach.cli.console import err, fail, out, report_skipped
+from chessteach.cli.options import EngineSettings, engine_options
 from chessteach.cli.paths import output_dir
-from chessteach.engine import DEFAULT_NODES
 from chessteach.games.annotate import write_annotated_pgn
 from chessteach.games.export import games_frame, moves_frame
 from chessteach.games.read import read_games
 from chessteach.games.review import GameReview, review_games
-
-out = Console()
-err = Console(stderr=True)
 
 
 def _plays(headers: dict[str, str], player: str) -> chess.Color | None:
@@ -42,23 +29,19 @@ def _plays(headers: dict[str, str], player: str) -> chess.Color | None:
     return None
 
 
+@engine_options()
 def analyze(
     pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file, any number of games.", exists=True,
                                               dir_okay=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output directory.", callback=output_dir)] = Path("review"),
-    nodes: NodesOpt = DEFAULT_NODES,
     player: Annotated[
         str | None, typer.Option("--player", help="Only games of this player (a part of the name); their summary.")
     ] = None,
     game: Annotated[
         list[int] | None, typer.Option("--game", "-g", min=1, help="Game number(s) in the file (default: all).")
     ] = None,
-    workers: WorkersOpt = None,
-    engine: EngineOpt = None,
-    engine_config: EngineConfigOpt = None,
-    engine_option: EngineOptionOpt = None,
-    cache: CacheOpt = None,
-    no_cache: NoCacheOpt = False,
+    *,
+    settings: EngineSettings,
 ) -> None:
     """Review every game: annotated.pgn, moves.csv, games.csv and report.html in the output directory.
 
@@ -67,43 +50,29 @@ def analyze(
     """
     records = [r for r in read_games(pgn) if not game or r.number in game]
     skipped = [r for r in records if r.error is not None or r.game is None]
-    for record in skipped:
-        err.print(f"[yellow]skipped[/yellow] {record.error}")
+    report_skipped([r.error for r in skipped])
     selected = [r for r in records if r not in skipped]
     if player:
         selected = [r for r in selected if _plays(r.headers, player) is not None]
     if not selected:
-        err.print(f"[red]error:[/red] {pgn}: no game to analyse" + (f" with player {player!r}" if player else ""))
-        raise typer.Exit(1)
+        fail(f"{pgn}: no game to analyse" + (f" with player {player!r}" if player else ""))
     games = [r.game for r in selected if r.game is not None]
     output.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    with open_pool(
-        engine=engine,
-        engine_config=engine_config,
-        engine_option=engine_option,
-        nodes=nodes,
-        workers=workers,
-        cache=cache,
-        no_cache=no_cache,
-    ) as pool:
+    with settings.open_pool() as pool:
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TimeRemainingColumn())
-        try:
-            with Progress(*columns, console=err) as bar:
-                games_task = bar.add_task("games", total=len(games))
-                positions_task = bar.add_task("positions", total=None)
-                reviews = review_games(
-                    games,
-                    pool,
-                    progress=lambda done, total: bar.update(positions_task, completed=done, total=total),
-                    on_game_done=lambda _: bar.advance(games_task),
-                    numbers=[r.number for r in selected],
-                )
-        except KeyboardInterrupt:
-            err.print("[yellow]interrupted[/yellow]: the finished positions are in the cache; rerun to resume")
-            raise typer.Exit(130) from None
-        annotator = f"chessteach ({pool.engine_id}, {nodes} nodes)"
+        with Progress(*columns, console=err) as bar:  # Ctrl-C: one line and exit code 130 (cli._Commands)
+            games_task = bar.add_task("games", total=len(games))
+            positions_task = bar.add_task("positions", total=None)
+            reviews = review_games(
+                games,
+                pool,
+                progress=lambda done, total: bar.update(positions_task, completed=done, total=total),
+                on_game_done=lambda _: bar.advance(games_task),
+                numbers=[r.number for r in selected],
+            )
+        annotator = f"chessteach ({pool.engine_id}, {settings.nodes} nodes)"
         failures = list(pool.failures)
     seconds = time.perf_counter() - start
 

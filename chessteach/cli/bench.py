@@ -2,63 +2,51 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from chessteach.cli.display import progress_bar
-from chessteach.cli.exercises import stage_bar as exercises_stage_bar
-from chessteach.cli.mine import DEFAULT_MINE_NODES
-from chessteach.cli.mine import stage_bar as mine_stage_bar
-from chessteach.cli.options import (
-    BenchWorkersOpt,
-    CacheOpt,
-    EngineConfigOpt,
-    EngineOpt,
-    EngineOptionOpt,
-    NodesOpt,
-    engine_config_or_exit,
-    open_pool,
-)
+from chessteach.cli.console import fail, out
+from chessteach.cli.display import progress_bar, stage_bars
+from chessteach.cli.exercises import EXERCISE_STAGES
+from chessteach.cli.options import EngineSettings, engine_options, read_puzzle_file
+from chessteach.cli.puzzles import DEFAULT_MINE_NODES, MINE_STAGES
 from chessteach.data import bundled
 from chessteach.engine import DEFAULT_NODES
 from chessteach.engine.bench import run_engine_bench
+from chessteach.errors import ChessteachError
 from chessteach.exercises import REVERIFY_FACTOR, mine_exercises
 from chessteach.exercises.study import margin_study
 from chessteach.games.bench import run_history_bench, run_nodes_study, run_reproducibility_bench, run_review_bench
-from chessteach.puzzles import bundled_puzzles, read_puzzles, write_puzzles
+from chessteach.puzzles import bundled_puzzles, write_puzzles
 from chessteach.puzzles.bench import run_mine_bench
 from chessteach.puzzles.mine import MINED_COLUMNS
 from chessteach.teaching.stats import paired_bootstrap
 
 bench_app = typer.Typer(help="Benchmarks: measured rates against their physical limits.", no_args_is_help=True)
-out = Console()
 
 REPO_PUZZLES = bundled_puzzles()
-CORES = os.cpu_count() or 1
 
 
 @bench_app.command("engine")
+@engine_options(cache=False)
 def bench_engine(
     puzzles: Annotated[
         Path, typer.Option("--puzzles", help="Lichess puzzle CSV whose puzzle positions are analysed.", exists=True)
     ] = REPO_PUZZLES,
     positions: Annotated[int, typer.Option("--positions", "-n", min=1, help="Positions to analyse.")] = 200,
-    nodes: NodesOpt = DEFAULT_NODES,
-    workers: BenchWorkersOpt = CORES,
-    engine: EngineOpt = None,
-    engine_config: EngineConfigOpt = None,
-    engine_option: EngineOptionOpt = None,
+    *,
+    settings: EngineSettings,
 ) -> None:
     """Pool throughput at a fixed node limit against Stockfish's own single-thread speed x workers."""
-    config = engine_config_or_exit(engine, engine_config, engine_option)
-    boards = [p.position() for p in read_puzzles(puzzles).puzzles[:positions]]
+    config = settings.config()
+    boards = [p.position() for p in read_puzzle_file(puzzles).puzzles[:positions]]
     with progress_bar(f"analysing {len(boards)} positions") as progress:
-        result = run_engine_bench(boards, config=config, nodes=nodes, workers=workers, progress=progress)
+        result = run_engine_bench(
+            boards, config=config, nodes=settings.nodes, workers=settings.worker_count, progress=progress
+        )
     table = Table(title=f"chessteach bench engine ({config.path}, {config.options_key})")
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -84,16 +72,18 @@ REVIEW_PGN = bundled("games", "candidates-madrid-2022.pgn")
 
 
 @bench_app.command("review")
+@engine_options(cache=False)
 def bench_review(
     pgn: Annotated[Path, typer.Argument(help="PGN file to review.", exists=True, dir_okay=False)] = REVIEW_PGN,
-    nodes: NodesOpt = DEFAULT_NODES,
-    workers: BenchWorkersOpt = CORES,
-    engine: EngineOpt = None,
+    *,
+    settings: EngineSettings,
 ) -> None:
     """Review a whole PGN (default: the 2022 Candidates) against the engine-bound limit."""
-    config = engine_config_or_exit(engine)
+    config = settings.config()
     with progress_bar(f"reviewing {pgn.name}") as progress:
-        result = run_review_bench(pgn, config=config, nodes=nodes, workers=workers, progress=progress)
+        result = run_review_bench(
+            pgn, config=config, nodes=settings.nodes, workers=settings.worker_count, progress=progress
+        )
     table = Table(title=f"chessteach bench review ({pgn.name})")
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -112,20 +102,23 @@ def bench_review(
 
 
 @bench_app.command("nodes")
+@engine_options(nodes=None, cache=False)
 def bench_nodes(
     pgn: Annotated[Path, typer.Argument(help="PGN file.", exists=True, dir_okay=False)] = REVIEW_PGN,
     nodes: Annotated[
         list[int] | None, typer.Option("--nodes", min=1, help="Node limits to compare (the largest is the reference).")
     ] = None,
     games: Annotated[int, typer.Option("--games", "-n", min=1, help="How many games of the file.")] = 6,
-    workers: BenchWorkersOpt = CORES,
-    engine: EngineOpt = None,
+    *,
+    settings: EngineSettings,
 ) -> None:
     """How much the review changes with the node limit: judgments and win% against the largest limit."""
-    config = engine_config_or_exit(engine)
+    config = settings.config()
     limits = nodes or [50_000, 100_000, 250_000, 1_000_000, 2_000_000]
     with progress_bar("reviewing at each node limit") as progress:
-        rows = run_nodes_study(pgn, config=config, node_limits=limits, workers=workers, games=games, progress=progress)
+        rows = run_nodes_study(
+            pgn, config=config, node_limits=limits, workers=settings.worker_count, games=games, progress=progress
+        )
     table = Table(title=f"chessteach bench nodes ({games} games of {pgn.name}; reference {max(limits):,} nodes)")
     for column in ("nodes", "seconds", "moves", "same judgment", "mistakes+blunders agreed", "same best move",
                    "mean |win% diff|"):
@@ -139,23 +132,21 @@ def bench_nodes(
 
 
 @bench_app.command("history")
+@engine_options()
 def bench_history(
     pgns: Annotated[
         list[Path], typer.Argument(metavar="GAMES.pgn...", help="PGN files.", exists=True, dir_okay=False)
     ],
-    nodes: NodesOpt = DEFAULT_NODES,
-    workers: BenchWorkersOpt = CORES,
-    cache: CacheOpt = None,
-    engine: EngineOpt = None,
+    *,
+    settings: EngineSettings,
 ) -> None:
     """What the game's repetitions change: positions whose history holds one, analysed with and without it."""
     with (
-        open_pool(engine=engine, engine_config=None, engine_option=None, nodes=nodes, workers=workers, cache=cache)
-        as pool,
+        settings.open_pool() as pool,
         progress_bar("positions with repetitions, with and without the history") as progress,
     ):
         result = run_history_bench(pgns, pool, progress=progress)
-    table = Table(title=f"chessteach bench history ({', '.join(p.name for p in pgns)}; {nodes:,} nodes)")
+    table = Table(title=f"chessteach bench history ({', '.join(p.name for p in pgns)}; {settings.nodes:,} nodes)")
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_row("games (with a repeated position)", f"{result.games} ({result.games_with_repetitions})")
@@ -168,20 +159,20 @@ def bench_history(
 
 
 @bench_app.command("reproducibility")
+@engine_options(cache=False)
 def bench_reproducibility(
     pgn: Annotated[Path, typer.Argument(help="PGN file.", exists=True, dir_okay=False)] = REVIEW_PGN,
-    nodes: NodesOpt = DEFAULT_NODES,
     reference: Annotated[int, typer.Option("--reference", min=1, help="Nodes of the reference review.")] = (
         4 * DEFAULT_NODES
     ),
     games: Annotated[int, typer.Option("--games", "-n", min=1, help="How many games of the file.")] = 8,
     rounds: Annotated[int, typer.Option("--rounds", min=1, help="Timed runs of each policy, interleaved.")] = 2,
-    workers: BenchWorkersOpt = CORES,
-    engine: EngineOpt = None,
+    *,
+    settings: EngineSettings,
 ) -> None:
     """The search-state policies (a fresh state per position, or the hash kept within a game): time, and agreement
     with a review at the reference node limit."""
-    config = engine_config_or_exit(engine)
+    config, nodes, workers = settings.config(), settings.nodes, settings.worker_count
     with progress_bar("reviewing under each policy") as progress:
         rows = run_reproducibility_bench(
             pgn, config=config, nodes=nodes, reference_nodes=reference, workers=workers, games=games, rounds=rounds,
@@ -211,23 +202,21 @@ def bench_reproducibility(
 
 
 @bench_app.command("mine")
+@engine_options(nodes=DEFAULT_MINE_NODES, cache=False)
 def bench_mine(
     pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file.", exists=True, dir_okay=False)],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write the verified puzzles here.")
     ] = None,
-    nodes: NodesOpt = DEFAULT_MINE_NODES,
-    workers: BenchWorkersOpt = CORES,
     cache: Annotated[
         Path | None, typer.Option("--cache", help="Keep the analyses in this cache (default: a fresh temporary one).")
     ] = None,
-    engine: EngineOpt = None,
-    engine_config: EngineConfigOpt = None,
-    engine_option: EngineOptionOpt = None,
+    *,
+    settings: EngineSettings,
 ) -> None:
     """Puzzle mining: puzzles per 100 games, the share verified, themes, and games/min against the limit."""
-    config = engine_config_or_exit(engine, engine_config, engine_option)
-    with mine_stage_bar() as progress:
+    config, nodes, workers = settings.config(), settings.nodes, settings.worker_count
+    with stage_bars(MINE_STAGES) as progress:
         bench = run_mine_bench(pgn, config=config, nodes=nodes, workers=workers, cache=cache, progress=progress)
     result = bench.result
     if output is not None:
@@ -254,33 +243,28 @@ def bench_mine(
 
 
 @bench_app.command("exercises")
+@engine_options()
 def bench_exercises(
     pgns: Annotated[
         list[Path], typer.Argument(metavar="GAMES.pgn...", help="PGN files.", exists=True, dir_okay=False)
     ],
-    nodes: NodesOpt = DEFAULT_NODES,
     margin: Annotated[
         list[float] | None, typer.Option("--margin", help="Margins to study (repeatable; the least is mined).")
     ] = None,
     buffer: Annotated[
         list[float] | None, typer.Option("--selection-buffer", help="Selection buffers to study (repeatable).")
     ] = None,
-    workers: BenchWorkersOpt = CORES,
-    cache: CacheOpt = None,
-    engine: EngineOpt = None,
+    *,
+    settings: EngineSettings,
 ) -> None:
     """Positional exercises at several margins from one run: count, stability at 4x nodes, concepts."""
     margins = sorted(margin or [0.1, 0.15, 0.2, 0.25, 0.3])
     buffers = sorted(buffer or [0.0, 0.05, 0.1, 0.15])
-    with (
-        open_pool(engine=engine, engine_config=None, engine_option=None, nodes=nodes, workers=workers, cache=cache)
-        as pool,
-        exercises_stage_bar() as progress,
-    ):
+    with settings.open_pool() as pool, stage_bars(EXERCISE_STAGES) as progress:
         result = mine_exercises(pgns, pool, margin=margins[0], selection_buffer=buffers[0], progress=progress)
     rows = margin_study(result.trials, margins, buffers, run_margin=margins[0], run_buffer=buffers[0])
     names = ", ".join(p.name for p in pgns)
-    table = Table(title=f"chessteach bench exercises ({result.games} games of {names}; {nodes:,} nodes)")
+    table = Table(title=f"chessteach bench exercises ({result.games} games of {names}; {settings.nodes:,} nodes)")
     for column in ("margin", "buffer", "selected", f"stable at {REVERIFY_FACTOR}x", "stability", "concepts >= 20"):
         table.add_column(column, justify="right")
     for row in rows:
@@ -331,7 +315,7 @@ def bench_exam(
         raise typer.BadParameter(f"valid: {', '.join(RANDOM_MODEL_CONFIGS)}", param_hint="--random-config")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = dtype or ("bfloat16" if device.startswith("cuda") else "float32")
-    asked = read_puzzles(puzzles).puzzles[:count]
+    asked = read_puzzle_file(puzzles).puzzles[:count]
     with tempfile.TemporaryDirectory(prefix="chessteach-bench-exam-") as scratch:
         checkpoint = None
         if student is None:
@@ -340,8 +324,11 @@ def bench_exam(
             )
             student = f"hf:{checkpoint}"
         separator = "&" if "?" in student else "?"
-        model = load_model(f"{student}{separator}device={device}&dtype={dtype}") if student.startswith("hf:") \
-            else load_model(student)
+        try:
+            model = load_model(f"{student}{separator}device={device}&dtype={dtype}") if student.startswith("hf:") \
+                else load_model(student)
+        except ChessteachError as exc:  # a spec that names no model, a backend that is not installed
+            fail(str(exc))
         try:
             with progress_bar("timing exams") as progress:
                 result = run_exam_bench(
@@ -384,7 +371,6 @@ def bench_likelihood(
     import torch
 
     from chessteach.concepts.catalog import get_concept
-    from chessteach.errors import ChessteachError
     from chessteach.llm import load_model
     from chessteach.teaching.bench import run_likelihood_bench
     from chessteach.teaching.exam_puzzles import draw_exam
@@ -396,23 +382,21 @@ def bench_likelihood(
     try:
         for name in (concept, placebo):
             get_concept(name)
-        loaded = read_puzzles(puzzles).puzzles
+        loaded = read_puzzle_file(puzzles).puzzles
         example, other = pick_example(concept, loaded), pick_example(placebo, loaded)
         explanation = explain_concept(concept, example).text
         placebo_text = explain_concept(placebo, other).text
         drawn = draw_exam(loaded, concept, n=count, example=example, exclude=[other], seed=0)
         model = load_model(student)
-    except (ChessteachError, LookupError) as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
+    except ChessteachError as exc:  # an unknown concept, no example of it, a student that cannot be loaded
+        fail(str(exc))
     try:
         with out.status(f"{concept}: {len(drawn)} puzzles x 3 conditions, twice"):
             result = run_likelihood_bench(
                 model, drawn, explanation, placebo_text, config=ExamConfig(chat=chat), free_answer=free_answer
             )
-    except TypeError as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
+    except ChessteachError as exc:  # a student that is not an hf: model
+        fail(str(exc))
     finally:
         model.close()
     table = Table(title=f"chessteach bench likelihood ({result.student}, {result.threads} thread(s))")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -16,7 +15,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-console = Console(stderr=True)
+from chessteach.cli.console import err
 
 
 @contextmanager
@@ -28,7 +27,7 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=console,
+        console=err,
         transient=False,
     ) as bar:
         task = bar.add_task(description, total=None)
@@ -44,7 +43,7 @@ def stage_bars(descriptions: dict[str, str]) -> Iterator[Callable[[str, int, int
     """One progress bar per stage of a multi-stage job, on stderr; yields ``update(stage, done, total)``.
     ``descriptions`` names the stages (an unknown stage shows its own name)."""
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
     ) as bar:
         tasks: dict[str, TaskID] = {}
 

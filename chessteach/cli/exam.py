@@ -8,16 +8,16 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from chessteach.cli.console import fail, out
 from chessteach.cli.display import progress_bar
-from chessteach.cli.options import report_skipped
+from chessteach.cli.options import read_puzzle_file
 from chessteach.cli.paths import output_dir
 from chessteach.errors import ChessteachError
 from chessteach.filenames import file_in
 from chessteach.llm import LanguageModel, load_model
-from chessteach.puzzles import Puzzle, bundled_puzzles, read_puzzles
+from chessteach.puzzles import Puzzle, bundled_puzzles
 from chessteach.teaching.charts import plot_profile
 from chessteach.teaching.exam import run_exam
 from chessteach.teaching.exam_cache import ExamCache
@@ -36,23 +36,17 @@ from chessteach.teaching.prompts import DEFAULT_PROMPT_FORMAT, PROMPT_FORMATS, E
 from chessteach.teaching.results import ExamReport, concept_profile
 
 logger = logging.getLogger(__name__)
-out = Console()
 
 REPO_PUZZLES = bundled_puzzles()
 FORMAT_HELP = "; ".join(f"{f.name}: {f.help}" for f in PROMPT_FORMATS.values())
 MODES = ("free", "likelihood")
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    return typer.Exit(2)
-
-
 def _load(spec: str) -> LanguageModel:
     try:
         return load_model(spec)
     except ChessteachError as exc:
-        raise _fail(str(exc)) from None
+        fail(str(exc))
 
 
 def _explanation(
@@ -144,18 +138,18 @@ def exam(
     with 95% CIs, and the degradation rate.
     """
     if teacher is not None and explanation is not None:
-        raise _fail("give --teacher or --explanation, not both")
+        fail("give --teacher or --explanation, not both")
     theme_ids = [t.strip() for t in themes.split(",") if t.strip()]
     if not theme_ids:
-        raise _fail("--themes names no theme")
+        fail("--themes names no theme")
     if mode not in MODES:
-        raise _fail(f"unknown --mode {mode!r}; valid: {', '.join(MODES)}")
+        fail(f"unknown --mode {mode!r}; valid: {', '.join(MODES)}")
     if mode == "free" and placebo is not None:
-        raise _fail("--placebo is for --mode likelihood")
+        fail("--placebo is for --mode likelihood")
     placebo_ids = [t.strip() for t in (placebo or "").split(",") if t.strip()]
     if mode == "likelihood" and not placebo_ids and (explanation is not None or len(theme_ids) < 2):
-        raise _fail("--mode likelihood needs a placebo: name it with --placebo CONCEPT, or give two or more --themes "
-                    "(without --explanation)")
+        fail("--mode likelihood needs a placebo: name it with --placebo CONCEPT, or give two or more --themes "
+             "(without --explanation)")
     try:
         band = RatingBand.parse(rating) if rating else None
         config = ExamConfig(
@@ -165,13 +159,15 @@ def exam(
 
         for theme in [*theme_ids, *placebo_ids]:
             get_concept(theme)
-    except (ChessteachError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+    except ChessteachError as exc:  # a bad rating band or prompt format, an unknown concept
+        fail(str(exc))
     if theme_source not in THEME_SOURCES:
-        raise _fail(f"unknown --theme-source {theme_source!r}; valid: {', '.join(THEME_SOURCES)}")
-    loaded = read_puzzles(puzzles)
-    report_skipped(loaded.errors)
-    text = explanation.read_text(encoding="utf-8") if explanation is not None else None
+        fail(f"unknown --theme-source {theme_source!r}; valid: {', '.join(THEME_SOURCES)}")
+    loaded = read_puzzle_file(puzzles)
+    try:
+        text = explanation.read_text(encoding="utf-8") if explanation is not None else None
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"--explanation {explanation}: {exc}")
     model = _load(student)
     teacher_model = _load(teacher) if teacher is not None else None
     store = None if no_cache else ExamCache(cache)
@@ -191,7 +187,7 @@ def exam(
                         theme_source=theme_source,  # type: ignore[arg-type]
                         seed=seed,
                     )
-                except (ChessteachError, LookupError) as exc:
+                except ChessteachError as exc:  # no example of the theme, no puzzle of it to draw
                     logger.warning("%s: skipped: %s", theme, exc)
                     continue
                 try:
@@ -203,7 +199,7 @@ def exam(
                             )
                         )
                 except ExamError as exc:  # a puzzle without usable distractors in --choices mode
-                    raise _fail(str(exc)) from None
+                    fail(str(exc))
     finally:
         model.close()
         if teacher_model is not None:
@@ -214,7 +210,7 @@ def exam(
         _write_likelihood(likelihood, outdir)
         return
     if not reports:
-        raise _fail("no theme could be examined")
+        fail("no theme could be examined")
     _write(reports, outdir)
 
 
@@ -286,9 +282,9 @@ def _likelihood_exams(
                 given = text if condition == GIVEN else None
                 shown, examples[theme] = _explanation(theme, puzzles, source, given)
                 explained.setdefault(theme, {})[condition] = shown
-        except (ChessteachError, LookupError) as exc:
+        except ChessteachError as exc:  # no example of the theme
             if theme in placebo_ids:
-                raise _fail(f"--placebo {theme}: {exc}") from None
+                fail(f"--placebo {theme}: {exc}")
             logger.warning("%s: skipped: %s", theme, exc)
             explained.pop(theme, None)
     pool = placebo_ids or theme_ids
@@ -313,10 +309,10 @@ def _likelihood_exams(
                         config=config, free_answer=free_answer, progress=progress, cache=cache,
                     )
                 )
-        except (ChessteachError, LookupError) as exc:
+        except ChessteachError as exc:  # no placebo to match, no puzzle of the theme to draw
             logger.warning("%s: skipped: %s", theme, exc)
     if not reports:
-        raise _fail("no theme could be examined")
+        fail("no theme could be examined")
     return reports
 
 

@@ -1,30 +1,19 @@
-"""``chessteach exercises mine``: engine-verified positional exercises from the games of PGN files."""
+"""``chessteach exercises ...``: positional exercises, ``mine`` (engine-verified, from the games of PGN files) and
+``show`` (each one's best move, distractors, concepts and facts)."""
 
 from __future__ import annotations
 
 import time
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from chessteach.cli.console import fail, out, report_skipped
 from chessteach.cli.display import stage_bars
-from chessteach.cli.options import (
-    CacheOpt,
-    EngineConfigOpt,
-    EngineOpt,
-    EngineOptionOpt,
-    NoCacheOpt,
-    NodesOpt,
-    WorkersOpt,
-    open_pool,
-    report_skipped,
-)
+from chessteach.cli.options import EngineSettings, engine_options, read_puzzle_file
 from chessteach.cli.paths import output_dir, output_file
-from chessteach.engine import DEFAULT_NODES
 from chessteach.exercises import (
     EXERCISE_COLUMNS,
     EXERCISE_MARGIN,
@@ -35,33 +24,25 @@ from chessteach.exercises import (
     ExerciseResult,
     mine_exercises,
 )
-from chessteach.exercises.mine import SCREEN_FACTOR, ExerciseProgress
+from chessteach.exercises.mine import SCREEN_FACTOR
 from chessteach.exercises.show import exercise_summary, exercise_svg
 from chessteach.filenames import file_in
-from chessteach.puzzles import Puzzle, read_puzzles, write_puzzles
+from chessteach.puzzles import Puzzle, write_puzzles
 from chessteach.puzzles.lichess_csv import DISTRACTORS_COLUMN
 
 exercises_app = typer.Typer(help="Positional exercises: find the clearly best quiet move.", no_args_is_help=True)
 
-_STAGES = {
+EXERCISE_STAGES = {
     "games": "analysing games: positions",
     "screen": f"screening (multipv 2, 1/{SCREEN_FACTOR} nodes)",
     "search": "clearly best? (multipv 2)",
     "reverify": f"re-verifying at {REVERIFY_FACTOR}x nodes",
     "distractors": "searching distractors",
 }
+"""The progress bars of ``exercises mine``, by the library's stage names."""
 
 MARGIN_BINS = (0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 2.01)
 """Edges of the margin histogram printed after mining."""
-
-out = Console()
-err = Console(stderr=True)
-
-
-def stage_bar() -> AbstractContextManager[ExerciseProgress]:
-    """One Rich progress bar per stage, on stderr."""
-    return stage_bars(_STAGES)
-
 
 def summary_tables(
     result: ExerciseResult, seconds: float, margin: float = EXERCISE_MARGIN, buffer: float = SELECTION_BUFFER
@@ -98,6 +79,8 @@ def summary_tables(
     return [funnel, concepts, margins]
 
 
+@exercises_app.command("mine")
+@engine_options()
 def mine(
     pgns: Annotated[
         list[Path],
@@ -106,7 +89,6 @@ def mine(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the exercise CSV.", callback=output_file)] = Path(
         "exercises.csv"
     ),
-    nodes: NodesOpt = DEFAULT_NODES,
     margin: Annotated[
         float,
         typer.Option(
@@ -121,12 +103,8 @@ def mine(
             help="Added to --margin at the full node count, against search noise before the re-verification.",
         ),
     ] = SELECTION_BUFFER,
-    workers: WorkersOpt = None,
-    engine: EngineOpt = None,
-    engine_config: EngineConfigOpt = None,
-    engine_option: EngineOptionOpt = None,
-    cache: CacheOpt = None,
-    no_cache: NoCacheOpt = False,
+    *,
+    settings: EngineSettings,
 ) -> None:
     """Mine positional exercises: positions where a quiet move that changes a positional fact is clearly best.
 
@@ -136,23 +114,17 @@ def mine(
     clearly lower. Reruns are served from the cache; bad games are reported and skipped.
     """
     start = time.perf_counter()
-    with (
-        open_pool(
-            engine=engine, engine_config=engine_config, engine_option=engine_option, nodes=nodes,
-            workers=workers, cache=cache, no_cache=no_cache,
-        ) as pool,
-        stage_bar() as progress,
-    ):
+    with settings.open_pool() as pool, stage_bars(EXERCISE_STAGES) as progress:
         result = mine_exercises(pgns, pool, margin=margin, selection_buffer=buffer, progress=progress)
     seconds = time.perf_counter() - start
-    for error in result.bad_games:
-        typer.secho(f"skipped: {error}", fg="yellow", err=True)
+    report_skipped(result.bad_games)
     write_puzzles(output, result.exercises, columns=EXERCISE_COLUMNS)
     for table in summary_tables(result, seconds, margin, buffer):
         out.print(table)
     out.print(f"wrote {len(result.exercises)} exercises to {output}")
 
 
+@exercises_app.command("show")
 def show(
     exercises_csv: Annotated[
         Path, typer.Argument(metavar="EXERCISES.csv", help="An exercise CSV.", exists=True, dir_okay=False)
@@ -168,8 +140,7 @@ def show(
     chosen = [e for e in loaded if ids is None or e.id in ids]
     missing = sorted(set(ids or []) - {e.id for e in chosen})
     if missing:
-        typer.secho(f"error: {exercises_csv}: no exercise with id {', '.join(missing)}", fg="red", err=True)
-        raise typer.Exit(2)
+        fail(f"{exercises_csv}: no exercise with id {', '.join(missing)}")
     for exercise in chosen:
         out.print(exercise_summary(exercise), highlight=False, soft_wrap=True)
         if svg_dir is not None:
@@ -182,9 +153,7 @@ def show(
 
 def load_exercises(path: Path) -> list[Puzzle]:
     """The exercises of a CSV; a file without a Distractors column exits with a one-line error."""
-    loaded = read_puzzles(path)
-    report_skipped(loaded.errors)
+    loaded = read_puzzle_file(path)
     if DISTRACTORS_COLUMN not in loaded.columns:
-        typer.secho(f"error: {path}: no Distractors column; not an exercise file", fg="red", err=True)
-        raise typer.Exit(2)
+        fail(f"{path}: no Distractors column; not an exercise file")
     return loaded.puzzles

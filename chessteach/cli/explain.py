@@ -8,12 +8,13 @@ from typing import Annotated
 
 import typer
 
-from chessteach.cli.options import report_skipped
+from chessteach.cli.console import fail
+from chessteach.cli.options import puzzle_from_command_line, read_puzzle_file
 from chessteach.cli.paths import output_file
-from chessteach.concepts.catalog import UnknownConceptError, get_concept
-from chessteach.errors import BadRecordError, ChessteachError
+from chessteach.concepts.catalog import get_concept
+from chessteach.errors import ChessteachError
 from chessteach.llm.base import GenerationConfig, load_model
-from chessteach.puzzles import Puzzle, bundled_puzzles, read_puzzles
+from chessteach.puzzles import Puzzle, bundled_puzzles
 from chessteach.puzzles.tag import tag_puzzle
 from chessteach.teaching.explain import TEACHER_CONFIG, explain_concept, explanation_markdown, pick_example
 from chessteach.teaching.factcheck import check_explanation
@@ -26,11 +27,6 @@ def default_puzzles() -> Path:
     return bundled_puzzles()
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    return typer.Exit(2)
-
-
 def _example(
     concept_id: str, example_id: str | None, fen: str | None, moves: list[str] | None, puzzles_csv: Path | None
 ) -> Puzzle:
@@ -40,23 +36,16 @@ def _example(
         solution = [m for text in moves or [] for m in text.split()]
         if not solution:
             raise typer.BadParameter("--fen needs --moves (the solution, UCI or SAN)", param_hint="--moves")
-        try:
-            return Puzzle.from_solution(fen, solution, themes=[concept_id])
-        except ValueError as exc:
-            raise _fail(f"--fen/--moves: {exc}") from None
+        return puzzle_from_command_line(fen, solution, "--fen/--moves", themes=[concept_id])
     if moves:
         raise typer.BadParameter("--moves goes with --fen", param_hint="--moves")
     path = puzzles_csv or default_puzzles()
-    try:
-        puzzle_file = read_puzzles(path)
-    except (BadRecordError, OSError, UnicodeDecodeError) as exc:
-        raise _fail(f"cannot read puzzles: {exc}") from None
-    report_skipped(puzzle_file.errors)
+    puzzle_file = read_puzzle_file(path, "cannot read puzzles: ")
     if example_id is None:
         try:
             return pick_example(concept_id, puzzle_file.puzzles)
         except ChessteachError as exc:
-            raise _fail(f"{exc} in {path}") from None
+            fail(f"{exc} in {path}")
     for puzzle in puzzle_file.puzzles:
         if puzzle.id == example_id:
             if concept_id not in puzzle.themes and concept_id not in tag_puzzle(puzzle):
@@ -64,7 +53,7 @@ def _example(
                     "puzzle %s does not show %s (its themes: %s)", example_id, concept_id, " ".join(puzzle.themes)
                 )
             return puzzle
-    raise _fail(f"no puzzle {example_id!r} in {path}")
+    fail(f"no puzzle {example_id!r} in {path}")
 
 
 def explain(
@@ -118,20 +107,20 @@ def explain(
     """Explain a concept with an example puzzle; fact-check every claim against the example's line."""
     try:
         concept_id = get_concept(concept).id
-    except UnknownConceptError as exc:
-        raise _fail(str(exc)) from None
+    except ChessteachError as exc:  # an unknown concept, with the nearest ids
+        fail(str(exc))
     puzzle = _example(concept_id, example, fen, moves, puzzles)
     model = None
     if teacher is not None:
         try:
             model = load_model(teacher)
         except ChessteachError as exc:
-            raise _fail(str(exc)) from None
+            fail(str(exc))
     try:
         config = GenerationConfig(max_new_tokens=max_new_tokens, temperature=TEACHER_CONFIG.temperature)
         explanation = explain_concept(concept_id, puzzle, teacher=model, config=config)
     except ChessteachError as exc:
-        raise _fail(str(exc)) from None
+        fail(str(exc))
     finally:
         if model is not None:
             model.close()

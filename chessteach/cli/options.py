@@ -1,14 +1,20 @@
-"""Options shared by several commands, and the engine pool they build."""
+"""Options shared by several commands: the engine options, declared once (:func:`engine_options`) and parsed into
+one :class:`EngineSettings`, and the puzzles a command works on (a CSV, or one puzzle given as a FEN)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import inspect
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-from chessteach.engine import AnalysisCache, EngineConfig, EngineLimit, EnginePool, load_config
+from chessteach.cli.console import fail, report_skipped
+from chessteach.engine import DEFAULT_NODES, AnalysisCache, EngineConfig, EngineLimit, EnginePool, load_config
 from chessteach.engine.process import identify_engine
 from chessteach.errors import BadRecordError, ChessteachError, EngineOptionError, EngineStartError
 from chessteach.puzzles import LICHESS_COLUMNS, Puzzle, PuzzleFile, read_puzzles
@@ -18,7 +24,8 @@ EngineOpt = Annotated[
     typer.Option("--engine", help="Engine binary (default: $CHESSTEACH_ENGINE, stockfish on PATH, /usr/games/stockfish)."),
 ]
 EngineConfigOpt = Annotated[
-    Path | None, typer.Option("--engine-config", help="A TOML file like engines/stockfish.toml.", exists=True)
+    Path | None,
+    typer.Option("--engine-config", help="A TOML file like engines/stockfish.toml.", exists=True, dir_okay=False),
 ]
 EngineOptionOpt = Annotated[
     list[str] | None,
@@ -28,8 +35,6 @@ NodesOpt = Annotated[int, typer.Option("--nodes", min=1, help="Nodes per positio
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", "-w", min=1, help="Engine processes (default: one per core).")
 ]
-BenchWorkersOpt = Annotated[int, typer.Option("--workers", "-w", min=1, help="Engine processes (default: one per core).")]
-"""``--workers`` for benchmarks, which need the number itself (their limits scale with it)."""
 CacheOpt = Annotated[
     Path | None,
     typer.Option("--cache", help="SQLite analysis cache (default: $CHESSTEACH_CACHE or the user cache dir)."),
@@ -37,10 +42,62 @@ CacheOpt = Annotated[
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the analysis cache.")]
 
 
-def parse_engine_options(items: list[str] | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class EngineSettings:
+    """The engine options of a command, parsed: the engine and its UCI options, the node limit per position, the
+    number of engine processes and the analysis cache. A command decorated with :func:`engine_options` receives
+    one; it hands it to the library through :meth:`open_pool` (or :meth:`config` where the library builds its own
+    pool, as the benchmarks do)."""
+
+    engine: str | None = None
+    engine_config: Path | None = None
+    engine_option: tuple[str, ...] = ()
+    nodes: int = DEFAULT_NODES
+    workers: int | None = None
+    cache: Path | None = None
+    no_cache: bool = False
+
+    @property
+    def worker_count(self) -> int:
+        """The engine processes: ``--workers``, or one per core."""
+        return self.workers or os.cpu_count() or 1
+
+    def config(self, cache: AnalysisCache | None = None) -> EngineConfig:
+        """The engine configuration the options describe, checked before any work: the engine is found, answers
+        the UCI handshake in time and takes every option (:func:`~chessteach.engine.process.identify_engine`; no
+        engine is started for it when ``cache`` knows the binary). Any of these wrong ends the command with one
+        line naming it and exit code 2."""
+        overrides = parse_engine_options(self.engine_option)
+        try:
+            config = load_config(self.engine, config_file=self.engine_config, overrides=overrides)
+            identify_engine(config, cache)
+        except EngineStartError as exc:
+            fail(f"--engine {exc}" if self.engine is not None else str(exc))
+        except EngineOptionError as exc:
+            where = self.engine_config or "engines/stockfish.toml"
+            fail(f"--engine-option {exc}" if exc.name in overrides else f"{where}: {exc}")
+        except ChessteachError as exc:  # no engine found, an engine config that is not TOML
+            fail(str(exc))
+        except (OSError, UnicodeDecodeError) as exc:  # an --engine-config that cannot be read as text
+            fail(f"--engine-config {exc}")
+        return config
+
+    def open_pool(self) -> EnginePool:
+        """The engine pool the options describe, its engine and cache checked first (see :meth:`config`)."""
+        store = None if self.no_cache else AnalysisCache(self.cache)  # a CacheError ends the command (cli._Commands)
+        try:
+            config = self.config(store)
+        except BaseException:
+            if store is not None:
+                store.close()
+            raise
+        return EnginePool(limit=EngineLimit(nodes=self.nodes), workers=self.workers, config=config, cache=store)
+
+
+def parse_engine_options(items: tuple[str, ...] | list[str] | None) -> dict[str, Any]:
     """``["Hash=128", "Threads=1"]`` -> ``{"Hash": 128, "Threads": 1}`` (ints where they parse)."""
     options: dict[str, Any] = {}
-    for item in items or []:
+    for item in items or ():
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise typer.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--engine-option")
@@ -49,54 +106,56 @@ def parse_engine_options(items: list[str] | None) -> dict[str, Any]:
     return options
 
 
-def fail(message: str) -> NoReturn:
-    """End the command with ``error: message`` on one line and exit code 2 (a usage error)."""
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(2)
+_ENGINE_OPTIONS: dict[str, Any] = {
+    "nodes": NodesOpt,
+    "workers": WorkersOpt,
+    "engine": EngineOpt,
+    "engine_config": EngineConfigOpt,
+    "engine_option": EngineOptionOpt,
+    "cache": CacheOpt,
+    "no_cache": NoCacheOpt,
+}
+"""Each engine option's parameter, in the order ``--help`` lists them; the names are :class:`EngineSettings`'."""
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(EngineSettings)} | {"engine_option": None}
+"""Each option's default on the command line (Typer's for a repeatable option is None)."""
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
 
 
-def engine_config_or_exit(
-    engine: str | None,
-    engine_config: Path | None = None,
-    engine_option: list[str] | None = None,
-    cache: AnalysisCache | None = None,
-) -> EngineConfig:
-    """The engine configuration the options describe, checked before any work: the engine is found, answers the
-    UCI handshake in time and takes every option (:func:`~chessteach.engine.process.identify_engine`; no engine is
-    started for it when ``cache`` knows the binary). Any of these wrong exits with one line naming it."""
-    overrides = parse_engine_options(engine_option)
-    try:
-        config = load_config(engine, config_file=engine_config, overrides=overrides)
-        identify_engine(config, cache)
-    except EngineStartError as exc:
-        fail(f"--engine {exc}" if engine is not None else str(exc))
-    except EngineOptionError as exc:
-        fail(f"--engine-option {exc}" if exc.name in overrides else f"{engine_config or 'engines/stockfish.toml'}: {exc}")
-    except (ChessteachError, ValueError) as exc:
-        fail(str(exc))
-    return config
+def engine_options(*, nodes: int | None = DEFAULT_NODES, cache: bool = True) -> Callable[[_Command], _Command]:
+    """Give a command the engine options: it declares a keyword-only ``settings: EngineSettings`` parameter, and
+    the command line shows ``--nodes`` (default ``nodes``; ``None``: the command declares its own), ``--workers``,
+    ``--engine``, ``--engine-config``, ``--engine-option`` and, with ``cache``, ``--cache`` and ``--no-cache`` in
+    its place; their values reach the command as one :class:`EngineSettings`.
 
+    Put it below the ``@app.command`` that registers the command (it rewrites the signature Typer reads)."""
+    names = [n for n in _ENGINE_OPTIONS if (n != "nodes" or nodes is not None) and (cache or "cache" not in n)]
 
-def open_pool(
-    *,
-    engine: str | None,
-    engine_config: Path | None,
-    engine_option: list[str] | None,
-    nodes: int,
-    workers: int | None,
-    cache: Path | None,
-    no_cache: bool = False,
-) -> EnginePool:
-    """Build the engine pool the options describe, its engine and cache checked first (see
-    :func:`engine_config_or_exit`); what is wrong with them exits with one line naming it."""
-    store = None if no_cache else AnalysisCache(cache)  # a CacheError ends the command in one line (cli.main)
-    try:
-        config = engine_config_or_exit(engine, engine_config, engine_option, store)
-    except BaseException:
-        if store is not None:
-            store.close()
-        raise
-    return EnginePool(limit=EngineLimit(nodes=nodes), workers=workers, config=config, cache=store)
+    def decorate(command: _Command) -> _Command:
+        signature = inspect.signature(command, eval_str=True)
+        if "settings" not in signature.parameters:
+            raise TypeError(f"{command.__name__} takes no settings: EngineSettings parameter")
+        kind = signature.parameters["settings"].kind
+        parameters: list[inspect.Parameter] = []
+        for parameter in signature.parameters.values():
+            if parameter.name != "settings":
+                parameters.append(parameter)
+                continue
+            for name in names:
+                default = nodes if name == "nodes" else _DEFAULTS[name]
+                parameters.append(inspect.Parameter(name, kind, default=default, annotation=_ENGINE_OPTIONS[name]))
+
+        @functools.wraps(command)
+        def with_settings(*args: Any, **kwargs: Any) -> Any:
+            given = {name: kwargs.pop(name) for name in names if name in kwargs}
+            given["engine_option"] = tuple(given.get("engine_option") or ())
+            return command(*args, settings=EngineSettings(**given), **kwargs)
+
+        with_settings.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        with_settings.__annotations__ = {p.name: p.annotation for p in parameters}
+        return with_settings  # type: ignore[return-value]
+
+    return decorate
 
 
 PuzzlesArg = Annotated[
@@ -112,6 +171,26 @@ SolutionOpt = Annotated[
 ]
 
 
+def puzzle_from_command_line(fen: str, solution: list[str], given_as: str, themes: list[str] | None = None) -> Puzzle:
+    """The puzzle a FEN and its solution line give (UCI or SAN moves); a bad FEN or move ends the command with
+    one line naming the options ``given_as`` (``"--fen/--solution"``) and exit code 2."""
+    try:
+        return Puzzle.from_solution(fen, solution, themes=themes)
+    except ValueError as exc:  # python-chess's bad FEN, or the puzzle's own check of its moves
+        fail(f"{given_as}: {exc}")
+
+
+def read_puzzle_file(path: Path, what: str = "") -> PuzzleFile:
+    """The puzzles of a CSV, its skipped records reported; a file that cannot be read as one ends the command with
+    one line (``what`` before the reason, e.g. ``"cannot read puzzles: "``) and exit code 2."""
+    try:
+        puzzle_file = read_puzzles(path)
+    except (BadRecordError, OSError, UnicodeDecodeError) as exc:
+        fail(f"{what}{exc}")
+    report_skipped(puzzle_file.errors)
+    return puzzle_file
+
+
 def load_puzzle_file(puzzles_csv: Path | None, fen: str | None, solution: str | None) -> PuzzleFile:
     """The puzzles to work on: a CSV file, or one puzzle given as a FEN and its solution.
 
@@ -122,23 +201,7 @@ def load_puzzle_file(puzzles_csv: Path | None, fen: str | None, solution: str | 
     if fen is not None:
         if not solution:
             raise typer.BadParameter("--fen needs --solution", param_hint="--solution")
-        try:
-            puzzle = Puzzle.from_solution(fen, solution.split())
-        except ValueError as exc:
-            typer.secho(f"error: --fen/--solution: {exc}", fg="red", err=True)
-            raise typer.Exit(2) from None
+        puzzle = puzzle_from_command_line(fen, solution.split(), "--fen/--solution")
         return PuzzleFile(path="<command line>", columns=list(LICHESS_COLUMNS), puzzles=[puzzle])
     assert puzzles_csv is not None
-    try:
-        puzzle_file = read_puzzles(puzzles_csv)
-    except (BadRecordError, OSError, UnicodeDecodeError) as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
-    report_skipped(puzzle_file.errors)
-    return puzzle_file
-
-
-def report_skipped(errors: Sequence[object]) -> None:
-    """Print each record a reader skipped, once, on stderr (the readers leave the reporting to their caller)."""
-    for error in errors:
-        typer.secho(f"skipped: {error}", fg="yellow", err=True)
+    return read_puzzle_file(puzzles_csv)

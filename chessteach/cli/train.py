@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from chessteach.cli.console import fail
 from chessteach.errors import ChessteachError
 
 logger = logging.getLogger(__name__)
@@ -30,20 +31,15 @@ def train(
         from chessteach.rl.config import parse_args
         from chessteach.rl.train import main
     except ImportError as exc:
-        typer.secho(
-            f"error: training needs the [train] extra (pip install 'chessteach[train]'): {exc}", fg="red", err=True
-        )
-        raise typer.Exit(2) from None
+        fail(f"training needs the [train] extra (pip install 'chessteach[train]'): {exc}")
     try:
         script_args, training_args, model_args = parse_args(["--config", str(config), *ctx.args])
-    except (ValueError, SystemExit) as exc:
-        typer.secho(f"error: {config}: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
+    except (ValueError, SystemExit) as exc:  # TRL's parser: an unknown key or a bad value (its API: ValueError)
+        fail(f"{config}: {exc}")
     try:
         result = main(script_args, training_args, model_args)
     except ChessteachError as exc:  # no tasks for the concepts, a puzzle without distractors for exam_choices, ...
-        typer.secho(f"error: {config}: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
+        fail(f"{config}: {exc}")
     typer.echo(f"step {result.global_step}: metrics in {result.metrics_csv}, curve in {result.curve_png}")
     if result.verdict is not None:
         typer.echo(f"held-out evaluation: {result.verdict} (see {result.output_dir / 'evaluation.md'})")

@@ -15,7 +15,7 @@ from typing import Any
 
 import chess.engine
 
-from chessteach.errors import EngineNotFoundError, EngineOptionError
+from chessteach.errors import EngineNotFoundError, EngineOptionError, InputError
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def load_config(
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{config_file or 'engines/stockfish.toml'}: bad TOML: {exc}") from exc
+        raise InputError(f"{config_file or 'engines/stockfish.toml'}: bad TOML: {exc}") from exc
     options = dict(data.get("options", {}))
     options.update(overrides or {})
     section = data.get("engine", {})

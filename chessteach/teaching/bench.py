@@ -292,7 +292,7 @@ def run_likelihood_bench(
     import torch
 
     if not hasattr(student, "stats") or not hasattr(student, "flop_model"):
-        raise TypeError(f"{student.spec}: the likelihood bench needs an hf: model (it counts tokens and FLOPs)")
+        raise ExamError(f"{student.spec}: the likelihood bench needs an hf: model (it counts tokens and FLOPs)")
     config = config or ExamConfig()
     hidden = student.flop_model.hidden
     inner = getattr(student.model.config, "intermediate_size", 4 * hidden)

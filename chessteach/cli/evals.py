@@ -6,58 +6,31 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from chessteach.cli.console import fail, out, report_skipped
 from chessteach.cli.display import progress_bar
-from chessteach.cli.options import (
-    CacheOpt,
-    EngineConfigOpt,
-    EngineOpt,
-    EngineOptionOpt,
-    NoCacheOpt,
-    NodesOpt,
-    WorkersOpt,
-    open_pool,
-)
-from chessteach.engine import DEFAULT_NODES
+from chessteach.cli.options import EngineSettings, engine_options
 from chessteach.games.read import read_games
 from chessteach.games.review import format_score, review_games
 
-out = Console()
 
-
+@engine_options()
 def evals(
     pgn: Annotated[Path, typer.Argument(help="A PGN file.", exists=True, dir_okay=False)],
     game: Annotated[
         list[int] | None, typer.Option("--game", "-g", min=1, help="Game number(s) in the file (default: all).")
     ] = None,
-    nodes: NodesOpt = DEFAULT_NODES,
-    workers: WorkersOpt = None,
-    engine: EngineOpt = None,
-    engine_config: EngineConfigOpt = None,
-    engine_option: EngineOptionOpt = None,
-    cache: CacheOpt = None,
-    no_cache: NoCacheOpt = False,
+    *,
+    settings: EngineSettings,
 ) -> None:
     """Print the evaluation, win%, judgment and best move of every move (Lichess's formulas)."""
     records = [r for r in read_games(pgn) if not game or r.number in game]
-    for record in records:
-        if record.error:
-            typer.secho(f"skipped: {record.error}", fg="yellow", err=True)
+    report_skipped([r.error for r in records if r.error])
     good = [r for r in records if r.game is not None and r.error is None]
     if not good:
-        typer.secho(f"error: {pgn}: no readable game selected", fg="red", err=True)
-        raise typer.Exit(1)
-    with open_pool(
-        engine=engine,
-        engine_config=engine_config,
-        engine_option=engine_option,
-        nodes=nodes,
-        workers=workers,
-        cache=cache,
-        no_cache=no_cache,
-    ) as pool, progress_bar(f"analysing {len(good)} game(s)") as progress:
+        fail(f"{pgn}: no readable game selected")
+    with settings.open_pool() as pool, progress_bar(f"analysing {len(good)} game(s)") as progress:
         reviews = review_games([r.game for r in good if r.game is not None], pool, progress=progress)
     for record, review in zip(good, reviews, strict=True):
         table = Table(title=f"Game {record.number}: {record.title}  {review.headers.get('Result', '')}")
@@ -83,8 +56,3 @@ def evals(
             )
     if pool.failures:
         typer.secho(f"{len(pool.failures)} position(s) failed twice in the engine; see the log", fg="red", err=True)
-
-
-def engine_commands(app: typer.Typer) -> None:
-    """Register the engine commands on the root app."""
-    app.command("evals")(evals)
