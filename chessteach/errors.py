@@ -43,6 +43,11 @@ class InputError(UsageError, ValueError):
     names it and says what is wrong."""
 
 
+class RecipeError(UsageError, ValueError):
+    """A training recipe (``configs/grpo/*.yaml`` and its command-line overrides) asks for what cannot be: an
+    unknown or repeated reward, a value out of its range; the message names the key and the valid values."""
+
+
 class EngineStartError(UsageError, RuntimeError):
     """The engine program did not start as a UCI engine: it could not be run, it exited, it echoed its input, or no
     ``uciok`` came within the handshake timeout. ``path`` is the program."""

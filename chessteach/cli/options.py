@@ -17,7 +17,7 @@ from chessteach.cli.console import fail, report_skipped
 from chessteach.engine import DEFAULT_NODES, AnalysisCache, EngineConfig, EngineLimit, EnginePool, load_config
 from chessteach.engine.process import identify_engine
 from chessteach.errors import BadRecordError, ChessteachError, EngineOptionError, EngineStartError
-from chessteach.puzzles import LICHESS_COLUMNS, Puzzle, PuzzleFile, read_puzzles
+from chessteach.puzzles import LICHESS_COLUMNS, Puzzle, PuzzleError, PuzzleFile, read_puzzles
 
 EngineOpt = Annotated[
     str | None,
@@ -176,7 +176,7 @@ def puzzle_from_command_line(fen: str, solution: list[str], given_as: str, theme
     one line naming the options ``given_as`` (``"--fen/--solution"``) and exit code 2."""
     try:
         return Puzzle.from_solution(fen, solution, themes=themes)
-    except ValueError as exc:  # python-chess's bad FEN, or the puzzle's own check of its moves
+    except PuzzleError as exc:  # a bad FEN, or the puzzle's own check of its moves
         fail(f"{given_as}: {exc}")
 
 

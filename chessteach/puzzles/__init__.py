@@ -9,7 +9,7 @@ from chessteach.puzzles.lichess_csv import (
     read_puzzles,
     write_puzzles,
 )
-from chessteach.puzzles.puzzle import Puzzle, parse_moves
+from chessteach.puzzles.puzzle import Puzzle, PuzzleError, parse_moves
 from chessteach.puzzles.tag import THEMES, tag_puzzle, tag_puzzles, theme_report
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "LICHESS_COLUMNS",
     "THEMES",
     "Puzzle",
+    "PuzzleError",
     "PuzzleFile",
     "iter_puzzles",
     "parse_moves",

@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 
 import chess
 
-from chessteach.errors import BadRecordError
+from chessteach.errors import BadRecordError, ChessteachError
+
+
+class PuzzleError(ChessteachError, ValueError):
+    """A puzzle that cannot be one: a bad FEN, an invalid position, no moves, an illegal or unreadable move. The
+    message quotes the bad FEN or move."""
 
 
 @dataclass
@@ -41,19 +46,19 @@ class Puzzle:
         self.validate()
 
     def validate(self) -> None:
-        """Raise ``ValueError`` if the FEN is bad or a move is illegal in its position."""
+        """Raise :class:`PuzzleError` if the FEN is bad or a move is illegal in its position."""
         try:
             board = chess.Board(self.fen)
         except ValueError as exc:
-            raise ValueError(f"bad FEN {self.fen!r}: {exc}") from None
+            raise PuzzleError(f"bad FEN {self.fen!r}: {exc}") from None
         status = board.status()
         if status & ~chess.STATUS_VALID & ~chess.STATUS_IMPOSSIBLE_CHECK & ~chess.STATUS_TOO_MANY_CHECKERS:
-            raise ValueError(f"invalid position {self.fen!r} ({status!r})")
+            raise PuzzleError(f"invalid position {self.fen!r} ({status!r})")
         if not self.moves:
-            raise ValueError("no moves")
+            raise PuzzleError("no moves")
         for i, move in enumerate(self.moves):
             if move not in board.legal_moves:
-                raise ValueError(f"illegal move {move.uci()} (move {i + 1} of Moves) in {board.fen()}")
+                raise PuzzleError(f"illegal move {move.uci()} (move {i + 1} of Moves) in {board.fen()}")
             board.push(move)
 
     @classmethod
@@ -65,13 +70,16 @@ class Puzzle:
         This form has no setup move: ``fen`` is the solver's position and ``moves`` starts with the solver's
         first move (:attr:`setup` is False).
         """
-        board = chess.Board(fen)
+        try:
+            board = chess.Board(fen)
+        except ValueError as exc:
+            raise PuzzleError(f"bad FEN {fen!r}: {exc}") from None
         moves: list[chess.Move] = []
         for text in solution:
             try:
                 move = board.parse_uci(text) if _looks_uci(text) else board.parse_san(text)
             except ValueError as exc:
-                raise ValueError(f"bad solution move {text!r} in {board.fen()}: {exc}") from None
+                raise PuzzleError(f"bad solution move {text!r} in {board.fen()}: {exc}") from None
             moves.append(move)
             board.push(move)
         return cls(id=id or _fen_id(fen), fen=fen, moves=moves, rating=rating, themes=list(themes or []), setup=False)
@@ -137,14 +145,14 @@ def _fen_id(fen: str) -> str:
 
 
 def parse_moves(text: str) -> list[chess.Move]:
-    """Space-separated UCI moves; raises ``ValueError`` naming the bad one."""
+    """Space-separated UCI moves; raises :class:`PuzzleError` naming the bad one."""
     moves = []
     for token in text.split():
         try:
             moves.append(chess.Move.from_uci(token))
         except ValueError:
-            raise ValueError(f"bad UCI move {token!r}") from None
+            raise PuzzleError(f"bad UCI move {token!r}") from None
     return moves
 
 
-__all__ = ["BadRecordError", "Puzzle", "mates_at_once", "parse_moves"]
+__all__ = ["BadRecordError", "Puzzle", "PuzzleError", "mates_at_once", "parse_moves"]

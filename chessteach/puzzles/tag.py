@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterable, Sequence
 import chess
 import pandas as pd
 
-from chessteach.concepts import mates
+from chessteach.concepts.catalog import get_concept
 from chessteach.concepts.line import Line
 from chessteach.concepts.phase import game_phase
-from chessteach.concepts.registry import DETECTORS
+from chessteach.concepts.registry import DETECTORS, LINE_THEMES
 from chessteach.puzzles.puzzle import Puzzle
 
 logger = logging.getLogger(__name__)
@@ -34,36 +34,10 @@ Progress = Callable[[int, int], None]
 
 ENGINE_THEMES: tuple[str, ...] = ("advantage", "crushing", "equality", "zugzwang")
 
-MATE_THEMES: tuple[str, ...] = ("mate", "mateIn1", "mateIn2", "mateIn3", "mateIn4", "mateIn5", *mates.MATE_PATTERNS)
-MOTIF_THEMES: tuple[str, ...] = (
-    "attraction",
-    "deflection",
-    "advancedPawn",
-    "doubleCheck",
-    "quietMove",
-    "defensiveMove",
-    "sacrifice",
-    "xRayAttack",
-    "fork",
-    "hangingPiece",
-    "trappedPiece",
-    "discoveredAttack",
-    "discoveredCheck",
-    "exposedKing",
-    "skewer",
-    "interference",
-    "intermezzo",
-    "pin",
-    "attackingF2F7",
-    "clearance",
-    "enPassant",
-    "castling",
-    "promotion",
-    "underPromotion",
-    "capturingDefender",
-    "kingsideAttack",
-    "queensideAttack",
-)
+MATE_THEMES: tuple[str, ...] = tuple(t for t in LINE_THEMES if get_concept(t).subfamily == "mate")
+"""The mate themes, from the concept registry (a new one is tagged once it has its entry there)."""
+MOTIF_THEMES: tuple[str, ...] = tuple(t for t in LINE_THEMES if t not in MATE_THEMES)
+"""The tactical motifs and special moves of a solution line, from the concept registry, in its order."""
 LENGTH_THEMES: tuple[str, ...] = ("oneMove", "short", "long", "veryLong")
 PHASE_THEMES: tuple[str, ...] = ("opening", "middlegame", "endgame")
 ENDGAME_THEMES: tuple[str, ...] = (

@@ -19,6 +19,7 @@ from trl.scripts.utils import TrlParser
 from trl.trainer.grpo_config import GRPOConfig
 from trl.trainer.model_config import ModelConfig
 
+from chessteach.errors import RecipeError
 from chessteach.rl.rewards import REWARDS, RewardSettings, check_reward_names
 from chessteach.rl.tasks import COMPACT, FULL, PROMPT_STYLES
 from chessteach.rl.tiny import TINY_RANDOM
@@ -118,21 +119,21 @@ class GRPOScriptArguments:
     def __post_init__(self) -> None:
         check_reward_names(self.rewards)
         if self.exam_size < 1 or self.tasks_per_concept < 1:
-            raise ValueError("exam_size and tasks_per_concept must be at least 1")
+            raise RecipeError("exam_size and tasks_per_concept must be at least 1")
         if not 0.0 <= self.eval_fraction < 1.0:
-            raise ValueError(f"eval_fraction must lie in [0, 1), got {self.eval_fraction}")
+            raise RecipeError(f"eval_fraction must lie in [0, 1), got {self.eval_fraction}")
         if self.teacher_prompt not in PROMPT_STYLES:
-            raise ValueError(f"unknown teacher_prompt {self.teacher_prompt!r}; valid: {', '.join(PROMPT_STYLES)}")
+            raise RecipeError(f"unknown teacher_prompt {self.teacher_prompt!r}; valid: {', '.join(PROMPT_STYLES)}")
         if self.exam_prompt_format not in PROMPT_FORMATS:
-            raise ValueError(
+            raise RecipeError(
                 f"unknown exam_prompt_format {self.exam_prompt_format!r}; valid: {', '.join(PROMPT_FORMATS)}"
             )
         if self.length_budget < 1 or self.length_soft_window < 1:
-            raise ValueError("length_budget and length_soft_window must be at least 1")
+            raise RecipeError("length_budget and length_soft_window must be at least 1")
         if self.false_claim_cost < 0:
-            raise ValueError("false_claim_cost must not be negative")
+            raise RecipeError("false_claim_cost must not be negative")
         if self.degradation_weight < 0:
-            raise ValueError("degradation_weight must not be negative")
+            raise RecipeError("degradation_weight must not be negative")
 
     def reward_settings(self) -> RewardSettings:
         return RewardSettings(
@@ -175,9 +176,9 @@ class TeacherGRPOConfig(GRPOConfig):
     def __post_init__(self) -> None:
         super().__post_init__()  # type: ignore[no-untyped-call]
         if self.eval_max_new_tokens is not None and self.eval_max_new_tokens < 1:
-            raise ValueError("eval_max_new_tokens must be at least 1")
+            raise RecipeError("eval_max_new_tokens must be at least 1")
         if self.eval_batch_size < 1:
-            raise ValueError("eval_batch_size must be at least 1")
+            raise RecipeError("eval_batch_size must be at least 1")
 
 
 def make_parser() -> TrlParser:

@@ -41,6 +41,7 @@ from typing import Any, ClassVar, Self
 
 from trl.rewards.other_rewards import get_soft_overlong_punishment
 
+from chessteach.errors import RecipeError
 from chessteach.llm.base import LanguageModel, ModelRequestError
 from chessteach.puzzles.puzzle import Puzzle
 from chessteach.teaching.exam_cache import ExamCache, explanation_hash
@@ -458,7 +459,7 @@ class RewardContext:
     def examiner(self) -> StudentExaminer:
         if self._examiner is None:
             if self.examiner_factory is None:
-                raise ValueError("this reward needs a student, but none was configured")
+                raise RecipeError("this reward needs a student, but none was configured")
             self._examiner = self.examiner_factory()
         return self._examiner
 
@@ -479,13 +480,13 @@ REWARDS: dict[str, type[Reward]] = {reward.name: reward for reward in REWARD_TYP
 def check_reward_names(names: Sequence[str]) -> None:
     """Raise ``ValueError`` naming the valid rewards for an unknown or repeated name, or an empty list."""
     if not names:
-        raise ValueError(f"no rewards given; valid rewards: {', '.join(REWARDS)}")
+        raise RecipeError(f"no rewards given; valid rewards: {', '.join(REWARDS)}")
     unknown = [n for n in names if n not in REWARDS]
     if unknown:
-        raise ValueError(f"unknown reward(s) {', '.join(map(repr, unknown))}; valid rewards: {', '.join(REWARDS)}")
+        raise RecipeError(f"unknown reward(s) {', '.join(map(repr, unknown))}; valid rewards: {', '.join(REWARDS)}")
     repeated = sorted({n for n in names if list(names).count(n) > 1})
     if repeated:
-        raise ValueError(f"reward(s) listed twice: {', '.join(repeated)}")
+        raise RecipeError(f"reward(s) listed twice: {', '.join(repeated)}")
 
 
 def get_reward_funcs(
@@ -494,7 +495,7 @@ def get_reward_funcs(
     """The rewards the names ask for, in order; ``weights`` (when given) must match them one to one."""
     check_reward_names(names)
     if weights is not None and len(weights) != len(names):
-        raise ValueError(f"{len(weights)} reward weight(s) for {len(names)} reward(s) ({', '.join(names)})")
+        raise RecipeError(f"{len(weights)} reward weight(s) for {len(names)} reward(s) ({', '.join(names)})")
     return [REWARDS[name].from_context(context) for name in names]
 
 
