@@ -194,6 +194,9 @@ DETECTORS: dict[str, Detector] = {d.concept: d for d in _ENTRIES}
 """Every concept's :class:`Detector`, by catalog id: the mates, then the motifs in the tagger's order, then the
 positional concepts in catalog order."""
 
+LINE_THEMES: tuple[str, ...] = tuple(c for c, d in DETECTORS.items() if d.line is not None)
+"""The themes found on a solution line (the mates, then the motifs), in the order the tagger lists them."""
+
 POSITIONAL_DETECTORS: dict[str, BoardDetector] = {c: d.board for c, d in DETECTORS.items() if d.board is not None}
 """The board detector of each positional concept, by catalog id, in catalog order."""
 
@@ -261,6 +264,7 @@ def move_facts(board: chess.Board, move: chess.Move, concepts: Iterable[str]) ->
 
 __all__ = [
     "DETECTORS",
+    "LINE_THEMES",
     "POSITIONAL_DETECTORS",
     "BoardDetector",
     "Detector",
