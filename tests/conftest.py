@@ -5,6 +5,7 @@ Nothing here reads outside the checkout."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA = ROOT / "tests" / "data"
 BUNDLED_PUZZLES = ROOT / "puzzles"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the commands the tests interrupt as it does from a terminal: a suite started in the
+    background without job control (``pytest &`` in a script, ``nohup``) inherits SIGINT ignored, Python keeps an
+    ignored SIGINT ignored, and so would every command the tests start. A handled signal is reset to the default
+    in a child, so each command installs its own KeyboardInterrupt handler."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

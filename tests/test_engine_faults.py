@@ -238,14 +238,23 @@ def test_a_cache_that_cannot_be_used_raises_cache_error(tmp_path: Path) -> None:
 def _interrupt(args: list[str], engines: Callable[[], list[int]]) -> subprocess.CompletedProcess[str]:
     """Run ``chessteach ARGS`` until both its engines search, then send it SIGINT (as Ctrl-C does)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chessteach", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "chessteach", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    deadline = time.monotonic() + 60
-    while len(engines()) < 2 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=30)
+    try:
+        deadline = time.monotonic() + 60
+        while len(engines()) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:  # it hung: leave nothing behind (its engines die with it, see engine.process)
+            proc.kill()
+            proc.communicate()
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
