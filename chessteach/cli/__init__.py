@@ -38,6 +38,7 @@ from chessteach.cli.exam import exam
 from chessteach.cli.exercises import exercises_app
 from chessteach.cli.explain import explain
 from chessteach.cli.puzzles import puzzles_app
+from chessteach.cli.study import study
 from chessteach.cli.train import TRAIN_CONTEXT, train
 from chessteach.errors import UsageError
 
@@ -57,6 +58,7 @@ COMMANDS = (
     Command("exam", exam),
     Command("explain", explain),
     Command("train", train, TRAIN_CONTEXT),
+    Command("study", study),
     Command("evals", evals),
     Command("bench", bench_app),
     Command("puzzles", puzzles_app),
