@@ -66,6 +66,8 @@ def wilson(errors: int, n: int, z: float = Z_95) -> Rate:
     >>> r = wilson(0, 4)
     >>> (r.rate, r.low, round(r.high, 3))
     (0.0, 0.0, 0.49)
+    >>> wilson(0, 12).low, wilson(5, 5).high
+    (0.0, 1.0)
     """
     if not 0 <= errors <= n:
         raise ValueError(f"{errors} errors out of {n} decisions")
@@ -75,7 +77,9 @@ def wilson(errors: int, n: int, z: float = Z_95) -> Rate:
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return Rate(errors, n, max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if errors == 0 else max(0.0, min(p, centre - half))  # exact at the ends, not off by a rounding
+    high = 1.0 if errors == n else min(1.0, max(p, centre + half))
+    return Rate(errors, n, low, high)
 
 
 @dataclass(frozen=True)
