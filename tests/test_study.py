@@ -12,6 +12,7 @@ import chess
 import chess.pgn
 import numpy as np
 import pytest
+import test_report
 from PIL import Image
 from test_report import BOARD_DARK, BOARD_LIGHT, _pixels_near, console_errors, screenshot
 from typer.testing import CliRunner
@@ -88,6 +89,28 @@ def test_an_unknown_name_lists_the_close_names(pgn: Path) -> None:
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Nakamura, Hikaru" in lines[0], result.output
+
+
+def test_hostile_names_stay_text(cache: Path, tmp_path: Path) -> None:
+    """A player named with markup, braces and quotes: the page escapes it, the PGN study still parses."""
+    name = '<b>Mallory</b> "} {[%cal Ra1a8]'
+    pgn = tmp_path / "hostile.pgn"
+    pgn.write_text(f'[Event "{{x}}"]\n[White "Alice"]\n[Black "{name.replace(chr(34), "")}"]\n[Result "1-0"]\n\n'
+                   "1. e4 e5 2. Qh5 Nc6 3. Bc4 Nf6 4. Qxf7# 1-0\n", encoding="utf-8")
+    out = tmp_path / "guide"
+    result = CliRunner().invoke(app, ["study", str(pgn), "--player", "mallory", "-o", str(out), "--nodes",
+                                      str(NODES), "-w", "1", "--cache", str(cache)])
+    assert result.exit_code == 0, result.output
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "<b>Mallory" not in html and "&lt;b&gt;Mallory&lt;/b&gt;" in html
+    with open(out / "study.pgn", encoding="utf-8") as fh:
+        chapters = []
+        while (game := chess.pgn.read_game(fh)) is not None:
+            chapters.append(game)
+    assert chapters and all(not g.errors for g in chapters)
+    own = chapters[0]  # 3... Nf6?? allows mate: the drill asks for a defence
+    assert own.headers["FEN"] == "r1bqkbnr/pppp1ppp/2n5/4p2Q/2B1P3/8/PPPP1PPP/RNB1K1NR b KQkq - 3 3"
+    assert own.next() is not None and own.next().move != chess.Move.from_uci("g8f6")  # type: ignore[union-attr]
 
 
 # --- The profile ----------------------------------------------------------------------------------------
@@ -216,12 +239,7 @@ def test_the_page_is_self_contained_with_hidden_answers(guide_dir: tuple[Path, s
         min(3, sum(row.concept in d.concepts for d in guide.study.errors)) for row in guide.weak)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.skip("chromium is not installed (CI installs Debian's chromium package)")
-    return path
+chromium = test_report.chromium  # the same fixture: Chromium on PATH, or the test is skipped
 
 
 def test_the_page_renders_in_chromium(chromium: str, guide_dir: tuple[Path, str], tmp_path: Path) -> None:

@@ -10,13 +10,14 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from chessteach.cli.console import err, fail, out
+from chessteach.cli.console import err, fail, out, report_skipped
 from chessteach.cli.options import EngineSettings, engine_options, read_puzzle_file
 from chessteach.cli.paths import output_dir
+from chessteach.games.read import read_games
 from chessteach.puzzles.lichess_csv import bundled_exercises, bundled_puzzles
 from chessteach.puzzles.puzzle import Puzzle
 from chessteach.study.guide import WEAK_CONCEPTS, make_guide, write_guide
-from chessteach.study.player import UnknownPlayerError, player_games
+from chessteach.study.player import UnknownPlayerError, select_games
 
 
 @engine_options()
@@ -46,7 +47,12 @@ def study(
     if not player.strip():
         fail("--player: give a name")
     try:
-        games = player_games(pgn, player, alias or ())
+        records = list(read_games(pgn))
+    except OSError as exc:
+        fail(f"{pgn}: cannot read: {exc}")
+    report_skipped([r.error for r in records if r.error is not None or r.game is None])
+    try:
+        games = select_games(records, [player, *(alias or ())], source=str(pgn))
     except UnknownPlayerError as exc:
         fail(str(exc))
     pool_puzzles: list[Puzzle] = []

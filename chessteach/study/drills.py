@@ -199,20 +199,32 @@ def study_drills(
     return own + concept_drills([r.concept for r in weak], pool, per_concept=per_concept)
 
 
+def _clean(text: str) -> str:
+    """Comment text that cannot break PGN (no braces; one line) nor start a command (no ``[%``).
+
+    >>> _clean("a } b\\n [%cal Ge2e4]")
+    'a b cal Ge2e4]'
+    """
+    return " ".join(text.replace("{", "").replace("}", "").replace("[%", "").split())
+
+
 def drill_chapter(drill: Drill, number: int, *, study_name: str) -> chess.pgn.Game:
     """A drill as a PGN chapter: the solver's position ([FEN], [SetUp "1"]), the question as the first comment,
     the answer line as the main line with the answer's arrow (green; the player's move in red) and the squares
     of its facts highlighted."""
     board = drill.board
     game = chess.pgn.Game()
-    game.headers["Event"] = f"{study_name}: {number}. {drill.title}"
+    chapter = f"{number}. {drill.title}"
+    game.headers["Event"] = f"{study_name}: {chapter}"  # as Lichess exports a study's chapter
     game.headers["Site"] = drill.url
-    game.headers["White"] = "?"
-    game.headers["Black"] = "?"
+    del game.headers["White"], game.headers["Black"]  # no players: Lichess would name the chapter "? - ?"
     game.headers["Result"] = "*"
+    game.headers["StudyName"] = study_name
+    game.headers["ChapterName"] = chapter
     game.headers["Annotator"] = "chessteach study"
     game.setup(board)
-    game.comment = f"{drill.question} Concepts: {', '.join(drill.concepts) or 'none found'}. ({drill.difficulty})"
+    game.comment = _clean(
+        f"{drill.question} Concepts: {', '.join(drill.concepts) or 'none found'}. ({drill.difficulty})")
     node: chess.pgn.GameNode = game
     line = board.copy(stack=False)
     for index, san in enumerate(drill.answer_san):
@@ -220,7 +232,7 @@ def drill_chapter(drill: Drill, number: int, *, study_name: str) -> chess.pgn.Ga
         node = node.add_variation(move)
         line.push(move)
         if index == 0:
-            node.comment = drill.note
+            node.comment = _clean(drill.note)
             arrows = [chess.svg.Arrow(move.from_square, move.to_square, color="green")]
             played = drill.played
             if played is not None and played != move:
