@@ -223,6 +223,17 @@ def test_the_command_reports_and_a_rerun_costs_no_engine_time(guide_dir: tuple[P
         encoding="utf-8")
 
 
+def test_the_exam_takes_drills_csv(guide_dir: tuple[Path, str], guide: Guide, tiny_model_dir: Path,
+                                   tmp_path: Path) -> None:
+    """``chessteach exam`` examines a (tiny, random) student on the weakest concept with the drills as puzzles."""
+    concept = guide.weak[0].concept
+    result = CliRunner().invoke(app, [
+        "exam", "--student", f"hf:{tiny_model_dir}", "--themes", concept, "--puzzles", str(guide_dir[0] / "drills.csv"),
+        "-n", "2", "-o", str(tmp_path / "exam"), "--cache", str(tmp_path / "exams.sqlite"), "--max-new-tokens", "4"])
+    assert result.exit_code == 0, result.output
+    assert "uplift" in result.output and (tmp_path / "exam" / "answers.csv").exists()
+
+
 # --- The page -------------------------------------------------------------------------------------------
 
 
