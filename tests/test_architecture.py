@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "architecture.md"
 PATH = re.compile(r"`((?:chessteach|tests|configs|engines|puzzles|docs)/[\w./*-]+)`")
-PACKAGES = ("cli", "rl", "teaching", "exercises", "puzzles", "games", "concepts", "engine", "llm", "data")
+PACKAGES = ("cli", "rl", "study", "teaching", "exercises", "puzzles", "games", "concepts", "engine", "llm", "data")
 MODULE = re.compile(r"`((?:" + "|".join(PACKAGES) + r")/[\w/]+\.py)`")
 """A module inside the package may be named without the leading ``chessteach/`` (``engine/pool.py``)."""
 
