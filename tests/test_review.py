@@ -22,6 +22,7 @@ from chessteach.concepts.notation import numbered_sans, ply_label
 from chessteach.concepts.positional import PAWN_PLAY_KINDS
 from chessteach.concepts.registry import positional_facts
 from chessteach.engine import AnalysisCache, EngineLimit, EnginePool, Judgment
+from chessteach.games.annotate import annotate_game
 from chessteach.games.moments import new_positional_facts
 from chessteach.games.read import game_positions, read_games
 from chessteach.games.review import review_games
@@ -97,6 +98,36 @@ def test_judgments_agree_with_the_win_drops(reviewed: Path) -> None:
         if not math.isclose(drop, 5, abs_tol=1e-3) and not math.isclose(drop, 10, abs_tol=1e-3):
             assert row.judgment == expected, (row.game, row.ply, row.san, drop, row.judgment)
     assert set(moves.judgment) <= {"", "Inaccuracy", "Mistake", "Blunder"}
+
+
+def test_moves_csv_has_the_refutation_of_each_critical_move(reviewed: Path) -> None:
+    moves = pd.read_csv(reviewed / "out" / "moves.csv", keep_default_na=False)
+    critical = moves[moves.critical.astype(str) == "True"]
+    assert len(critical) >= 2
+    assert (moves[moves.critical.astype(str) != "True"].refutation_line == "").all()
+    for row in critical.itertuples():
+        board = chess.Board(row.fen_before)
+        board.push_uci(row.uci)
+        if board.is_game_over():
+            continue
+        for san in row.refutation_line.split():
+            board.push_san(san)  # a legal line from the position after the move
+        assert row.refutation_line, (row.game, row.ply)
+    assert "mate in 1" in set(critical.refutation_wins)  # the miniature's 3... Nf6, refuted by 4. Qxf7#
+
+
+def test_the_refutation_is_a_variation_where_the_game_went_another_way() -> None:
+    """After 3... Nf6?? White missed 4. Qxf7#: the annotated PGN has the mate as a variation of 4. Qf3, and says
+    so in the comment; the main line stays the game's."""
+    game = chess.pgn.read_game(io.StringIO(MINIATURE.replace("4. Qxf7# 1-0", "4. Qf3 *")))
+    assert game is not None
+    with EnginePool(limit=EngineLimit(nodes=5000), workers=1, cache=AnalysisCache(":memory:")) as pool:
+        [review] = review_games([game], pool)
+    annotated = annotate_game(game, review)
+    assert list(annotated.mainline_moves()) == list(game.mainline_moves())
+    nf6 = [node for node in annotated.mainline() if node.ply() == 6][0]
+    assert "Qxf7# refutes it, with mate in 1." in nf6.comment
+    assert [nf6.board().san(v.move) for v in nf6.variations] == ["Qf3", "Qxf7#"]
 
 
 def test_accuracies_and_the_crushed_side(reviewed: Path) -> None:

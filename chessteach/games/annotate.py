@@ -35,7 +35,9 @@ def _comment(move: MoveReview) -> str:
         text += f" {move.best_san} was best."
     refutation = move.refutation
     if refutation is not None:
-        text += f" {refutation.reply_san} refutes it" + ("." if refutation.wins is None else f", {refutation.wins}.")
+        played_best = move.best_san == move.san
+        text += f" The best reply is {refutation.reply_san}" if played_best else f" {refutation.reply_san} refutes it"
+        text += "." if refutation.wins is None else f", {refutation.wins}."
     if move.concepts:
         text += " Concepts: " + ", ".join(move.concepts) + "."
     return _clean(text)
