@@ -22,6 +22,7 @@ from chessteach.concepts.pieces import material_balance
 from chessteach.concepts.positional import PAWN_PLAY_KINDS
 from chessteach.concepts.registry import move_facts as concept_move_facts
 from chessteach.concepts.registry import positional_facts
+from chessteach.concepts.tactics import find_hanging, find_trapped
 from chessteach.engine import EngineLine, Judgment
 
 SWING = 20.0
@@ -106,8 +107,8 @@ class Refutation:
     start, in pawns (:func:`~chessteach.concepts.pieces.material_balance`); ``mate`` the moves to mate when the
     engine's score after the move is a mate for the refuting side, else None. ``facts`` are the checked facts
     along the line, each with the ``position`` (FEN) it holds on: the tactics of the refuting side's moves
-    (forks, skewers, pins, double and discovered checks), the pieces the other side's replies leave hanging
-    or trapped, the checkmate the line ends in and its pattern (or, for a mate score, the pieces attacking the
+    (forks, skewers, pins, double and discovered checks), the other side's pieces left hanging or trapped
+    (after a move of the refuting side, or by the other side's own reply; each piece once), the checkmate the line ends in and its pattern (or, for a mate score, the pieces attacking the
     king at its end: the mating net), and the refuting side's passed pawns new at its end.
     """
 
@@ -153,6 +154,14 @@ def _checked_at(board: chess.Board, facts: list[Fact]) -> list[Fact]:
     return [f.at(board) for f in facts if check_fact(board, f)]
 
 
+def _targets(board: chess.Board) -> list[Fact]:
+    """The side to move's pieces (not pawns or the king) left hanging or trapped on ``board``, square by square:
+    what the other side's last move threatens."""
+    pieces = board.occupied_co[board.turn] & ~board.pawns & ~board.kings
+    found = [find(board, square) for square in chess.SquareSet(pieces) for find in (find_hanging, find_trapped)]
+    return [f for f in found if f is not None]
+
+
 def _mating_net(board: chess.Board, last: chess.Move, victim: chess.Color, mate: int | None) -> list[Fact]:
     """The checkmate a line ends in and its named pattern; for a line that stops short of a mate the engine
     sees, the pieces attacking the ``victim``'s king at its end."""
@@ -183,14 +192,19 @@ def refutation(board: chess.Board, move: chess.Move, line: EngineLine) -> Refuta
     if not san:
         return None
     facts: list[Fact] = []
+    seen: set[tuple[str, tuple[chess.Square, ...], tuple[str, ...]]] = set()
     current = start.copy(stack=False)
     for played in line.pv[: len(san)]:
         current.push(played)
-        if current.turn != refuter:  # the refuting side's move: the tactics it makes
+        if current.turn != refuter:  # the refuting side's move: the tactics it makes, the pieces it leaves loose
             facts += _checked_at(current, concept_move_facts(current, played, MOVE_TACTICS))
+            loose = _targets(current)
         else:  # the other side's reply: the pieces it leaves loose
-            loose = concept_move_facts(current, played, PIECE_SAFETY)
-            facts += _checked_at(current, sorted(loose, key=lambda f: f.squares[0]))
+            loose = sorted(concept_move_facts(current, played, PIECE_SAFETY), key=lambda f: f.squares[0])
+        for fact in _checked_at(current, loose):  # a loose piece once, where the line first leaves it loose
+            if (fact.kind, fact.squares, fact.pieces) not in seen:
+                seen.add((fact.kind, fact.squares, fact.pieces))
+                facts.append(fact)
     facts += _mating_net(current, line.pv[len(san) - 1], not refuter, mate)
     passed = [f for f in new_positional_facts(start, current) if f.kind == "passed_pawn" and f.color == refuter]
     facts += _checked_at(current, passed)
