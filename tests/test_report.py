@@ -25,6 +25,7 @@ import pytest
 from markupsafe import escape
 from PIL import Image
 
+from chessteach.concepts.notation import numbered_sans
 from chessteach.engine import AnalysisCache, EngineLimit, EnginePool
 from chessteach.games.read import read_games
 from chessteach.games.report import write_report
@@ -247,6 +248,22 @@ def test_report_shows_the_numbers(report: Path, reviews: list[GameReview]) -> No
         assert f"{moment.win_before:.0f}% → {moment.win_after:.0f}%" in html
         assert moment.san in html
     assert "None: no mistakes or blunders" in html  # the Zurich draw has no critical moment
+
+
+def test_report_shows_each_refutation_beside_the_engine_line(report: Path, reviews: list[GameReview]) -> None:
+    """Each critical moment's refutation: its numbered line (with what it wins) after the engine's line, and
+    its facts under a heading naming the line up to the position they hold on."""
+    html = report.read_text(encoding="utf-8")
+    refuted = [m for r in reviews for m in r.moments if m.refutation is not None]
+    assert refuted and html.count("<dt>Refutation</dt>") == len(refuted)
+    for moment in refuted:
+        assert moment.refutation is not None
+        line = numbered_sans(moment.ply + 1, moment.refutation.san)
+        wins = f' <span class="muted">({moment.refutation.wins})</span>' if moment.refutation.wins else ""
+        assert f"<dt>Refutation</dt>\n        <dd>{escape(line)}{wins}</dd>" in html
+        for fact in moment.refutation.facts:
+            assert str(escape(fact.text[:1].upper() + fact.text[1:])) in html
+    assert "<h5>Refutation: after " in html
 
 
 def test_report_is_self_contained_and_escapes_headers(report: Path) -> None:

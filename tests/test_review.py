@@ -17,9 +17,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from chessteach.cli import app
+from chessteach.concepts.facts import check_fact
+from chessteach.concepts.notation import numbered_sans, ply_label
 from chessteach.concepts.positional import PAWN_PLAY_KINDS
 from chessteach.concepts.registry import positional_facts
-from chessteach.engine import AnalysisCache, EngineLimit, EnginePool
+from chessteach.engine import AnalysisCache, EngineLimit, EnginePool, Judgment
+from chessteach.games.annotate import annotate_game
 from chessteach.games.moments import new_positional_facts
 from chessteach.games.read import game_positions, read_games
 from chessteach.games.review import review_games
@@ -97,6 +100,36 @@ def test_judgments_agree_with_the_win_drops(reviewed: Path) -> None:
     assert set(moves.judgment) <= {"", "Inaccuracy", "Mistake", "Blunder"}
 
 
+def test_moves_csv_has_the_refutation_of_each_critical_move(reviewed: Path) -> None:
+    moves = pd.read_csv(reviewed / "out" / "moves.csv", keep_default_na=False)
+    critical = moves[moves.critical.astype(str) == "True"]
+    assert len(critical) >= 2
+    assert (moves[moves.critical.astype(str) != "True"].refutation_line == "").all()
+    for row in critical.itertuples():
+        board = chess.Board(row.fen_before)
+        board.push_uci(row.uci)
+        if board.is_game_over():
+            continue
+        for san in row.refutation_line.split():
+            board.push_san(san)  # a legal line from the position after the move
+        assert row.refutation_line, (row.game, row.ply)
+    assert "mate in 1" in set(critical.refutation_wins)  # the miniature's 3... Nf6, refuted by 4. Qxf7#
+
+
+def test_the_refutation_is_a_variation_where_the_game_went_another_way() -> None:
+    """After 3... Nf6?? White missed 4. Qxf7#: the annotated PGN has the mate as a variation of 4. Qf3, and says
+    so in the comment; the main line stays the game's."""
+    game = chess.pgn.read_game(io.StringIO(MINIATURE.replace("4. Qxf7# 1-0", "4. Qf3 *")))
+    assert game is not None
+    with EnginePool(limit=EngineLimit(nodes=5000), workers=1, cache=AnalysisCache(":memory:")) as pool:
+        [review] = review_games([game], pool)
+    annotated = annotate_game(game, review)
+    assert list(annotated.mainline_moves()) == list(game.mainline_moves())
+    nf6 = [node for node in annotated.mainline() if node.ply() == 6][0]
+    assert "Qxf7# refutes it, with mate in 1." in nf6.comment
+    assert [nf6.board().san(v.move) for v in nf6.variations] == ["Qf3", "Qxf7#"]
+
+
 def test_accuracies_and_the_crushed_side(reviewed: Path) -> None:
     games = pd.read_csv(reviewed / "out" / "games.csv")
     assert len(games) == 4
@@ -164,6 +197,47 @@ def test_review_library_on_a_miniature() -> None:
     nf6 = review.moves[5]
     assert nf6.san == "Nf6" and nf6.judgment is not None and nf6.critical
     assert nf6.best_san != "Nf6" and moment_writeups(review)[nf6.ply].startswith("3... Nf6")
+    assert nf6.refutation is not None and nf6.refutation.san == ["Qxf7#"] and nf6.refutation.mate == 1
+    assert [f.kind for f in nf6.refutation.facts][:1] == ["checkmate"]
+    assert "White's best reply is 4. Qxf7# (line: 4. Qxf7#), with mate in 1: " in moment_writeups(review)[nf6.ply]
+
+
+def test_each_mistake_and_blunder_has_a_checked_refutation(pgn_dir: Path, tmp_path: Path) -> None:
+    """On a real game, every mistake and blunder has a refutation: its first move is the engine's best reply
+    in the position after the move, its line is legal, and each fact holds on a board along the line. A rerun
+    from the cache with another number of engines gives the same refutations."""
+    [record] = [r for r in read_games(pgn_dir / "candidates-2022-sample.pgn") if r.number == 1]
+    assert record.game is not None
+    cache = AnalysisCache(tmp_path / "cache.sqlite")
+    with EnginePool(limit=EngineLimit(nodes=20000), workers=2, cache=cache) as pool:
+        [review] = review_games([record.game], pool)
+        bad = [m for m in review.moves if m.judgment in (Judgment.MISTAKE, Judgment.BLUNDER)]
+        assert len(bad) >= 2
+        afters = []
+        for m in bad:
+            board = chess.Board(m.fen_before)
+            board.push_uci(m.uci)
+            afters.append(board.copy(stack=False))
+        replies = [a.best_move for a in pool.analyse(afters)]
+    writeups = moment_writeups(review)
+    for m, after, reply in zip(bad, afters, replies, strict=True):
+        refutation = m.refutation
+        assert refutation is not None and reply is not None, m.san
+        assert refutation.san[0] == after.san(reply)
+        line = after.copy(stack=False)
+        positions = set()
+        for san in refutation.san:
+            line.push_san(san)  # raises on an illegal move
+            positions.add(line.fen())
+        for fact in refutation.facts:
+            assert fact.position in positions, (m.san, fact)
+            assert check_fact(chess.Board(fact.position), fact), (m.san, fact)
+        reply_label = ply_label(m.ply + 1, refutation.reply_san)
+        assert f"best reply is {reply_label} (line: {numbered_sans(m.ply + 1, refutation.san)})" in writeups[m.ply]
+    assert any(m.refutation and m.refutation.facts for m in bad)
+    with EnginePool(limit=EngineLimit(nodes=20000), workers=1, cache=cache) as pool:
+        [again] = review_games([record.game], pool)
+    assert [m.refutation for m in again.moves] == [m.refutation for m in review.moves]
 
 
 def test_moment_write_ups_name_structure_changes_not_pieces_against_pawns() -> None:

@@ -1,5 +1,7 @@
 """The annotated PGN: the original games with ``[%eval]`` on every move, judgments as NAGs, and at each
-inaccuracy, mistake and blunder a comment with the better move, its line and the concept at play.
+inaccuracy, mistake and blunder a comment with the better move, its line and the concept at play, and the
+move's refutation (the opponent's best reply, what it wins, and its line as a variation of the next move where
+the game went another way).
 
 Standard PGN only (the form Lichess exports), so that it imports into Lichess studies and ChessBase:
 ``{ [%eval 0.35] }`` comments, NAGs ``$6`` / ``$2`` / ``$4``, the engine's line as a variation. A move that
@@ -31,12 +33,13 @@ def _comment(move: MoveReview) -> str:
     text = f"{move.judgment}."
     if move.best_san and move.best_san != move.san:
         text += f" {move.best_san} was best."
-    concepts = []
-    for facts in (move.played_facts, move.best_facts):
-        if facts is not None:
-            concepts += [f.concept for f in facts.all if f.concept]
-    if concepts:
-        text += " Concepts: " + ", ".join(dict.fromkeys(concepts)) + "."
+    refutation = move.refutation
+    if refutation is not None:
+        played_best = move.best_san == move.san
+        text += f" The best reply is {refutation.reply_san}" if played_best else f" {refutation.reply_san} refutes it"
+        text += "." if refutation.wins is None else f", {refutation.wins}."
+    if move.concepts:
+        text += " Concepts: " + ", ".join(move.concepts) + "."
     return _clean(text)
 
 
@@ -58,6 +61,7 @@ def annotate_game(game: chess.pgn.Game, review: GameReview, *, annotator: str | 
         node.nags = {n for n in node.nags if n not in _ASSESSMENT_NAGS} | {move.judgment.nag}
         node.comment = _clean(f"{node.comment} {_comment(move)}")
         _add_best_line(parent, move)
+        _add_refutation(node, move)
     return annotated
 
 
@@ -65,9 +69,22 @@ def _add_best_line(parent: chess.pgn.GameNode, move: MoveReview) -> None:
     """The engine's line from the position before the move, as a variation."""
     if not move.best_san or move.best_san == move.san or not move.best_pv_san:
         return
+    _add_line(parent, move.best_pv_san)
+
+
+def _add_refutation(node: chess.pgn.GameNode, move: MoveReview) -> None:
+    """The refutation's line from the position after the move, as a variation of the game's next move (none
+    where the game ends there: a variation would become its main line)."""
+    if move.refutation is not None and node.variations:
+        _add_line(node, move.refutation.san)
+
+
+def _add_line(parent: chess.pgn.GameNode, sans: Sequence[str]) -> None:
+    """``sans`` played from ``parent`` as a new variation; none where ``parent`` already has the first move (the
+    game or another variation goes that way)."""
     board = parent.board()
     variation: chess.pgn.GameNode = parent
-    for san in move.best_pv_san:
+    for san in sans:
         try:
             chess_move = board.parse_san(san)
         except ValueError:

@@ -39,15 +39,9 @@ def moves_frame(reviews: Sequence[GameReview]) -> pd.DataFrame:
                     "best_san": m.best_san or "",
                     "best_line": " ".join(m.best_pv_san),
                     "critical": m.critical,
-                    "concepts": " ".join(
-                        dict.fromkeys(
-                            f.concept
-                            for facts in (m.played_facts, m.best_facts)
-                            if facts is not None
-                            for f in facts.all
-                            if f.concept
-                        )
-                    ),
+                    "refutation_line": " ".join(m.refutation.san) if m.refutation is not None else "",
+                    "refutation_wins": (m.refutation.gain or "") if m.refutation is not None else "",
+                    "concepts": " ".join(m.concepts),
                 }
             )
     return pd.DataFrame(rows)

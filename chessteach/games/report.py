@@ -2,7 +2,8 @@
 
 Per game: the players and the event, each side's accuracy table (Lichess accuracy, ACPL, the judgments'
 counts, accuracy by phase), white's win% graph, and every critical moment with a board, the move's
-judgment, the win% before and after it, the engine's line, the write-up and the checked facts.
+judgment, the win% before and after it, the engine's line, the refutation of the move played (the opponent's
+best reply and what it wins), the write-up and the checked facts.
 
 The page needs nothing from the network: the CSS is inline, the graph (matplotlib) and the boards
 (python-chess) are inline SVG, and there is no JavaScript. The layout lives in the Jinja2 template
@@ -36,7 +37,7 @@ from matplotlib.ticker import FuncFormatter
 from chessteach.concepts.facts import Fact
 from chessteach.concepts.notation import numbered_sans, ply_label
 from chessteach.engine import Judgment
-from chessteach.games.moments import SWING
+from chessteach.games.moments import SWING, Refutation
 from chessteach.games.review import PHASES, GameReview, MoveReview, SideStats, format_score
 
 logger = logging.getLogger(__name__)
@@ -94,6 +95,8 @@ class MomentView:
     eval_after: str
     best_label: str | None
     best_line: str
+    refutation_line: str
+    refutation_wins: str | None
     writeup: str
     facts: list[FactGroup]
 
@@ -375,6 +378,8 @@ def _moment_view(move: MoveReview, game_anchor: str, writeup: str) -> MomentView
         eval_after=format_score(move.eval_after),
         best_label=best_label,
         best_line=numbered_sans(move.ply, move.best_pv_san[:BEST_LINE_PLIES]),
+        refutation_line=numbered_sans(move.ply + 1, move.refutation.san) if move.refutation is not None else "",
+        refutation_wins=move.refutation.wins if move.refutation is not None else None,
         writeup=writeup,
         facts=_fact_groups(move),
     )
@@ -402,14 +407,17 @@ def _sentences(facts: Sequence[Fact]) -> list[str]:
 
 
 def _fact_groups(move: MoveReview) -> list[FactGroup]:
-    """The checked facts of the move played and of the best move, grouped by the position they are about."""
+    """The checked facts of the move played, along its refutation and of the best move, grouped by the position
+    they are about."""
     groups: list[FactGroup] = []
     reply_ply = move.ply + 1
     played, best = move.played_facts, move.best_facts
     if played is not None:
         if played.after_move:
             groups.append(FactGroup(f"After {ply_label(move.ply, played.san)}", _sentences(played.after_move)))
-        if played.reply_san and played.after_reply:
+        if move.refutation is not None:
+            groups += _refutation_groups(move, move.refutation)
+        elif played.reply_san and played.after_reply:
             heading = f"After the engine's reply {ply_label(reply_ply, played.reply_san)}"
             groups.append(FactGroup(heading, _sentences(played.after_reply)))
     if best is not None:
@@ -419,3 +427,17 @@ def _fact_groups(move: MoveReview) -> list[FactGroup]:
             heading = f"After {ply_label(move.ply, best.san)} {ply_label(reply_ply, best.reply_san)}"
             groups.append(FactGroup(heading, _sentences(best.after_reply)))
     return groups
+
+
+def _refutation_groups(move: MoveReview, refutation: Refutation) -> list[FactGroup]:
+    """The refutation's facts, one group per position along its line, headed by the line up to there."""
+    board = chess.Board(move.fen_before)
+    board.push_uci(move.uci)
+    headings: dict[str, str] = {}
+    for i, san in enumerate(refutation.san):
+        board.push_san(san)
+        headings.setdefault(board.fen(), f"Refutation: after {numbered_sans(move.ply + 1, refutation.san[: i + 1])}")
+    groups: dict[str, list[Fact]] = {}
+    for fact in refutation.facts:
+        groups.setdefault(fact.position or "", []).append(fact)
+    return [FactGroup(headings.get(fen, "Refutation"), _sentences(facts)) for fen, facts in groups.items()]

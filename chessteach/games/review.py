@@ -14,6 +14,7 @@ import chess
 import chess.engine
 import chess.pgn
 
+from chessteach.concepts.facts import Fact
 from chessteach.concepts.notation import legal_sans
 from chessteach.concepts.phase import game_phase
 from chessteach.engine import (
@@ -27,7 +28,7 @@ from chessteach.engine import (
 )
 from chessteach.engine.pool import Progress
 from chessteach.engine.score import score_win_percent
-from chessteach.games.moments import MoveFacts, is_critical, move_facts
+from chessteach.games.moments import MoveFacts, Refutation, is_critical, move_facts, refutation
 from chessteach.games.read import game_inputs, game_positions
 
 PHASES = ("opening", "middlegame", "endgame")
@@ -40,7 +41,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class MoveReview:
-    """The engine's verdict on one move. Win% and centipawns are from the mover's point of view."""
+    """The engine's verdict on one move. Win% and centipawns are from the mover's point of view.
+
+    At a critical moment, ``played_facts`` and ``best_facts`` are the checked facts of the move played and of
+    the engine's best move, and ``refutation`` the opponent's best reply to the move played and the engine's
+    line after it, with what it wins (:class:`~chessteach.games.moments.Refutation`).
+    """
 
     ply: int
     san: str
@@ -60,6 +66,7 @@ class MoveReview:
     critical: bool = False
     played_facts: MoveFacts | None = None
     best_facts: MoveFacts | None = None
+    refutation: Refutation | None = None
 
     @property
     def move_number(self) -> int:
@@ -68,6 +75,17 @@ class MoveReview:
     @property
     def win_drop(self) -> float:
         return self.win_before - self.win_after
+
+    @property
+    def facts(self) -> list[Fact]:
+        """Every checked fact of the moment: the move played's, the best move's, then those along the refutation."""
+        facts = [f for found in (self.played_facts, self.best_facts) if found is not None for f in found.all]
+        return facts + (self.refutation.facts if self.refutation is not None else [])
+
+    @property
+    def concepts(self) -> list[str]:
+        """The concepts of :attr:`facts`, each once, in order."""
+        return list(dict.fromkeys(f.concept for f in self.facts if f.concept))
 
 
 @dataclass
@@ -140,7 +158,8 @@ def review_game(
     """Review a game from the analyses of its positions (``len(moves) + 1`` of them, in order).
 
     Each move gets its phase (Lichess's division, never going back), its judgment, and, at critical moments,
-    the facts of the move played and of the best move. The review is data only: the moments' write-ups are
+    the facts of the move played and of the best move, and the move's refutation (the engine's best line in
+    the position after it, which is the next position's analysis). The review is data only: the moments' write-ups are
     composed above it (:func:`chessteach.teaching.moments.moment_writeups`). A move whose position before or
     after has no analysis (the engine failed twice) is skipped and noted in ``errors``.
     """
@@ -193,7 +212,9 @@ def review_game(
                 if best is not None and best != move
                 else None
             )
-            review = replace(review, played_facts=played, best_facts=best_facts)
+            review = replace(
+                review, played_facts=played, best_facts=best_facts, refutation=refutation(board, move, after.best)
+            )
         reviews.append(review)
     accuracy = game_accuracy(white_cps, start_color=boards[0].turn) if not errors else game_accuracy([])
     if errors:

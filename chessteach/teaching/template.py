@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+import chess
+
 from chessteach.concepts.facts import Fact
-from chessteach.concepts.notation import move_label, move_number
+from chessteach.concepts.notation import move_label, move_number, numbered_sans, ply_label
+from chessteach.games.moments import Refutation
 from chessteach.games.review import MoveReview
 from chessteach.puzzles.puzzle import Puzzle
 from chessteach.teaching.explain import explain_concept
@@ -29,8 +32,8 @@ def _sentences(texts: list[str]) -> str:
 
 
 class TemplateExplainer:
-    """Fills a fixed structure from the facts: for a game's moment, what happened, what was better, and why
-    (the concepts); for a concept, the four sections of :func:`chessteach.teaching.explain.explain_concept`."""
+    """Fills a fixed structure from the facts: for a game's moment, what happened, the opponent's best reply
+    and what it wins (the refutation), what was better, and why (the concepts); for a concept, the four sections of :func:`chessteach.teaching.explain.explain_concept`."""
 
     max_facts = 3
 
@@ -51,7 +54,9 @@ class TemplateExplainer:
             own = [f.text for f in facts.after_move[: self.max_facts]]
             if own:
                 parts.append("After it: " + _sentences(own))
-            if facts.reply_san and facts.after_reply:
+            if moment.refutation is not None:
+                parts.append(self._refutation(moment, played, moment.refutation))
+            elif facts.reply_san and facts.after_reply:
                 parts.append(
                     f"The engine's answer {facts.reply_san} punishes it: "
                     + _sentences([f.text for f in facts.after_reply[: self.max_facts]])
@@ -65,3 +70,14 @@ class TemplateExplainer:
                 text += " " + _sentences([f.text for f in best.all[: self.max_facts]])
             parts.append(text)
         return " ".join(parts)
+
+    def _refutation(self, moment: MoveReview, played: str, refutation: Refutation) -> str:
+        """``After 23. Qd2, Black's best reply is 23... Nxe4 (line: 23... Nxe4 24. Qe2 Nc3), winning a pawn: ...``:
+        the engine's line after the move, what it wins and the checked facts along it."""
+        side = "Black" if moment.color == chess.WHITE else "White"
+        reply = ply_label(moment.ply + 1, refutation.reply_san)
+        text = f"After {played}, {side}'s best reply is {reply} (line: {numbered_sans(moment.ply + 1, refutation.san)})"
+        if refutation.wins is not None:
+            text += f", {refutation.wins}"
+        facts = [f.text for f in refutation.facts[: self.max_facts]]
+        return text + (": " + _sentences(facts) if facts else ".")
