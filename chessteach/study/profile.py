@@ -126,7 +126,10 @@ def refutation_facts(move: MoveReview, reply: MoveReview | None) -> list[Fact]:
     """What the opponent's best reply to ``move`` exploited, as checked facts: the review's
     ``played_facts.after_reply`` at a critical moment; elsewhere the same facts found from the best move of
     the next position (``reply``, the review of the opponent's move after ``move``). The one place the study
-    reads a refutation, so that a fuller one can take its place."""
+    reads a refutation. It deliberately reads the facts one reply deep, not the review's fuller
+    :attr:`~chessteach.games.review.MoveReview.refutation` (facts along the whole line): that exists only at
+    critical moments, and facts found deeper at the player's errors than at their other decisions would inflate
+    every concept's error rate."""
     if move.played_facts is not None:
         return list(move.played_facts.after_reply)
     if reply is None or not reply.best_pv_san:
