@@ -651,7 +651,8 @@ def check_examples_text(text: str, examples: Sequence[Puzzle]) -> FactCheck:
             verdicts += checkers[owner].check(claim)
         else:
             tries: list[list[Claim]] = [checker.check(claim) for checker in checkers]
-            verdicts += max(tries, key=_score)
+            best: list[Claim] = max(tries, key=_score)
+            verdicts += best
     result = FactCheck.of(verdicts)
     logger.debug("fact-check of a %d-character text on %d examples: %s", len(text), len(examples), result.summary())
     return result

@@ -138,13 +138,13 @@ def example_spans(text: str) -> list[tuple[int, int, int]]:
     >>> [(n, text[s:e].split()[-1]) for n, s, e in example_spans(text)]
     [(1, 'Nf3.'), (2, 'e4.')]
     """
-    spans = []
+    spans: list[tuple[int, int, int]] = []
     for span in section_spans(text):
         if span.name != WORKED_EXAMPLE:
             continue
         marks = list(_EXAMPLE_HEADING.finditer(text, span.start, span.end))
-        for mark, following in zip(marks, [*marks[1:], None], strict=True):
-            spans.append((int(mark.group("number")), mark.start(), following.start() if following else span.end))
+        ends = [m.start() for m in marks[1:]] + [span.end] if marks else []
+        spans += [(int(m.group("number")), m.start(), end) for m, end in zip(marks, ends, strict=True)]
     return spans
 
 
