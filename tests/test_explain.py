@@ -14,15 +14,13 @@ from typer.testing import CliRunner
 
 from chessteach.cli import app
 from chessteach.concepts import UnknownConceptError, check_fact
-from chessteach.concepts.catalog import concepts, get_concept
+from chessteach.concepts.catalog import POSITIONAL, concepts, get_concept
 from chessteach.concepts.notation import numbered_line
 from chessteach.concepts.registry import DETECTORS
 from chessteach.llm.base import GenerationConfig, Prompt
 from chessteach.puzzles import Puzzle, read_puzzles, tag_puzzle
-from chessteach.teaching import TemplateExplainer
-from chessteach.concepts.catalog import POSITIONAL
-from chessteach.puzzles import bundled_puzzles
 from chessteach.puzzles.lichess_csv import bundled_exercises
+from chessteach.teaching import TemplateExplainer
 from chessteach.teaching.examples import brought_facts, example_source, gather_example, pick_examples
 from chessteach.teaching.explain import (
     SYSTEM_PROMPT,
@@ -600,3 +598,19 @@ def test_cli_explain_positional_concept_without_exercises_falls_back_to_the_samp
 def test_cli_explain_examples_must_be_positive() -> None:
     result = CliRunner().invoke(app, ["explain", "--concept", "fork", "--examples", "0"])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("distractors", ["a1a2 h7h8 b1b2", "zz99 e2e4", ""])
+def test_bad_distractors_are_left_out_not_an_error(exercises: list[Puzzle], distractors: str) -> None:
+    puzzle = pick_examples("outpost", exercises, 1)[0]
+    bad = Puzzle(
+        id=puzzle.id,
+        fen=puzzle.fen,
+        moves=list(puzzle.moves),
+        themes=list(puzzle.themes),
+        setup=False,
+        extra={**puzzle.extra, "Distractors": distractors},
+    )
+    explanation = explain_concept("outpost", [bad, pick_examples("outpost", exercises, 2)[1]])
+    page = explanation_markdown(explanation, [bad, pick_examples("outpost", exercises, 2)[1]])
+    assert page.count("<svg") == 2 and " 0 false" in page

@@ -449,6 +449,21 @@ def _article(name: str) -> str:
     return "an" if name[:1].lower() in "aeiou" else "a"
 
 
+def legal_distractors(puzzle: Puzzle) -> list[chess.Move]:
+    """An exercise's distractors that are legal in its position (a bad one is logged and left out: the exam
+    reports it, an explanation does without it)."""
+    board = puzzle.position()
+    try:
+        moves = distractor_moves(puzzle)
+    except ValueError as exc:
+        logger.warning("exercise %s: bad Distractors: %s", puzzle.id, exc)
+        return []
+    illegal = [m.uci() for m in moves if m not in board.legal_moves]
+    if illegal:
+        logger.warning("exercise %s: illegal distractor(s) left out: %s", puzzle.id, " ".join(illegal))
+    return [m for m in moves if m in board.legal_moves]
+
+
 def _exercise_paragraph(example: Example) -> str:
     """The best move of an exercise, what it brings, and why the distractors are worse (the recorded margin)."""
     board, best = example.first_move
@@ -458,7 +473,7 @@ def _exercise_paragraph(example: Example) -> str:
         parts.append(
             f"What it brings for {concept.name.lower()}: " + " ".join(fact_sentences(example.puzzle, example.brought))
         )
-    wrong = distractor_moves(example.puzzle)
+    wrong = legal_distractors(example.puzzle)
     margin = example.puzzle.extra.get("Margin")
     if wrong:
         names = _and([board.san(m) for m in wrong])
@@ -638,13 +653,13 @@ def _mistake_sentences(examples: Sequence[Example]) -> list[str]:
     the point comes after the opponent's reply."""
     n = len(examples)
     sentences = []
-    exercises = [e for e in examples if is_exercise(e.puzzle) and distractor_moves(e.puzzle)]
+    exercises = [e for e in examples if is_exercise(e.puzzle) and legal_distractors(e.puzzle)]
     if exercises:
         concept = get_concept(examples[0].concept)
         missing = [
             e
             for e in exercises
-            if not any(_brought(e.puzzle.fen, m.uci(), e.concept) for m in distractor_moves(e.puzzle))
+            if not any(_brought(e.puzzle.fen, m.uci(), e.concept) for m in legal_distractors(e.puzzle))
         ]
         margins = sorted(float(e.puzzle.extra["Margin"]) for e in exercises if _is_number(e.puzzle.extra.get("Margin")))
         fact = f"{_article(concept.name)} {concept.name.lower()} fact"
@@ -724,6 +739,7 @@ __all__ = [
     "example_source",
     "fact_sentences",
     "gather_example",
+    "legal_distractors",
     "narrate",
     "pick_example",
     "pick_examples",

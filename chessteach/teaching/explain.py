@@ -272,7 +272,10 @@ def board_svg(example: Puzzle, *, size: int = BOARD_SIZE) -> str:
     """The solver's position as SVG, from the solver's side, with the setup move marked and an arrow for the
     first solution move (for an exercise, red arrows for its distractors too)."""
     if is_exercise(example) and not example.setup:
-        return exercise_svg(example, size=size)
+        try:
+            return exercise_svg(example, size=size)
+        except ValueError as exc:  # a malformed Distractors column: the board without its red arrows
+            logger.warning("exercise %s: %s", example.id, exc)
     board = example.position()
     first = example.solver_moves[0]
     return chess.svg.board(

@@ -637,7 +637,7 @@ def check_examples_text(text: str, examples: Sequence[Puzzle]) -> FactCheck:
     >>> from chessteach.puzzles import Puzzle
     >>> one = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"], id="one")
     >>> two = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/1R4K1 w - - 0 1", ["b1b8"], id="two")
-    >>> text = "## Worked example\n\n### Example 1: one\n\n1. Ra8#\n\n### Example 2: two\n\n1. Ra8#\n"
+    >>> text = "## Worked example\\n\\n### Example 1: one\\n\\n1. Ra8#\\n\\n### Example 2: two\\n\\n1. Ra8#\\n"
     >>> check_examples_text(text, [one, two]).false_claims[0].reason
     'Ra8# is not a legal move at 1. (White to move)'
     """
@@ -663,7 +663,7 @@ def check_explanation(explanation: Explanation, example: Puzzle | Sequence[Puzzl
 
     >>> from chessteach.puzzles import Puzzle
     >>> puzzle = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"])
-    >>> text = "## Worked example\n\n1. Ra8#: the rook on a1 moves to a8, giving checkmate.\n"
+    >>> text = "## Worked example\\n\\n1. Ra8#: the rook on a1 moves to a8, giving checkmate.\\n"
     >>> explanation = Explanation("backRankMate", text, {}, [], puzzle.id, "template")
     >>> check_explanation(explanation, puzzle).summary()
     '3 claims: 3 verified, 0 false, 0 uncheckable (100% true)'

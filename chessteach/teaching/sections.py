@@ -134,7 +134,7 @@ def example_spans(text: str) -> list[tuple[int, int, int]]:
     """Where each of several worked examples lies in the "Worked example" section: ``(number, start, end)``,
     from its ``### Example N`` line to the next one or the section's end (``number`` is 1-based).
 
-    >>> text = "## Worked example\n\n### Example 1: a\n\nNf3.\n\n### Example 2: b\n\ne4.\n\n## Common mistakes\n\nx"
+    >>> text = "## Worked example\\n\\n### Example 1: a\\n\\nNf3.\\n\\n### Example 2: b\\n\\ne4.\\n\\n## Common mistakes\\n\\nx"
     >>> [(n, text[s:e].split()[-1]) for n, s, e in example_spans(text)]
     [(1, 'Nf3.'), (2, 'e4.')]
     """
