@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import chess
@@ -464,14 +465,7 @@ def test_a_positional_concept_takes_its_examples_from_exercises_of_different_gam
 
 def test_brought_facts_are_recomputed_not_read_from_the_csv(exercises: list[Puzzle]) -> None:
     puzzle = pick_examples("outpost", exercises, 1)[0]
-    forged = Puzzle(
-        id=puzzle.id,
-        fen=puzzle.fen,
-        moves=list(puzzle.moves),
-        themes=list(puzzle.themes),
-        setup=False,
-        extra={**puzzle.extra, "Facts": "The knight on a1 is a superb outpost."},
-    )
+    forged = replace(puzzle, extra={**puzzle.extra, "Facts": "The knight on a1 is a superb outpost."})
     assert [f.text for f in brought_facts(forged, "outpost")] == [f.text for f in brought_facts(puzzle, "outpost")]
     assert "superb" not in explain_concept("outpost", forged).text
     assert brought_facts(pick_example("fork", read_puzzles(SAMPLE).puzzles), "fork") == []  # not an exercise
@@ -495,13 +489,7 @@ def test_a_bad_source_stays_in_the_games_directory_and_is_not_an_error(
     name: str, exercises: list[Puzzle], caplog: pytest.LogCaptureFixture
 ) -> None:
     puzzle = exercises[0]
-    bad = Puzzle(
-        id="x",
-        fen=puzzle.fen,
-        moves=list(puzzle.moves),
-        setup=False,
-        extra={**puzzle.extra, "SourceFile": name, "SourceGame": "99999"},
-    )
+    bad = replace(puzzle, extra={**puzzle.extra, "SourceFile": name, "SourceGame": "99999"})
     with caplog.at_level(logging.WARNING, logger="chessteach.teaching"):
         assert example_source(bad) == f"game 99999 of {name}, ply {puzzle.extra['SourcePly']}"
     assert caplog.records
@@ -603,14 +591,7 @@ def test_cli_explain_examples_must_be_positive() -> None:
 @pytest.mark.parametrize("distractors", ["a1a2 h7h8 b1b2", "zz99 e2e4", ""])
 def test_bad_distractors_are_left_out_not_an_error(exercises: list[Puzzle], distractors: str) -> None:
     puzzle = pick_examples("outpost", exercises, 1)[0]
-    bad = Puzzle(
-        id=puzzle.id,
-        fen=puzzle.fen,
-        moves=list(puzzle.moves),
-        themes=list(puzzle.themes),
-        setup=False,
-        extra={**puzzle.extra, "Distractors": distractors},
-    )
+    bad = replace(puzzle, extra={**puzzle.extra, "Distractors": distractors})
     explanation = explain_concept("outpost", [bad, pick_examples("outpost", exercises, 2)[1]])
     page = explanation_markdown(explanation, [bad, pick_examples("outpost", exercises, 2)[1]])
     assert page.count("<svg") == 2 and " 0 false" in page
