@@ -528,7 +528,8 @@ def test_the_general_sections_come_from_the_examples(exercises: list[Puzzle], sa
     assert "tempting alternatives" in mistakes
     forks = pick_examples("fork", sample, 3)
     spot = explain_concept("fork", forks).sections["How to spot it"]
-    assert "the motif is a fork: a knight in 3 forks" in spot and "a king in 3" in spot
+    assert "the motif is a fork: the forking piece is a knight in 1, a pawn in 1 and a queen in 1" in spot
+    assert "the pieces it hits include a king in 3 and a rook in 3" in spot
 
 
 def test_each_example_is_checked_on_its_own_line(exercises: list[Puzzle]) -> None:

@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_EXAMPLES = 3
 """How many examples an explanation shows unless told otherwise."""
 
-RELATION_VERBS = {"fork": "forks", "pin": "pins", "skewer": "skewers"}
+RELATION_ACTORS = {"fork": "forking piece", "pin": "pinning piece", "skewer": "skewering piece"}
 """Fact kinds whose first piece acts on the others (``pieces[0]`` forks, pins or skewers ``pieces[1:]``)."""
 
 KIND_WORDS = {
@@ -172,11 +172,13 @@ def _game_of(puzzle: Puzzle) -> str:
 
 
 def pick_examples(concept_id: str, puzzles: Iterable[Puzzle], n: int = DEFAULT_EXAMPLES) -> list[Puzzle]:
-    """Up to ``n`` puzzles that illustrate a concept, best first, from different games where there are enough.
+    """Up to ``n`` puzzles that illustrate a concept, best first, from different games where there are enough
+    (and first with different pieces making the key move: a knight's outpost beside a bishop's).
 
     The candidates are :func:`pick_example`'s; for a positional concept, exercises whose best move brings a
-    fact of the concept (:func:`brought_facts`) come first, the clearest (largest ``Margin``) first. Raises as
-    :func:`pick_example` does.
+    fact of the concept (:func:`brought_facts`) come first (those where the moved piece lands on the fact's
+    square, then those whose fact names it), then those that list the concept earlier among their themes,
+    then fuller boards (a middlegame teaches more than a bare endgame). Raises as :func:`pick_example` does.
 
     >>> from chessteach.puzzles import Puzzle
     >>> one = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"], id="m1")
@@ -192,13 +194,14 @@ def pick_examples(concept_id: str, puzzles: Iterable[Puzzle], n: int = DEFAULT_E
         raise _no_example(concept, count)
     order = [puzzle for _, puzzle in ranked]
     if concept.family == POSITIONAL:
-        order.sort(key=lambda p: (_brings_rank(p, concept.id), -_margin(p)))  # stable: ties keep the ranking
+        order.sort(key=lambda p: (_brings_rank(p, concept.id), _theme_rank(p, concept.id), -_pieces(p)))
     chosen: list[Puzzle] = []
-    games: set[str] = set()
-    for puzzle in order:  # one example per game first
-        if len(chosen) < n and _game_of(puzzle) not in games:
-            chosen.append(puzzle)
-            games.add(_game_of(puzzle))
+    for distinct in (True, False):  # one example per game, with different moving pieces first
+        for puzzle in order:
+            new_game = _game_of(puzzle) not in {_game_of(p) for p in chosen}
+            new_mover = not distinct or _mover(puzzle) not in {_mover(p) for p in chosen}
+            if len(chosen) < n and puzzle not in chosen and new_game and new_mover:
+                chosen.append(puzzle)
     chosen += [p for p in order if p not in chosen][: n - len(chosen)]
     logger.debug("examples of %s: %s (%d candidates)", concept.id, " ".join(p.id for p in chosen), len(ranked))
     return chosen
@@ -217,11 +220,20 @@ def _brings_rank(puzzle: Puzzle, concept_id: str) -> int:
     return 2 if brought else 3
 
 
-def _margin(puzzle: Puzzle) -> float:
-    try:
-        return float(puzzle.extra.get("Margin", "0"))
-    except ValueError:
-        return 0.0
+def _mover(puzzle: Puzzle) -> chess.PieceType | None:
+    """The type of the piece that makes the solver's first move."""
+    return puzzle.position().piece_type_at(puzzle.solver_moves[0].from_square)
+
+
+def _theme_rank(puzzle: Puzzle, concept_id: str) -> int:
+    """Where the concept stands among the puzzle's own themes (0: the first, the move's main point)."""
+    return puzzle.themes.index(concept_id) if concept_id in puzzle.themes else len(puzzle.themes)
+
+
+def _pieces(puzzle: Puzzle) -> int:
+    """How many pieces stand on the solver's board (a fuller board, a middlegame, teaches more than a bare
+    endgame)."""
+    return len(chess.Board(puzzle.fen).piece_map())
 
 
 # ------------------------------------------------------------------ facts
@@ -549,8 +561,8 @@ def _in(k: int, n: int) -> str:
 def _counted(counts: Counter[str], n: int) -> str:
     """``a knight in 2 and a rook in 1`` (or ``a knight`` for one example)."""
     if n == 1:
-        return _and(list(counts))
-    return _and([f"{what} in {k}" for what, k in counts.most_common()])
+        return _and(sorted(counts))
+    return _and([f"{what} in {k}" for what, k in sorted(counts.items(), key=lambda item: (-item[1], item[0]))])
 
 
 def _piece_words(symbol: str) -> str:
@@ -608,19 +620,19 @@ def _kind_sentences(examples: Sequence[Example]) -> list[str]:
     sentences = []
     kinds: Counter[str] = Counter()
     for example in examples:
-        kinds.update({f.kind for f in example.key_facts})
+        kinds.update(list(dict.fromkeys(f.kind for f in example.key_facts)))
     for kind, k in kinds.most_common():
         facts = [
             next(f for f in e.key_facts if f.kind == kind) for e in examples if any(f.kind == kind for f in e.key_facts)
         ]
         words = KIND_WORDS.get(kind, kind.replace("_", " "))
-        if kind in RELATION_VERBS:
+        if kind in RELATION_ACTORS:
             actors = Counter(_piece_words(f.pieces[0]) for f in facts)
             targets: Counter[str] = Counter()
             for fact in facts:
                 targets.update({_piece_words(p) for p in fact.pieces[1:]})
             sentences.append(
-                f"{_in(k, n)} the motif is {words}: {_counted(actors, k)} {RELATION_VERBS[kind]};"
+                f"{_in(k, n)} the motif is {words}: the {RELATION_ACTORS[kind]} is {_counted(actors, k)};"
                 f" the pieces it hits include {_counted(targets, k)}."
             )
         elif kind == "outpost":
@@ -671,8 +683,7 @@ def _mistake_sentences(examples: Sequence[Example]) -> list[str]:
         if len(missing) < len(exercises):
             sentences.append(
                 f"{_in(len(exercises) - len(missing), n)} some tempting alternatives bring {fact} too and still"
-                f" lose: {_article(concept.name)} {concept.name.lower()} alone does not decide, the best move does"
-                " more."
+                f" lose: that fact alone does not make a move the best one."
             )
         if margins:
             spread = f"{margins[0]:.3f}" if margins[0] == margins[-1] else f"{margins[0]:.3f} to {margins[-1]:.3f}"
