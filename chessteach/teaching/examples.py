@@ -732,7 +732,7 @@ def shared_sentences(examples: Sequence[Example]) -> dict[str, list[str]]:
     games = {_game_of(e.puzzle) for e in examples if e.source}
     what = []
     if games and n > 1:
-        what.append(f"The {n} examples below come from {len(games)} real game{'s' if len(games) > 1 else ''}.")
+        what.append(f"The {n} examples come from {len(games)} real game{'s' if len(games) > 1 else ''}.")
     return {
         WHAT_IT_IS: what,
         HOW_TO_SPOT: [_mover_sentence(examples), *_journeys(examples), *_kind_sentences(examples)],

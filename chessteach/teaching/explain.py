@@ -172,7 +172,7 @@ def teacher_prompt(
     examples = _examples(concept.id, example, facts)
     first = examples[0]
     example = first.puzzle
-    facts = list(first.facts) + (list(first.brought) if facts is None else [])  # given facts are used as given
+    facts = list(first.facts) if facts is not None else _with_brought(first)  # given facts are used as given
     start = example.position()
     shared = shared_sentences(examples) if len(examples) > 1 else {}
     context = {
@@ -198,6 +198,12 @@ def teacher_prompt(
     ]
 
 
+def _with_brought(example: Example) -> list[Fact]:
+    """The example's facts along the line, then those its best move brings that they do not already state."""
+    stated = {f.text for f in example.facts}
+    return [*example.facts, *(f for f in example.brought if f.text not in stated)]
+
+
 def _prompt_example(example: Example) -> dict[str, object]:
     start = example.puzzle.position()
     return {
@@ -205,7 +211,7 @@ def _prompt_example(example: Example) -> dict[str, object]:
         "fen": start.fen(),
         "side_to_move": side(start.turn),
         "solution": numbered_line(start, example.puzzle.moves[example.puzzle.setup_moves :]),
-        "facts": fact_sentences(example.puzzle, [*example.facts, *example.brought]),
+        "facts": fact_sentences(example.puzzle, _with_brought(example)),
     }
 
 
@@ -251,7 +257,7 @@ def explain_concept(
     """
     concept = get_concept(concept_id)
     examples = _examples(concept.id, example, facts)
-    all_facts = [f for e in examples for f in (*e.facts, *e.brought)]
+    all_facts = [f for e in examples for f in _with_brought(e)]
     ids = tuple(e.puzzle.id for e in examples)
     if teacher is None:
         sections = _template_sections(concept, examples)
