@@ -48,7 +48,7 @@ def _picked(concept_id: str, paths: list[Path], n: int) -> list[Puzzle]:
             return pick_examples(concept_id, read_puzzle_file(path, "cannot read puzzles: ").puzzles, n)
         except NoExampleError as exc:
             error = exc
-            logger.info("%s in %s", exc, path)
+            logger.debug("%s in %s", exc, path)
         except ChessteachError as exc:
             fail(f"{exc} in {path}")
     fail(f"{error} in {' or '.join(str(p) for p in paths)}")
