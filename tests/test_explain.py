@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import chess
+import chess.pgn
 import jinja2
 import pytest
 from typer.testing import CliRunner
 
 from chessteach.cli import app
 from chessteach.concepts import UnknownConceptError, check_fact
-from chessteach.concepts.catalog import concepts, get_concept
+from chessteach.concepts.catalog import POSITIONAL, concepts, get_concept
 from chessteach.concepts.notation import numbered_line
 from chessteach.concepts.registry import DETECTORS
 from chessteach.llm.base import GenerationConfig, Prompt
 from chessteach.puzzles import Puzzle, read_puzzles, tag_puzzle
+from chessteach.puzzles.lichess_csv import bundled_exercises
 from chessteach.teaching import TemplateExplainer
+from chessteach.teaching.examples import brought_facts, example_source, gather_example, pick_examples
 from chessteach.teaching.explain import (
     SYSTEM_PROMPT,
     USER_PROMPT,
@@ -140,8 +144,10 @@ def test_template_explanation_structure(fork_example: Puzzle) -> None:
     assert [line[3:] for line in explanation.text.splitlines() if line.startswith("## ")] == list(SECTIONS)
     assert parse_sections(explanation.text) == explanation.sections
     concept = get_concept("fork")
-    assert explanation.sections["What it is"] == concept.definition
-    assert explanation.sections["Common mistakes"] == concept.common_mistakes
+    # the catalog's text leads the general sections, then what the example shows
+    assert explanation.sections["What it is"].startswith(concept.definition)
+    assert explanation.sections["Common mistakes"].startswith(concept.common_mistakes)
+    assert "In the example the key move is a knight move" in explanation.sections["How to spot it"]
     solution = numbered_line(fork_example.position(), fork_example.solver_moves[:1])
     assert solution in explanation.sections["Worked example"]  # SAN with the move number
     assert explanation.facts == example_facts(fork_example, "fork")
@@ -384,3 +390,209 @@ def test_cli_explain_with_the_tiny_teacher(tmp_path: Path, tiny_model_dir: Path)
     assert "format incomplete" in result.output  # the tiny model writes gibberish
     page = out.read_text()
     assert "<svg" in page and "lacks section(s)" in page and "## Fact-check" in page
+
+
+# ------------------------------------------------------------------ several examples from real games
+
+
+@pytest.fixture(scope="module")
+def exercises() -> list[Puzzle]:
+    return read_puzzles(bundled_exercises()).puzzles
+
+
+def _bundled_examples(concept_id: str, exercises: list[Puzzle], sample: list[Puzzle], n: int = 3) -> list[Puzzle]:
+    """As the CLI picks them: a positional concept's from the exercises (the sample when none shows it)."""
+    sets = [exercises, sample] if get_concept(concept_id).family == POSITIONAL else [sample]
+    for puzzles in sets:
+        try:
+            return pick_examples(concept_id, puzzles, n)
+        except NoExampleError:
+            continue
+    raise NoExampleError(concept_id)
+
+
+COMMON_TACTICS = (
+    "fork",
+    "pin",
+    "skewer",
+    "discoveredAttack",
+    "hangingPiece",
+    "sacrifice",
+    "deflection",
+    "attraction",
+    "mateIn1",
+    "mateIn2",
+    "backRankMate",
+    "smotheredMate",
+    "promotion",
+    "quietMove",
+)
+
+
+def _catalog_sentences(concept_id: str) -> str:
+    concept = get_concept(concept_id)
+    return " ".join(" ".join(t.split()) for t in (concept.definition, concept.how_to_spot, concept.common_mistakes))
+
+
+@pytest.mark.parametrize("concept_id", [c.id for c in concepts(POSITIONAL)] + list(COMMON_TACTICS))
+def test_explanations_of_bundled_examples_have_no_false_claim(
+    concept_id: str, exercises: list[Puzzle], sample: list[Puzzle]
+) -> None:
+    examples = _bundled_examples(concept_id, exercises, sample)
+    explanation = explain_concept(concept_id, examples)
+    check = check_explanation(explanation, examples)
+    assert check.false == 0, (concept_id, [(c.text, c.reason) for c in check.false_claims])
+    assert check.verified > 10 * len(examples)
+    # what the template itself derives is verified; only the catalog's general words may go unchecked
+    catalog = _catalog_sentences(concept_id)
+    assert all(c.sentence in catalog for c in check.claims if c.status == UNCHECKABLE), concept_id
+    assert explanation.example_ids == tuple(p.id for p in examples) and explanation.example_id == examples[0].id
+
+
+def test_a_positional_concept_takes_its_examples_from_exercises_of_different_games(exercises: list[Puzzle]) -> None:
+    examples = pick_examples("outpost", exercises, 3)
+    assert len(examples) == 3 and len({(p.extra["SourceFile"], p.extra["SourceGame"]) for p in examples}) == 3
+    assert examples == pick_examples("outpost", list(reversed(exercises)), 3)
+    for puzzle in examples:
+        facts = brought_facts(puzzle, "outpost")
+        assert facts and all(f.concept == "outpost" for f in facts)
+        after = puzzle.position()
+        after.push(puzzle.solver_moves[0])
+        assert all(f.position == after.fen() and check_fact(after, f) for f in facts)
+        # the best move lands on the outpost, or a fact it brings names the piece it moved
+        assert any(puzzle.solver_moves[0].to_square in f.squares for f in facts)
+
+
+def test_brought_facts_are_recomputed_not_read_from_the_csv(exercises: list[Puzzle]) -> None:
+    puzzle = pick_examples("outpost", exercises, 1)[0]
+    forged = replace(puzzle, extra={**puzzle.extra, "Facts": "The knight on a1 is a superb outpost."})
+    assert [f.text for f in brought_facts(forged, "outpost")] == [f.text for f in brought_facts(puzzle, "outpost")]
+    assert "superb" not in explain_concept("outpost", forged).text
+    assert brought_facts(pick_example("fork", read_puzzles(SAMPLE).puzzles), "fork") == []  # not an exercise
+
+
+def test_an_exercise_source_names_the_players_from_the_pgn_headers(exercises: list[Puzzle]) -> None:
+    puzzle = pick_examples("outpost", exercises, 1)[0]
+    source = example_source(puzzle)
+    assert source is not None
+    number = int(puzzle.extra["SourceGame"])
+    with (ROOT / "chessteach" / "data" / "games" / puzzle.extra["SourceFile"]).open(encoding="utf-8") as handle:
+        for _ in range(number):
+            headers = chess.pgn.read_headers(handle)
+    assert headers is not None
+    assert source.startswith(f"{headers['White']} - {headers['Black']}, ")
+    assert f"(game {number} of {puzzle.extra['SourceFile']}, ply {puzzle.extra['SourcePly']})" in source
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "no-such-file.pgn", "candidates-zurich-1953.pgn"])
+def test_a_bad_source_stays_in_the_games_directory_and_is_not_an_error(
+    name: str, exercises: list[Puzzle], caplog: pytest.LogCaptureFixture
+) -> None:
+    puzzle = exercises[0]
+    bad = replace(puzzle, extra={**puzzle.extra, "SourceFile": name, "SourceGame": "99999"})
+    with caplog.at_level(logging.WARNING, logger="chessteach.teaching"):
+        assert example_source(bad) == f"game 99999 of {name}, ply {puzzle.extra['SourcePly']}"
+    assert caplog.records
+
+
+def test_a_lichess_example_shows_its_game_address(sample: list[Puzzle]) -> None:
+    puzzle = pick_example("fork", sample)
+    assert example_source(puzzle) == f"the Lichess game {puzzle.extra['GameUrl']}"
+    assert f"From the Lichess game {puzzle.extra['GameUrl']}." in explain_concept("fork", puzzle).text
+
+
+def test_the_general_sections_come_from_the_examples(exercises: list[Puzzle], sample: list[Puzzle]) -> None:
+    examples = pick_examples("outpost", exercises, 3)
+    explanation = explain_concept("outpost", examples)
+    concept = get_concept("outpost")
+    spot, mistakes = explanation.sections["How to spot it"], explanation.sections["Common mistakes"]
+    assert spot.startswith(concept.how_to_spot) and mistakes.startswith(concept.common_mistakes)
+    assert "In 3 of 3 examples the facts show an outpost" in spot
+    for number, puzzle in enumerate(examples, 1):
+        board = puzzle.position()
+        move = puzzle.solver_moves[0]
+        piece = board.piece_at(move.from_square)
+        assert piece is not None
+        assert (
+            f"In example {number} the {'white' if piece.color else 'black'} {chess.piece_name(piece.piece_type)}"
+            f" on {chess.square_name(move.from_square)} moves to {chess.square_name(move.to_square)}" in spot
+        )
+        assert board.san(move) in spot
+        # the worked example: its source, the best move, the distractors and the recorded margin
+        assert f"### Example {number}: puzzle {puzzle.id}" in explanation.sections["Worked example"]
+        assert f"by at least {puzzle.extra['Margin']} in winning chances" in explanation.sections["Worked example"]
+        assert all(
+            board.san(m) in explanation.sections["Worked example"]
+            for m in [chess.Move.from_uci(u) for u in puzzle.extra["Distractors"].split()]
+        )
+    assert "tempting alternatives" in mistakes
+    forks = pick_examples("fork", sample, 3)
+    spot = explain_concept("fork", forks).sections["How to spot it"]
+    assert "the motif is a fork: the forking piece is a knight in 1, a pawn in 1 and a queen in 1" in spot
+    assert "the pieces it hits include a king in 3 and a rook in 3" in spot
+
+
+def test_each_example_is_checked_on_its_own_line(exercises: list[Puzzle]) -> None:
+    examples = pick_examples("outpost", exercises, 2)
+    explanation = explain_concept("outpost", examples)
+    assert check_explanation(explanation, examples).false == 0
+    # the same text against the examples in the other order: the worked examples' moves are now false
+    swapped = check_explanation(explanation, list(reversed(examples)))
+    assert swapped.false > 0
+    assert all(c.section == "Worked example" for c in swapped.false_claims)
+
+
+def test_markdown_puts_each_board_under_its_example(exercises: list[Puzzle]) -> None:
+    examples = pick_examples("weakSquares", exercises, 3)
+    page = explanation_markdown(explain_concept("weakSquares", examples), examples)
+    assert page.count("<svg") == 3 and "## Fact-check" in page and " 0 false" in page
+    for number, puzzle in enumerate(examples, 1):
+        heading = f'### Example {number}: puzzle {puzzle.id}\n\n<div class="board">'
+        assert heading in page
+    assert "the red ones the distractors" in page
+
+
+def test_teacher_prompt_gets_every_examples_facts(exercises: list[Puzzle]) -> None:
+    examples = pick_examples("outpost", exercises, 3)
+    teacher = ScriptedTeacher(WELL_FORMED.format(line=""))
+    explanation = explain_concept("outpost", examples, teacher=teacher)
+    user = teacher.prompts[0][1]["content"]  # type: ignore[index]
+    for puzzle in examples:
+        example = gather_example("outpost", puzzle)
+        assert puzzle.position().fen() in user
+        assert all(f.text[1:] in user for f in example.brought)
+    assert "What the examples share (checked):" in user and "In 3 of 3 examples" in user
+    assert explanation.example_ids == tuple(p.id for p in examples)
+    assert check_explanation(explanation, examples).false == 0
+    # one example: the prompt as before, no other examples
+    assert "Another example" not in teacher_prompt("outpost", examples[0])[1]["content"]
+
+
+def test_cli_explain_outpost_shows_examples_from_exercises(tmp_path: Path) -> None:
+    out = tmp_path / "outpost.md"
+    result = CliRunner().invoke(app, ["explain", "--concept", "outpost", "--examples", "2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert page.count("<svg") == 2 and "### Example 2" in page and "candidates-" in page
+    assert "Re1#" not in page  # not the mate in one of the Lichess sample
+    assert "outpost on puzzles " in result.output and " 0 false" in result.output
+
+
+def test_cli_explain_positional_concept_without_exercises_falls_back_to_the_sample() -> None:
+    result = CliRunner().invoke(app, ["explain", "--concept", "bishopPair", "--examples", "1"])
+    assert result.exit_code == 0, result.output
+    assert "bishopPair on puzzle " in result.output and " 0 false" in result.output
+
+
+def test_cli_explain_examples_must_be_positive() -> None:
+    result = CliRunner().invoke(app, ["explain", "--concept", "fork", "--examples", "0"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("distractors", ["a1a2 h7h8 b1b2", "zz99 e2e4", ""])
+def test_bad_distractors_are_left_out_not_an_error(exercises: list[Puzzle], distractors: str) -> None:
+    puzzle = pick_examples("outpost", exercises, 1)[0]
+    bad = replace(puzzle, extra={**puzzle.extra, "Distractors": distractors})
+    explanation = explain_concept("outpost", [bad, pick_examples("outpost", exercises, 2)[1]])
+    page = explanation_markdown(explanation, [bad, pick_examples("outpost", exercises, 2)[1]])
+    assert page.count("<svg") == 2 and " 0 false" in page

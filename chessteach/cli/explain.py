@@ -1,4 +1,5 @@
-"""``chessteach explain``: explain a concept with an example puzzle, as Markdown with its board and fact-check."""
+"""``chessteach explain``: explain a concept with examples from real games, as Markdown with their boards and
+fact-check."""
 
 from __future__ import annotations
 
@@ -11,20 +12,61 @@ import typer
 from chessteach.cli.console import fail
 from chessteach.cli.options import puzzle_from_command_line, read_puzzle_file
 from chessteach.cli.paths import output_file
-from chessteach.concepts.catalog import get_concept
+from chessteach.concepts.catalog import POSITIONAL, get_concept
 from chessteach.errors import ChessteachError
 from chessteach.llm.base import GenerationConfig, load_model
 from chessteach.puzzles import Puzzle, bundled_puzzles
+from chessteach.puzzles.lichess_csv import bundled_exercises
 from chessteach.puzzles.tag import tag_puzzle
-from chessteach.teaching.explain import TEACHER_CONFIG, explain_concept, explanation_markdown, pick_example
+from chessteach.teaching.explain import (
+    DEFAULT_EXAMPLES,
+    TEACHER_CONFIG,
+    NoExampleError,
+    explain_concept,
+    explanation_markdown,
+    pick_examples,
+)
 from chessteach.teaching.factcheck import check_explanation
 
 logger = logging.getLogger(__name__)
 
 
-def default_puzzles() -> Path:
-    """The bundled sample set (``puzzles/lichess-sample.csv``, packaged with chessteach)."""
-    return bundled_puzzles()
+def default_puzzles(concept_id: str | None = None) -> list[Path]:
+    """Where the examples come from by default: for a positional concept the bundled positional exercises
+    (``puzzles/positional-exercises.csv``), then the bundled Lichess sample (``puzzles/lichess-sample.csv``)
+    for a concept no exercise shows; for a tactical theme the Lichess sample alone."""
+    if concept_id is not None and get_concept(concept_id).family == POSITIONAL:
+        return [bundled_exercises(), bundled_puzzles()]
+    return [bundled_puzzles()]
+
+
+def _picked(concept_id: str, paths: list[Path], n: int) -> list[Puzzle]:
+    """The examples from the first of the sets that shows the concept."""
+    error: ChessteachError | None = None
+    for path in paths:
+        try:
+            return pick_examples(concept_id, read_puzzle_file(path, "cannot read puzzles: ").puzzles, n)
+        except NoExampleError as exc:
+            error = exc
+            logger.debug("%s in %s", exc, path)
+        except ChessteachError as exc:
+            fail(f"{exc} in {path}")
+    fail(f"{error} in {' or '.join(str(p) for p in paths)}")
+
+
+def _examples(
+    concept_id: str,
+    example_id: str | None,
+    fen: str | None,
+    moves: list[str] | None,
+    puzzles_csv: Path | None,
+    n: int,
+) -> list[Puzzle]:
+    if fen is None and example_id is None:
+        if moves:
+            raise typer.BadParameter("--moves goes with --fen", param_hint="--moves")
+        return _picked(concept_id, [puzzles_csv] if puzzles_csv is not None else default_puzzles(concept_id), n)
+    return [_example(concept_id, example_id, fen, moves, puzzles_csv)]
 
 
 def _example(
@@ -39,21 +81,16 @@ def _example(
         return puzzle_from_command_line(fen, solution, "--fen/--moves", themes=[concept_id])
     if moves:
         raise typer.BadParameter("--moves goes with --fen", param_hint="--moves")
-    path = puzzles_csv or default_puzzles()
-    puzzle_file = read_puzzle_file(path, "cannot read puzzles: ")
-    if example_id is None:
-        try:
-            return pick_example(concept_id, puzzle_file.puzzles)
-        except ChessteachError as exc:
-            fail(f"{exc} in {path}")
-    for puzzle in puzzle_file.puzzles:
+    assert example_id is not None
+    paths = [puzzles_csv] if puzzles_csv is not None else default_puzzles(concept_id)
+    for puzzle in (p for path in paths for p in read_puzzle_file(path, "cannot read puzzles: ").puzzles):
         if puzzle.id == example_id:
             if concept_id not in puzzle.themes and concept_id not in tag_puzzle(puzzle):
                 logger.warning(
                     "puzzle %s does not show %s (its themes: %s)", example_id, concept_id, " ".join(puzzle.themes)
                 )
             return puzzle
-    fail(f"no puzzle {example_id!r} in {path}")
+    fail(f"no puzzle {example_id!r} in {' or '.join(str(p) for p in paths)}")
 
 
 def explain(
@@ -63,8 +100,19 @@ def explain(
     ],
     example: Annotated[
         str | None,
-        typer.Option("--example", help="PuzzleId of the example (default: the best example in the puzzle set)."),
+        typer.Option(
+            "--example", help="PuzzleId of the one example to show (default: the best --examples of the puzzle set)."
+        ),
     ] = None,
+    examples: Annotated[
+        int,
+        typer.Option(
+            "--examples",
+            "-n",
+            min=1,
+            help="How many examples from real games to show (different games where there are enough).",
+        ),
+    ] = DEFAULT_EXAMPLES,
     fen: Annotated[
         str | None, typer.Option("--fen", help="The example as a position the solver faces (with --moves).")
     ] = None,
@@ -78,7 +126,8 @@ def explain(
         Path | None,
         typer.Option(
             "--puzzles",
-            help="Lichess puzzle CSV to take the example from (default: the bundled sample).",
+            help="Puzzle or exercise CSV to take the examples from (default: the bundled positional exercises for a"
+            " positional concept, the bundled Lichess sample for a tactical theme).",
             dir_okay=False,
         ),
     ] = None,
@@ -104,12 +153,12 @@ def explain(
         ),
     ] = None,
 ) -> None:
-    """Explain a concept with an example puzzle; fact-check every claim against the example's line."""
+    """Explain a concept with examples from real games; fact-check every claim against the examples' lines."""
     try:
         concept_id = get_concept(concept).id
     except ChessteachError as exc:  # an unknown concept, with the nearest ids
         fail(str(exc))
-    puzzle = _example(concept_id, example, fen, moves, puzzles)
+    shown = _examples(concept_id, example, fen, moves, puzzles, examples)
     model = None
     if teacher is not None:
         try:
@@ -118,20 +167,21 @@ def explain(
             fail(str(exc))
     try:
         config = GenerationConfig(max_new_tokens=max_new_tokens, temperature=TEACHER_CONFIG.temperature)
-        explanation = explain_concept(concept_id, puzzle, teacher=model, config=config)
+        explanation = explain_concept(concept_id, shown, teacher=model, config=config)
     except ChessteachError as exc:
         fail(str(exc))
     finally:
         if model is not None:
             model.close()
-    check = check_explanation(explanation, puzzle)
+    check = check_explanation(explanation, shown)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(explanation_markdown(explanation, puzzle), encoding="utf-8")
+        output.write_text(explanation_markdown(explanation, shown), encoding="utf-8")
     else:
         typer.echo(explanation.text)
     where = f" -> {output}" if output is not None else ""
-    typer.echo(f"{concept_id} on puzzle {puzzle.id} by {explanation.teacher}{where}")
+    on = f"puzzle {shown[0].id}" if len(shown) == 1 else f"puzzles {', '.join(p.id for p in shown)}"
+    typer.echo(f"{concept_id} on {on} by {explanation.teacher}{where}")
     if not explanation.complete:
         typer.echo(f"format incomplete: missing {', '.join(explanation.missing_sections)}")
     typer.echo(f"fact-check: {check.summary()}")

@@ -73,7 +73,7 @@ from chessteach.teaching.claims import (
     read_claims,
     target_name,
 )
-from chessteach.teaching.sections import Explanation
+from chessteach.teaching.sections import Explanation, example_spans
 
 logger = logging.getLogger(__name__)
 
@@ -398,7 +398,7 @@ def _verdict(
     )
 
 
-def _score(claims: list[Claim]) -> tuple[int, int]:
+def _score(claims: Sequence[Claim]) -> tuple[int, int]:
     return sum(c.status == VERIFIED for c in claims), -sum(c.status == FALSE for c in claims)
 
 
@@ -628,8 +628,38 @@ def check_text(text: str, example: Puzzle, *, line: ExampleLine | None = None) -
     return result
 
 
-def check_explanation(explanation: Explanation, example: Puzzle) -> FactCheck:
-    """Check an explanation's text against its example puzzle.
+def check_examples_text(text: str, examples: Sequence[Puzzle]) -> FactCheck:
+    """Check a text about several example puzzles: a claim under ``### Example N`` in "Worked example"
+    (:func:`~chessteach.teaching.sections.example_spans`) is decided on example N's line alone; any other
+    claim on each example's line, keeping the verdict of the example where it fares best (so a general
+    sentence about one of the examples is verified on that one).
+
+    >>> from chessteach.puzzles import Puzzle
+    >>> one = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"], id="one")
+    >>> two = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/1R4K1 w - - 0 1", ["b1b8"], id="two")
+    >>> text = "## Worked example\\n\\n### Example 1: one\\n\\n1. Ra8#\\n\\n### Example 2: two\\n\\n1. Ra8#\\n"
+    >>> check_examples_text(text, [one, two]).false_claims[0].reason
+    'Ra8# is not a legal move at 1. (White to move)'
+    """
+    lines = [ExampleLine.from_puzzle(p) for p in examples]
+    checkers = [_Checker(line) for line in lines]
+    spans = [(n - 1, start, end) for n, start, end in example_spans(text) if 0 < n <= len(examples)]
+    verdicts: list[Claim] = []
+    for claim in read_claims(text):
+        owner = next((i for i, start, end in spans if start <= claim.sentence.start < end), None)
+        if owner is not None:
+            verdicts += checkers[owner].check(claim)
+        else:
+            tries: list[list[Claim]] = [checker.check(claim) for checker in checkers]
+            best: list[Claim] = max(tries, key=_score)
+            verdicts += best
+    result = FactCheck.of(verdicts)
+    logger.debug("fact-check of a %d-character text on %d examples: %s", len(text), len(examples), result.summary())
+    return result
+
+
+def check_explanation(explanation: Explanation, example: Puzzle | Sequence[Puzzle]) -> FactCheck:
+    """Check an explanation's text against its example puzzle, or its examples (:func:`check_examples_text`).
 
     >>> from chessteach.puzzles import Puzzle
     >>> puzzle = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"])
@@ -638,14 +668,18 @@ def check_explanation(explanation: Explanation, example: Puzzle) -> FactCheck:
     >>> check_explanation(explanation, puzzle).summary()
     '3 claims: 3 verified, 0 false, 0 uncheckable (100% true)'
     """
-    if explanation.example_id is not None and explanation.example_id != example.id:
+    examples = [example] if isinstance(example, Puzzle) else list(example)
+    ids = explanation.example_ids or ((explanation.example_id,) if explanation.example_id is not None else ())
+    if ids and ids != tuple(p.id for p in examples):
         logger.warning(
-            "explanation of %s is about puzzle %s, checked against %s",
+            "explanation of %s is about puzzle(s) %s, checked against %s",
             explanation.concept,
-            explanation.example_id,
-            example.id,
+            " ".join(ids),
+            " ".join(p.id for p in examples),
         )
-    return check_text(explanation.text, example)
+    if len(examples) == 1:
+        return check_text(explanation.text, examples[0])
+    return check_examples_text(explanation.text, examples)
 
 
 __all__ = [
@@ -657,6 +691,7 @@ __all__ = [
     "ExampleLine",
     "FactCheck",
     "check_claims",
+    "check_examples_text",
     "check_explanation",
     "check_text",
 ]

@@ -28,6 +28,10 @@ COMMON_MISTAKES = "Common mistakes"
 SECTIONS: tuple[str, ...] = (WHAT_IT_IS, HOW_TO_SPOT, WORKED_EXAMPLE, COMMON_MISTAKES)
 """The four sections of every explanation, in order."""
 
+EXAMPLE_MARK = "### Example"
+"""How one of several worked examples starts: ``### Example 2: ...`` on a line of its own (a sub-heading of
+"Worked example", not a section heading)."""
+
 GENERAL_SECTIONS: tuple[str, ...] = (WHAT_IT_IS, HOW_TO_SPOT, COMMON_MISTAKES)
 """Sections about the concept in general; only the worked example must be about the example position."""
 
@@ -63,7 +67,8 @@ class Explanation:
     ``sections`` maps each of :data:`~chessteach.teaching.sections.SECTIONS` to its body (``""`` when the
     text lacks it); ``facts`` are the checked facts of the example; ``example_id`` the example puzzle;
     ``teacher`` who wrote it (``"template"`` or a model spec); ``missing_sections`` the sections the text
-    lacks (empty when the format is complete); ``prompt`` the chat the teacher was given.
+    lacks (empty when the format is complete); ``prompt`` the chat the teacher was given; ``example_ids``
+    every example puzzle, in order (``example_id`` is the first).
     """
 
     concept: str
@@ -74,6 +79,7 @@ class Explanation:
     teacher: str
     missing_sections: tuple[str, ...] = ()
     prompt: list[Message] | None = field(default=None, repr=False)
+    example_ids: tuple[str, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -121,6 +127,27 @@ def _is_heading(match: re.Match[str]) -> bool:
     return ":" in between or (marked and ("**" in between or "__" in between))
 
 
+_EXAMPLE_HEADING = re.compile(r"^" + re.escape(EXAMPLE_MARK) + r"[ \t]+(?P<number>\d+)\b.*$", re.MULTILINE)
+
+
+def example_spans(text: str) -> list[tuple[int, int, int]]:
+    """Where each of several worked examples lies in the "Worked example" section: ``(number, start, end)``,
+    from its ``### Example N`` line to the next one or the section's end (``number`` is 1-based).
+
+    >>> text = "## Worked example\\n\\n### Example 1: a\\n\\nNf3.\\n\\n### Example 2: b\\n\\ne4.\\n\\n## Common mistakes\\n\\nx"
+    >>> [(n, text[s:e].split()[-1]) for n, s, e in example_spans(text)]
+    [(1, 'Nf3.'), (2, 'e4.')]
+    """
+    spans: list[tuple[int, int, int]] = []
+    for span in section_spans(text):
+        if span.name != WORKED_EXAMPLE:
+            continue
+        marks = list(_EXAMPLE_HEADING.finditer(text, span.start, span.end))
+        ends = [m.start() for m in marks[1:]] + [span.end] if marks else []
+        spans += [(int(m.group("number")), m.start(), end) for m, end in zip(marks, ends, strict=True)]
+    return spans
+
+
 def parse_sections(text: str) -> dict[str, str]:
     """The four sections of a text, by name; a section the text lacks is ``""`` (bodies of repeated headings
     are joined)."""
@@ -146,6 +173,7 @@ def render_sections(sections: dict[str, str], *, level: int = 2) -> str:
 
 __all__ = [
     "COMMON_MISTAKES",
+    "EXAMPLE_MARK",
     "GENERAL_SECTIONS",
     "HOW_TO_SPOT",
     "SECTIONS",
@@ -153,6 +181,7 @@ __all__ = [
     "WORKED_EXAMPLE",
     "Explanation",
     "SectionSpan",
+    "example_spans",
     "missing_sections",
     "parse_sections",
     "render_sections",
