@@ -21,8 +21,9 @@ from chessteach.cli import app
 from chessteach.engine import AnalysisCache, EngineLimit, EnginePool, Judgment
 from chessteach.games.read import read_games
 from chessteach.puzzles.lichess_csv import bundled_exercises, bundled_puzzles, read_puzzles
-from chessteach.study.drills import OWN, Drill
+from chessteach.study.drills import OWN, Drill, has_better_move
 from chessteach.study.guide import Guide, make_guide
+from chessteach.study.page import own_examples
 from chessteach.study.player import UnknownPlayerError, player_games
 from chessteach.study.profile import BLUNDER, MISSED_SHARE, MISSED_WIN, MISTAKE
 
@@ -247,7 +248,30 @@ def test_the_page_is_self_contained_with_hidden_answers(guide_dir: tuple[Path, s
     for row in guide.weak:
         assert f'id="concept-{row.concept}"' in html
     assert html.count('<p class="writeup">') == sum(
-        min(3, sum(row.concept in d.concepts for d in guide.study.errors)) for row in guide.weak)
+        min(3, sum(row.concept in d.concepts and has_better_move(d) for d in guide.study.errors)) for row in guide.weak)
+
+
+def test_the_write_ups_say_what_the_players_own_positions_share(guide_dir: tuple[Path, str], guide: Guide) -> None:
+    """Section 1's general sentences, fed with the player's positions: each weak concept's positions are examples
+    whose solution is the engine's better move, and the page says what they share (the moving piece, where it
+    went), numbered as the positions are shown."""
+    html = (guide_dir[0] / "index.html").read_text(encoding="utf-8")
+    shown = 0
+    for row in guide.weak:
+        mine = [d for d in guide.study.errors if row.concept in d.concepts and has_better_move(d)][:3]
+        examples = own_examples(row.concept, mine)
+        assert len(examples) == len(mine)
+        for example, decision in zip(examples, mine, strict=True):
+            board, move = example.first_move
+            assert board.san(move) == decision.move.best_pv_san[0]
+            assert all(f.concept == row.concept for f in example.facts)
+        if mine:
+            shown += 1
+            first = mine[0].move.best_pv_san[0]
+            section = html.split(f'id="concept-{row.concept}"', 1)[1].split("</section>", 1)[0]
+            assert "How to spot it in your games:" in section and f"({first}" in section
+    assert shown, "no weak concept with the player's own positions: the test games should have some"
+    assert html.count('<p class="shared">') >= shown
 
 
 chromium = test_report.chromium  # the same fixture: Chromium on PATH, or the test is skipped

@@ -18,8 +18,11 @@ import chess.svg
 
 from chessteach.concepts.catalog import CONCEPTS
 from chessteach.games.review import PHASES
-from chessteach.study.drills import Drill, lichess_url
+from chessteach.puzzles.puzzle import Puzzle
+from chessteach.study.drills import Drill, has_better_move, lichess_url
 from chessteach.study.profile import BLUNDER, COLORS, MISSED_WIN, MISTAKE, ConceptRow, Decision, PlayerStudy
+from chessteach.teaching.examples import Example, shared_sentences
+from chessteach.teaching.sections import COMMON_MISTAKES, HOW_TO_SPOT
 from chessteach.teaching.template import MomentExplainer, TemplateExplainer
 
 BOARD_SIZE = 300
@@ -128,7 +131,7 @@ def _link(fen: str) -> str:
     return f'<a href="{escape(lichess_url(fen))}" target="_blank" rel="noopener">open on Lichess</a>'
 
 
-def _example(decision: Decision, writeup: str) -> str:
+def _example(decision: Decision, writeup: str, number: int) -> str:
     move = decision.move
     board = chess.Board(move.fen_before)
     best = board.parse_san(move.best_pv_san[0]) if move.best_pv_san else None
@@ -138,18 +141,49 @@ def _example(decision: Decision, writeup: str) -> str:
     return (
         '<div class="position">'
         + _board(board, best=best, played=played, squares=squares)
-        + f'<div class="text"><p><b>Game {decision.game}</b> ({escape(", ".join(decision.errors))})</p>'
+        + f'<div class="text"><p><b>Position {number}: game {decision.game}</b> ({escape(", ".join(decision.errors))})</p>'
         + f'<p class="writeup">{escape(writeup)}</p>'
         + (f"<ul>{facts}</ul>" if facts else "")
         + f"<p>{_link(move.fen_before)}</p></div></div>"
     )
 
 
+def own_examples(concept: str, decisions: Sequence[Decision]) -> list[Example]:
+    """The player's positions as examples of the concept, in the form :mod:`chessteach.teaching.examples` writes
+    explanations from: each position with the engine's better move as its solution, and the decision's checked
+    facts of that concept (those of the better move first, then the refutation's), numbered in order; each
+    decision must have a better move (:func:`~chessteach.study.drills.has_better_move`)."""
+    examples = []
+    for number, decision in enumerate(decisions, 1):
+        move = decision.move
+        board = chess.Board(move.fen_before)
+        best = board.parse_san(move.best_pv_san[0])
+        puzzle = Puzzle.from_solution(move.fen_before, [best.uci()], id=f"position-{number}")
+        facts = tuple(f for f in (*decision.better, *decision.refutation) if f.concept == concept)
+        examples.append(Example(concept, puzzle, facts))
+    return examples
+
+
+def _own_sentences(concept: str, decisions: Sequence[Decision]) -> str:
+    """What the player's positions of the concept share (the explanations' general sentences, fed with the
+    player's games), as a paragraph per section; the positions are the examples, numbered as shown."""
+    examples = own_examples(concept, decisions)
+    if not examples:
+        return ""
+    shared = shared_sentences(examples)
+    parts = []
+    for section, label in ((HOW_TO_SPOT, "How to spot it in your games"), (COMMON_MISTAKES, "What went wrong")):
+        sentences = [t.replace("examples", "positions").replace("example", "position") for t in shared[section]]
+        if sentences:
+            parts.append(f'<p class="shared"><i>{label}:</i> {escape(" ".join(sentences))}</p>')
+    return "".join(parts)
+
+
 def concept_writeup(row: ConceptRow, study: PlayerStudy, explainer: MomentExplainer, *, examples: int = EXAMPLES) -> str:
     """The write-up of one weak concept: its catalog definition and how to spot it, the player's numbers, and
     their own positions where it was at play and they went wrong, each with its moment's write-up."""
     entry = CONCEPTS.get(row.concept)
-    mine = [d for d in study.errors if row.concept in d.concepts][:examples]
+    mine = [d for d in study.errors if row.concept in d.concepts and has_better_move(d)][:examples]
     definition = ""
     if entry is not None:
         definition = f'<p class="definition"><b>{escape(entry.name)}.</b> {escape(entry.definition)}'
@@ -160,9 +194,9 @@ def concept_writeup(row: ConceptRow, study: PlayerStudy, explainer: MomentExplai
                f"({_percent(row.player.rate)}, 95% interval {_percent(row.player.low)}–{_percent(row.player.high)}); "
                f"your opponents in the same games: {_percent(row.opponents.rate)} of {row.opponents.n}; "
                f"you elsewhere: {_percent(row.elsewhere.rate)}.</p>")
-    shown = "".join(_example(d, explainer.explain_moment(d.move)) for d in mine)
+    shown = "".join(_example(d, explainer.explain_moment(d.move), n) for n, d in enumerate(mine, 1))
     return (f'<section class="concept" id="concept-{escape(row.concept)}"><h3>{escape(_concept_name(row.concept))}'
-            f"</h3>{definition}{numbers}{shown}</section>")
+            f"</h3>{definition}{numbers}{_own_sentences(row.concept, mine)}{shown}</section>")
 
 
 def drill_html(drill: Drill, number: int) -> str:
@@ -234,4 +268,4 @@ def write_page(
     return out
 
 
-__all__ = ["concept_writeup", "drill_html", "profile_chart", "profile_table", "write_page"]
+__all__ = ["concept_writeup", "drill_html", "own_examples", "profile_chart", "profile_table", "write_page"]
