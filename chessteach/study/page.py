@@ -137,7 +137,7 @@ def _example(decision: Decision, writeup: str, number: int) -> str:
     best = board.parse_san(move.best_pv_san[0]) if move.best_pv_san else None
     played = chess.Move.from_uci(move.uci)
     squares = [s for f in decision.better for s in f.squares]
-    facts = "".join(f"<li>{escape(f.text)}</li>" for f in (*decision.better, *decision.refutation)[:6])
+    facts = "".join(f"<li>{escape(f.text[:1].upper() + f.text[1:])}</li>" for f in (*decision.better, *decision.refutation)[:6])
     return (
         '<div class="position">'
         + _board(board, best=best, played=played, squares=squares)

@@ -76,7 +76,9 @@ class TemplateExplainer:
         the engine's line after the move, what it wins and the checked facts along it."""
         side = "Black" if moment.color == chess.WHITE else "White"
         reply = ply_label(moment.ply + 1, refutation.reply_san)
-        text = f"After {played}, {side}'s best reply is {reply} (line: {numbered_sans(moment.ply + 1, refutation.san)})"
+        text = f"After {played}, {side}'s best reply is {reply}"
+        if len(refutation.san) > 1:
+            text += f" (line: {numbered_sans(moment.ply + 1, refutation.san)})"
         if refutation.wins is not None:
             text += f", {refutation.wins}"
         facts = [f.text for f in refutation.facts[: self.max_facts]]
