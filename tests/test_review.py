@@ -199,7 +199,7 @@ def test_review_library_on_a_miniature() -> None:
     assert nf6.best_san != "Nf6" and moment_writeups(review)[nf6.ply].startswith("3... Nf6")
     assert nf6.refutation is not None and nf6.refutation.san == ["Qxf7#"] and nf6.refutation.mate == 1
     assert [f.kind for f in nf6.refutation.facts][:1] == ["checkmate"]
-    assert "White's best reply is 4. Qxf7# (line: 4. Qxf7#), with mate in 1: " in moment_writeups(review)[nf6.ply]
+    assert "White's best reply is 4. Qxf7#, with mate in 1: " in moment_writeups(review)[nf6.ply]
 
 
 def test_each_mistake_and_blunder_has_a_checked_refutation(pgn_dir: Path, tmp_path: Path) -> None:

@@ -279,7 +279,7 @@ def test_explain_with_smollm2_as_the_teacher_is_fact_checked(tmp_path: Path, smo
 
     out = tmp_path / "fork.md"
     result = CliRunner().invoke(
-        app, ["explain", "--concept", "fork", "--teacher", "smollm2", "--max-new-tokens", "96", "-o", str(out)]
+        app, ["explain", "--concept", "fork", "--examples", "1", "--teacher", "smollm2", "--max-new-tokens", "96", "-o", str(out)]
     )
     assert result.exit_code == 0, result.output
     example = pick_example("fork", read_puzzles(PUZZLES).puzzles)
