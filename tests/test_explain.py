@@ -727,3 +727,15 @@ def test_cli_explain_shows_the_engines_line_and_reruns_from_the_cache(tmp_path: 
     assert "The engine's line: " in first.output or "now prefers another move" in first.output
     assert " 0 false" in first.output
     assert CliRunner().invoke(app, args).output == first.output  # from the cache, the same line
+
+
+def test_a_teacher_is_given_the_engines_line(searched: tuple[list[Puzzle], dict[str, Analysis]]) -> None:
+    examples, analyses = searched
+    teacher = ScriptedTeacher("## What it is\n\nAn outpost.")
+    explain_concept("outpost", examples, teacher=teacher, analyses=analyses)
+    user = str(teacher.prompts[0][1]["content"])
+    lines = [engine_line(p, analyses[p.id]) for p in examples]
+    for puzzle, line in zip(examples, lines, strict=True):
+        if line:
+            assert f"The engine's line: {numbered_line(puzzle.position(), line)}." in user
+    assert "The engine's line" not in str(teacher_prompt("outpost", examples)[1]["content"])

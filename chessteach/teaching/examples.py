@@ -455,6 +455,20 @@ def engine_line(puzzle: Puzzle, analysis: Analysis | None, plies: int = ENGINE_L
     return tuple(analysis.best.pv[: len(sans)])
 
 
+def engine_sentences(example: Example) -> list[str]:
+    """What the engine's search says of an exercise example, in words: its line from the best move on, or that
+    it now prefers another move (and so no line is shown); ``[]`` without a search."""
+    board, best = example.first_move
+    if example.engine_line:
+        return [f"The engine's line: {numbered_line(board, example.engine_line)}."]
+    if engine_prefers_another(example.puzzle, example.analysis):
+        return [
+            f"The engine, searching this position again, now prefers another move to {board_move_number(board)}"
+            f" {board.san(best)}, so no engine line is shown."
+        ]
+    return []
+
+
 def engine_prefers_another(puzzle: Puzzle, analysis: Analysis | None) -> bool:
     """Whether the engine's search of an exercise's position (``analysis``) plays another move first than the
     exercise's best move (the exercise was mined at other settings; its line is then not shown)."""
@@ -545,14 +559,7 @@ def _exercise_paragraph(example: Example) -> str:
     """The best move of an exercise, what it brings, and why the distractors are worse (the recorded margin)."""
     board, best = example.first_move
     concept = get_concept(example.concept)
-    parts = [f"The best move is {board_move_number(board)} {board.san(best)}."]
-    if example.engine_line:
-        parts.append(f"The engine's line: {numbered_line(board, example.engine_line)}.")
-    elif engine_prefers_another(example.puzzle, example.analysis):
-        parts.append(
-            f"The engine, searching this position again, now prefers another move to {board_move_number(board)}"
-            f" {board.san(best)}, so no engine line is shown."
-        )
+    parts = [f"The best move is {board_move_number(board)} {board.san(best)}.", *engine_sentences(example)]
     if example.brought:
         parts.append(
             f"What it brings for {concept.name.lower()}: " + " ".join(fact_sentences(example.puzzle, example.brought))
@@ -821,6 +828,7 @@ __all__ = [
     "brought_facts",
     "engine_line",
     "engine_prefers_another",
+    "engine_sentences",
     "example_facts",
     "example_source",
     "fact_sentences",

@@ -43,6 +43,7 @@ from chessteach.teaching.examples import (
     Example,
     NoExampleError,
     engine_line,
+    engine_sentences,
     example_facts,
     fact_sentences,
     gather_example,
@@ -176,12 +177,14 @@ def teacher_prompt(
     facts: Sequence[Fact] | None = None,
     *,
     templates: tuple[str, str] = (SYSTEM_PROMPT, USER_PROMPT),
+    analyses: Mapping[str, Analysis] | None = None,
 ) -> list[Message]:
     """The chat a teacher model is given: the system prompt and the user prompt, rendered from
     :data:`SYSTEM_PROMPT` and :data:`USER_PROMPT` (or other ``(system, user)`` templates, such as
     :data:`COMPACT_PROMPTS`). With several examples, the first is the worked example and the others are
     listed (``more_examples``: source, position, solution and checked facts each) with what they share
-    (``shared``); ``facts`` are the first example's.
+    (``shared``); ``facts`` are the first example's. An exercise searched in ``analyses`` (by puzzle id) has the
+    engine's line among its facts (:func:`~chessteach.teaching.examples.engine_sentences`).
 
     >>> from chessteach.puzzles import Puzzle
     >>> puzzle = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"])
@@ -189,7 +192,7 @@ def teacher_prompt(
     ['system', 'user']
     """
     concept = get_concept(concept_id)
-    examples = _examples(concept.id, example, facts)
+    examples = _examples(concept.id, example, facts, analyses)
     first = examples[0]
     example = first.puzzle
     facts = list(first.facts) if facts is not None else _with_brought(first)  # given facts are used as given
@@ -206,7 +209,7 @@ def teacher_prompt(
             else None
         ),
         "solution": numbered_line(start, example.moves[example.setup_moves :]),
-        "facts": fact_sentences(example, facts),
+        "facts": [*fact_sentences(example, facts), *engine_sentences(first)],
         "board": str(start),
         "more_examples": [_prompt_example(e) for e in examples[1:]],
         "shared": [sentence for sentences in shared.values() for sentence in sentences],
@@ -231,7 +234,7 @@ def _prompt_example(example: Example) -> dict[str, object]:
         "fen": start.fen(),
         "side_to_move": side(start.turn),
         "solution": numbered_line(start, example.puzzle.moves[example.puzzle.setup_moves :]),
-        "facts": fact_sentences(example.puzzle, _with_brought(example)),
+        "facts": [*fact_sentences(example.puzzle, _with_brought(example)), *engine_sentences(example)],
     }
 
 
@@ -287,7 +290,7 @@ def explain_concept(
         sections = _template_sections(concept, examples)
         text = render_sections(sections)
         return Explanation(concept.id, text, sections, all_facts, ids[0], TEMPLATE_TEACHER, example_ids=ids)
-    prompt = teacher_prompt(concept.id, [e.puzzle for e in examples], facts)
+    prompt = teacher_prompt(concept.id, [e.puzzle for e in examples], facts, analyses=analyses)
     (answer,) = teacher.generate([prompt], config or TEACHER_CONFIG)
     text, sections, missing = parse_teacher_answer(answer)
     if missing:
