@@ -15,7 +15,7 @@ from chessteach.cli import COMMANDS, app
 from chessteach.cli.options import EngineSettings
 
 ENGINE_OPTIONS = ("--nodes", "--workers", "--engine", "--engine-config", "--engine-option", "--cache", "--no-cache")
-ENGINE_COMMANDS = ("analyze", "evals", "puzzles verify", "puzzles mine", "exercises mine")
+ENGINE_COMMANDS = ("analyze", "evals", "explain", "puzzles verify", "puzzles mine", "exercises mine")
 """The commands that take every engine option."""
 
 

@@ -18,27 +18,39 @@ from chessteach.concepts import UnknownConceptError, check_fact
 from chessteach.concepts.catalog import POSITIONAL, concepts, get_concept
 from chessteach.concepts.notation import numbered_line
 from chessteach.concepts.registry import DETECTORS
+from chessteach.concepts.tactics import describe
+from chessteach.engine import Analysis, EngineLimit, EngineLine, EnginePool
 from chessteach.llm.base import GenerationConfig, Prompt
 from chessteach.puzzles import Puzzle, read_puzzles, tag_puzzle
 from chessteach.puzzles.lichess_csv import bundled_exercises
 from chessteach.teaching import TemplateExplainer
-from chessteach.teaching.examples import brought_facts, example_source, gather_example, pick_examples
+from chessteach.teaching.examples import (
+    ENGINE_LINE_PLIES,
+    brought_facts,
+    engine_line,
+    example_source,
+    gather_example,
+    pick_examples,
+)
 from chessteach.teaching.explain import (
     SYSTEM_PROMPT,
     USER_PROMPT,
     NoExampleError,
     example_facts,
+    example_lines,
     explain_concept,
     explanation_markdown,
     pick_example,
     prompt_template,
     teacher_prompt,
 )
-from chessteach.teaching.factcheck import UNCHECKABLE, check_explanation
+from chessteach.teaching.factcheck import UNCHECKABLE, check_explanation, check_text
 from chessteach.teaching.sections import GENERAL_SECTIONS, SECTIONS, Explanation, missing_sections, parse_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "puzzles" / "lichess-sample.csv"
+NODES = 20_000
+"""The engine's nodes per position in these tests (the README's runs use the default)."""
 TACTICAL = ("mate", "motif", "move")
 """The Lichess tactical families of the catalog (subfamilies of the theme family)."""
 
@@ -570,7 +582,8 @@ def test_teacher_prompt_gets_every_examples_facts(exercises: list[Puzzle]) -> No
 
 def test_cli_explain_outpost_shows_examples_from_exercises(tmp_path: Path) -> None:
     out = tmp_path / "outpost.md"
-    result = CliRunner().invoke(app, ["explain", "--concept", "outpost", "--examples", "2", "-o", str(out)])
+    args = ["explain", "--concept", "outpost", "--examples", "2", "--nodes", str(NODES), "-o", str(out)]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     page = out.read_text()
     assert page.count("<svg") == 2 and "### Example 2" in page and "candidates-" in page
@@ -596,3 +609,133 @@ def test_bad_distractors_are_left_out_not_an_error(exercises: list[Puzzle], dist
     explanation = explain_concept("outpost", [bad, pick_examples("outpost", exercises, 2)[1]])
     page = explanation_markdown(explanation, [bad, pick_examples("outpost", exercises, 2)[1]])
     assert page.count("<svg") == 2 and " 0 false" in page
+
+
+# ------------------------------------------------------------------ the engine's line of an exercise
+
+
+@pytest.fixture(scope="module")
+def searched(exercises: list[Puzzle], tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Puzzle], dict[str, Analysis]]:
+    """Three outpost exercises and the real engine's search of each position (20,000 nodes, a fresh cache)."""
+    examples = pick_examples("outpost", exercises, 3)
+    cache = tmp_path_factory.mktemp("engine-line") / "analysis.sqlite"
+    from chessteach.engine import AnalysisCache
+
+    with EnginePool(limit=EngineLimit(nodes=NODES), workers=1, cache=AnalysisCache(cache)) as pool:
+        analyses = pool.analyse([p.position() for p in examples])
+    assert all(a is not None for a in analyses)
+    return examples, {p.id: a for p, a in zip(examples, analyses, strict=True) if a is not None}
+
+
+def _shown_line(text: str, puzzle: Puzzle) -> list[chess.Move]:
+    """The moves of the worked example's "The engine's line: ..." sentence, played from the exercise's position
+    (an illegal one fails the test)."""
+    start = text.index("The engine's line: ") + len("The engine's line: ")
+    words = text[start:].split(". What", 1)[0].split()
+    board = puzzle.position()
+    moves = []
+    for word in words:
+        if word[0].isdigit():  # a move number, 12. or 12...
+            continue
+        move = board.parse_san(word)
+        board.push(move)
+        moves.append(move)
+    return moves
+
+
+def test_an_exercise_example_shows_the_engines_line_from_its_best_move(
+    searched: tuple[list[Puzzle], dict[str, Analysis]],
+) -> None:
+    examples, analyses = searched
+    explanation = explain_concept("outpost", examples, analyses=analyses)
+    shown = 0
+    for number, puzzle in enumerate(examples, 1):
+        text = explanation.sections["Worked example"].split(f"### Example {number}:", 1)[1].split("### Example", 1)[0]
+        line = engine_line(puzzle, analyses[puzzle.id])
+        if not line:  # the engine at these nodes prefers another move: said, and no line shown
+            assert "now prefers another move" in text and "The engine's line" not in text
+            continue
+        shown += 1
+        moves = _shown_line(text, puzzle)
+        assert moves == list(line) and moves[0] == puzzle.moves[0] and 1 <= len(moves) <= ENGINE_LINE_PLIES
+        assert moves == analyses[puzzle.id].best.pv[: len(moves)]
+    assert shown >= 2
+    # the fact-checker plays the engine's moves too: every claim about them checks as true
+    check = check_explanation(explanation, examples, lines=example_lines(examples, analyses))
+    assert check.false == 0, [(c.text, c.reason) for c in check.false_claims]
+    # a claim about a position of the engine's line (the piece its reply moved, on its new square) is true on
+    # the example's line with the engine's moves, false on the solution alone
+    puzzle = max(examples, key=lambda p: len(engine_line(p, analyses[p.id])))
+    best, reply = engine_line(puzzle, analyses[puzzle.id])[:2]
+    board = puzzle.position()
+    board.push(best)
+    piece = board.piece_at(reply.from_square)
+    assert piece is not None
+    text = f"In the engine's line {describe(piece, reply.to_square)} is in play."
+    (line,) = example_lines([puzzle], analyses)
+    assert line.continuation == engine_line(puzzle, analyses[puzzle.id])[1:]
+    assert (check_text(text, puzzle, line=line).verified, check_text(text, puzzle, line=line).false) == (1, 0)
+    assert check_text(text, puzzle).false == 1
+    page = explanation_markdown(explanation, examples, analyses=analyses)
+    assert "The engine's line: " in page and ", 0 false," in page
+
+
+def test_when_the_engine_prefers_another_move_no_line_is_shown(
+    searched: tuple[list[Puzzle], dict[str, Analysis]],
+) -> None:
+    examples, analyses = searched
+    puzzle = examples[0]
+    real = analyses[puzzle.id]
+    other = next(m for m in puzzle.position().legal_moves if m != puzzle.moves[0])
+    elsewhere = replace(real, lines=[EngineLine(real.score, [other])])
+    assert engine_line(puzzle, elsewhere) == ()
+    explanation = explain_concept("outpost", puzzle, analyses={puzzle.id: elsewhere})
+    text = explanation.sections["Worked example"]
+    assert "now prefers another move to" in text and "The engine's line" not in text
+    assert puzzle.position().san(other) not in text.split("now prefers", 1)[1].split(".")[0]
+    assert check_explanation(explanation, puzzle, lines=example_lines([puzzle], {puzzle.id: elsewhere})).false == 0
+    # an analysis of another position is not used
+    moved = puzzle.position()
+    moved.push(puzzle.moves[0])
+    assert engine_line(puzzle, replace(real, fen=moved.fen())) == ()
+
+
+def test_a_puzzle_shows_no_engine_line(fork_example: Puzzle) -> None:
+    fake = Analysis(fork_example.position().fen(), [], 1, 1, "none")
+    assert engine_line(fork_example, fake) == ()
+
+
+def test_cli_explain_without_an_engine(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-such-engine")
+    # an exercise example needs the engine, as the other engine commands do: one line, exit code 2
+    result = CliRunner().invoke(app, ["explain", "--concept", "outpost", "--examples", "1", "--engine", missing])
+    assert result.exit_code == 2 and "no-such-engine" in result.output and "Traceback" not in result.output
+    # --no-engine: the explanation without the engine's line
+    result = CliRunner().invoke(app, ["explain", "--concept", "outpost", "-n", "1", "--engine", missing, "--no-engine"])
+    assert result.exit_code == 0, result.output
+    assert "The best move is" in result.output and "The engine's line" not in result.output and " 0 false" in result.output
+    # a tactical theme's examples are Lichess puzzles: no engine is started
+    result = CliRunner().invoke(app, ["explain", "--concept", "fork", "-n", "1", "--engine", missing])
+    assert result.exit_code == 0, result.output
+
+
+def test_cli_explain_shows_the_engines_line_and_reruns_from_the_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "analysis.sqlite"
+    args = ["explain", "--concept", "outpost", "-n", "1", "--nodes", str(NODES), "--cache", str(cache)]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "The engine's line: " in first.output or "now prefers another move" in first.output
+    assert " 0 false" in first.output
+    assert CliRunner().invoke(app, args).output == first.output  # from the cache, the same line
+
+
+def test_a_teacher_is_given_the_engines_line(searched: tuple[list[Puzzle], dict[str, Analysis]]) -> None:
+    examples, analyses = searched
+    teacher = ScriptedTeacher("## What it is\n\nAn outpost.")
+    explain_concept("outpost", examples, teacher=teacher, analyses=analyses)
+    user = str(teacher.prompts[0][1]["content"])
+    lines = [engine_line(p, analyses[p.id]) for p in examples]
+    for puzzle, line in zip(examples, lines, strict=True):
+        if line:
+            assert f"The engine's line: {numbered_line(puzzle.position(), line)}." in user
+    assert "The engine's line" not in str(teacher_prompt("outpost", examples)[1]["content"])

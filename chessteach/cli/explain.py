@@ -1,5 +1,5 @@
 """``chessteach explain``: explain a concept with examples from real games, as Markdown with their boards and
-fact-check."""
+fact-check; the engine searches each exercise example's position for its line (``--no-engine``: none)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,21 @@ from typing import Annotated
 import typer
 
 from chessteach.cli.console import fail
-from chessteach.cli.options import puzzle_from_command_line, read_puzzle_file
+from chessteach.cli.options import EngineSettings, engine_options, puzzle_from_command_line, read_puzzle_file
 from chessteach.cli.paths import output_file
 from chessteach.concepts.catalog import POSITIONAL, get_concept
+from chessteach.engine import Analysis
 from chessteach.errors import ChessteachError
 from chessteach.llm.base import GenerationConfig, load_model
 from chessteach.puzzles import Puzzle, bundled_puzzles
 from chessteach.puzzles.lichess_csv import bundled_exercises
 from chessteach.puzzles.tag import tag_puzzle
+from chessteach.teaching.examples import wants_engine_line
 from chessteach.teaching.explain import (
     DEFAULT_EXAMPLES,
     TEACHER_CONFIG,
     NoExampleError,
+    example_lines,
     explain_concept,
     explanation_markdown,
     pick_examples,
@@ -93,6 +96,21 @@ def _example(
     fail(f"no puzzle {example_id!r} in {' or '.join(str(p) for p in paths)}")
 
 
+def _searches(shown: list[Puzzle], settings: EngineSettings) -> dict[str, Analysis]:
+    """The engine's search of each exercise example's position, by puzzle id (no engine is started when no
+    example is an exercise; the analysis cache makes a rerun free)."""
+    exercises = [p for p in shown if wants_engine_line(p)]
+    if not exercises:
+        return {}
+    with settings.open_pool() as pool:
+        analyses = pool.analyse([p.position() for p in exercises])
+    for puzzle, analysis in zip(exercises, analyses, strict=True):
+        if analysis is None:
+            logger.warning("exercise %s: the engine failed on its position; no engine line", puzzle.id)
+    return {p.id: a for p, a in zip(exercises, analyses, strict=True) if a is not None}
+
+
+@engine_options()
 def explain(
     concept: Annotated[
         str,
@@ -152,13 +170,26 @@ def explain(
             callback=output_file,
         ),
     ] = None,
+    no_engine: Annotated[
+        bool,
+        typer.Option(
+            "--no-engine", help="Show no engine line for the exercise examples (no engine is started or needed)."
+        ),
+    ] = False,
+    *,
+    settings: EngineSettings,
 ) -> None:
-    """Explain a concept with examples from real games; fact-check every claim against the examples' lines."""
+    """Explain a concept with examples from real games; fact-check every claim against the examples' lines.
+
+    A positional exercise stores only its best move: the engine searches its position (at --nodes, through the
+    analysis cache) and the worked example shows the engine's line from that move on.
+    """
     try:
         concept_id = get_concept(concept).id
     except ChessteachError as exc:  # an unknown concept, with the nearest ids
         fail(str(exc))
     shown = _examples(concept_id, example, fen, moves, puzzles, examples)
+    analyses = {} if no_engine else _searches(shown, settings)
     model = None
     if teacher is not None:
         try:
@@ -167,16 +198,16 @@ def explain(
             fail(str(exc))
     try:
         config = GenerationConfig(max_new_tokens=max_new_tokens, temperature=TEACHER_CONFIG.temperature)
-        explanation = explain_concept(concept_id, shown, teacher=model, config=config)
+        explanation = explain_concept(concept_id, shown, teacher=model, config=config, analyses=analyses)
     except ChessteachError as exc:
         fail(str(exc))
     finally:
         if model is not None:
             model.close()
-    check = check_explanation(explanation, shown)
+    check = check_explanation(explanation, shown, lines=example_lines(shown, analyses))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(explanation_markdown(explanation, shown), encoding="utf-8")
+        output.write_text(explanation_markdown(explanation, shown, analyses=analyses), encoding="utf-8")
     else:
         typer.echo(explanation.text)
     where = f" -> {output}" if output is not None else ""

@@ -5,8 +5,9 @@ from different games where it can (a positional concept's from positional exerci
 the bundled ``puzzles/positional-exercises.csv``; a tactical theme's from puzzles of that theme).
 :func:`gather_example` collects what an explanation may say about one of them, every fact checked on its board:
 the concept's facts along the line (:func:`example_facts`, the registry's), for an exercise the facts its best
-move brings (:func:`brought_facts`, recomputed as ``exercises/mine.py`` does, never read from the CSV), and
-its source (the players and event from the bundled PGN's headers, or a Lichess puzzle's game address).
+move brings (:func:`brought_facts`, recomputed as ``exercises/mine.py`` does, never read from the CSV),
+its source (the players and event from the bundled PGN's headers, or a Lichess puzzle's game address), and for
+an exercise the engine's line from its best move on (:func:`engine_line`, from a search the caller ran).
 :func:`worked_example` writes one example in words; :func:`shared_sentences` the sentences about what the
 examples have in common ("in 2 of 3 examples a knight ..."), each one derived from those checked facts.
 
@@ -35,10 +36,11 @@ import chess.pgn
 from chessteach.concepts.catalog import POSITIONAL, Concept, get_concept
 from chessteach.concepts.changes import positional_changes
 from chessteach.concepts.facts import Fact, check_fact
-from chessteach.concepts.notation import board_move_number, numbered_line
+from chessteach.concepts.notation import board_move_number, legal_sans, numbered_line
 from chessteach.concepts.registry import detector, verified_positional_facts
 from chessteach.concepts.tactics import describe
 from chessteach.data import bundled
+from chessteach.engine.analysis import Analysis
 from chessteach.errors import ChessteachError
 from chessteach.exercises.show import distractor_moves
 from chessteach.filenames import file_in
@@ -51,6 +53,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_EXAMPLES = 3
 """How many examples an explanation shows unless told otherwise."""
+
+ENGINE_LINE_PLIES = 6
+"""How many plies of the engine's principal variation an exercise example shows, its best move first."""
 
 RELATION_ACTORS = {"fork": "forking piece", "pin": "pinning piece", "skewer": "skewering piece"}
 """Fact kinds whose first piece acts on the others (``pieces[0]`` forks, pins or skewers ``pieces[1:]``)."""
@@ -372,13 +377,20 @@ def example_source(puzzle: Puzzle, games: Path | None = None) -> str | None:
 class Example:
     """One example of a concept with everything an explanation may say about it: ``facts`` the concept's
     checked facts along its line (:func:`example_facts`), ``brought`` those its best move brings when it is
-    an exercise (:func:`brought_facts`), and ``source`` (:func:`example_source`)."""
+    an exercise (:func:`brought_facts`), ``source`` (:func:`example_source`), and for an exercise the engine's
+    ``analysis`` of its position, when the caller searched it (:func:`engine_line`)."""
 
     concept: str
     puzzle: Puzzle
     facts: tuple[Fact, ...]
     brought: tuple[Fact, ...] = ()
     source: str | None = None
+    analysis: Analysis | None = None
+
+    @property
+    def engine_line(self) -> tuple[chess.Move, ...]:
+        """The engine's line from the exercise's best move on (:func:`engine_line`); ``()`` without one."""
+        return engine_line(self.puzzle, self.analysis)
 
     @property
     def key_facts(self) -> tuple[Fact, ...]:
@@ -392,11 +404,78 @@ class Example:
         return self.puzzle.position(), self.puzzle.solver_moves[0]
 
 
-def gather_example(concept_id: str, puzzle: Puzzle, facts: Sequence[Fact] | None = None) -> Example:
-    """An :class:`Example` of the concept (``facts`` default to :func:`example_facts`)."""
+def gather_example(
+    concept_id: str, puzzle: Puzzle, facts: Sequence[Fact] | None = None, *, analysis: Analysis | None = None
+) -> Example:
+    """An :class:`Example` of the concept (``facts`` default to :func:`example_facts`; ``analysis``, the
+    engine's search of an exercise's position, gives its engine line)."""
     concept = get_concept(concept_id)
     facts = example_facts(puzzle, concept.id) if facts is None else facts
-    return Example(concept.id, puzzle, tuple(facts), tuple(brought_facts(puzzle, concept.id)), example_source(puzzle))
+    brought = tuple(brought_facts(puzzle, concept.id))
+    return Example(concept.id, puzzle, tuple(facts), brought, example_source(puzzle), analysis)
+
+
+# ------------------------------------------------------------------ the engine's line
+
+
+def wants_engine_line(puzzle: Puzzle) -> bool:
+    """Whether an example shows the engine's line: a positional exercise does (it stores only its best move);
+    a puzzle's solution line is already the engine's."""
+    return is_exercise(puzzle) and not puzzle.setup
+
+
+def _searched(puzzle: Puzzle, analysis: Analysis | None) -> bool:
+    """Whether ``analysis`` is of the exercise's position (a search of another position is logged, not used)."""
+    if analysis is None or not wants_engine_line(puzzle):
+        return False
+    if analysis.fen.split()[:4] != puzzle.position().fen().split()[:4]:
+        logger.warning("exercise %s: an analysis of another position (%s) is not used", puzzle.id, analysis.fen)
+        return False
+    return True
+
+
+def engine_line(puzzle: Puzzle, analysis: Analysis | None, plies: int = ENGINE_LINE_PLIES) -> tuple[chess.Move, ...]:
+    """The engine's principal variation of an exercise's position, from its best move on: up to ``plies``
+    moves, each legal in turn (a cached line is read back move by move), when its first move is the exercise's
+    best move; ``()`` when it is another move (:func:`engine_prefers_another`), or without an analysis.
+
+    >>> from chessteach.engine import Analysis, EngineLine
+    >>> import chess.engine
+    >>> p = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"], id="x")
+    >>> p.extra["Distractors"] = ""
+    >>> pv = [chess.Move.from_uci(m) for m in ("a1a8", "e2e4")]
+    >>> line = EngineLine(chess.engine.PovScore(chess.engine.Mate(1), chess.WHITE), pv)
+    >>> [m.uci() for m in engine_line(p, Analysis(p.fen, [line], 1, 1, "sf"))]
+    ['a1a8']
+    """
+    if not _searched(puzzle, analysis) or engine_prefers_another(puzzle, analysis):
+        return ()
+    assert analysis is not None
+    sans = legal_sans(puzzle.position(), analysis.best.pv[:plies])
+    return tuple(analysis.best.pv[: len(sans)])
+
+
+def engine_sentences(example: Example) -> list[str]:
+    """What the engine's search says of an exercise example, in words: its line from the best move on, or that
+    it now prefers another move (and so no line is shown); ``[]`` without a search."""
+    board, best = example.first_move
+    if example.engine_line:
+        return [f"The engine's line: {numbered_line(board, example.engine_line)}."]
+    if engine_prefers_another(example.puzzle, example.analysis):
+        return [
+            f"The engine, searching this position again, now prefers another move to {board_move_number(board)}"
+            f" {board.san(best)}, so no engine line is shown."
+        ]
+    return []
+
+
+def engine_prefers_another(puzzle: Puzzle, analysis: Analysis | None) -> bool:
+    """Whether the engine's search of an exercise's position (``analysis``) plays another move first than the
+    exercise's best move (the exercise was mined at other settings; its line is then not shown)."""
+    if not _searched(puzzle, analysis):
+        return False
+    assert analysis is not None
+    return analysis.best_move != puzzle.moves[0]
 
 
 # ------------------------------------------------------------------ one example in words
@@ -480,7 +559,7 @@ def _exercise_paragraph(example: Example) -> str:
     """The best move of an exercise, what it brings, and why the distractors are worse (the recorded margin)."""
     board, best = example.first_move
     concept = get_concept(example.concept)
-    parts = [f"The best move is {board_move_number(board)} {board.san(best)}."]
+    parts = [f"The best move is {board_move_number(board)} {board.san(best)}.", *engine_sentences(example)]
     if example.brought:
         parts.append(
             f"What it brings for {concept.name.lower()}: " + " ".join(fact_sentences(example.puzzle, example.brought))
@@ -742,10 +821,14 @@ def shared_sentences(examples: Sequence[Example]) -> dict[str, list[str]]:
 
 __all__ = [
     "DEFAULT_EXAMPLES",
+    "ENGINE_LINE_PLIES",
     "KIND_WORDS",
     "Example",
     "NoExampleError",
     "brought_facts",
+    "engine_line",
+    "engine_prefers_another",
+    "engine_sentences",
     "example_facts",
     "example_source",
     "fact_sentences",
@@ -756,5 +839,6 @@ __all__ = [
     "pick_examples",
     "shared_sentences",
     "side",
+    "wants_engine_line",
     "worked_example",
 ]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 
 import chess
@@ -34,6 +34,7 @@ import jinja2
 from chessteach.concepts.catalog import Concept, get_concept
 from chessteach.concepts.facts import Fact
 from chessteach.concepts.notation import board_move_number, numbered_line
+from chessteach.engine.analysis import Analysis
 from chessteach.exercises.show import exercise_svg
 from chessteach.llm.base import GenerationConfig, LanguageModel, Message
 from chessteach.puzzles.puzzle import Puzzle
@@ -41,6 +42,8 @@ from chessteach.teaching.examples import (
     DEFAULT_EXAMPLES,
     Example,
     NoExampleError,
+    engine_line,
+    engine_sentences,
     example_facts,
     fact_sentences,
     gather_example,
@@ -50,7 +53,7 @@ from chessteach.teaching.examples import (
     side,
     worked_example,
 )
-from chessteach.teaching.factcheck import FactCheck, check_explanation
+from chessteach.teaching.factcheck import ExampleLine, FactCheck, check_explanation
 from chessteach.teaching.prompts import is_exercise
 from chessteach.teaching.sections import (
     COMMON_MISTAKES,
@@ -88,12 +91,30 @@ BOARD_SIZE = 360
 # ------------------------------------------------------------------ the template's sections
 
 
-def _examples(concept_id: str, example: Puzzle | Sequence[Puzzle], facts: Sequence[Fact] | None) -> list[Example]:
-    """The examples, gathered (``facts``, when given, are the first example's)."""
+def _examples(
+    concept_id: str,
+    example: Puzzle | Sequence[Puzzle],
+    facts: Sequence[Fact] | None,
+    analyses: Mapping[str, Analysis] | None = None,
+) -> list[Example]:
+    """The examples, gathered (``facts``, when given, are the first example's; ``analyses`` the engine's
+    searches of exercise positions, by puzzle id)."""
     puzzles = [example] if isinstance(example, Puzzle) else list(example)
     if not puzzles:
         raise ValueError("an explanation needs at least one example")
-    return [gather_example(concept_id, p, facts if i == 0 else None) for i, p in enumerate(puzzles)]
+    found = analyses or {}
+    return [
+        gather_example(concept_id, p, facts if i == 0 else None, analysis=found.get(p.id))
+        for i, p in enumerate(puzzles)
+    ]
+
+
+def example_lines(examples: Sequence[Puzzle], analyses: Mapping[str, Analysis] | None = None) -> list[ExampleLine]:
+    """The lines the fact-checker decides claims on, one per example: its solution, and for an exercise the
+    engine's line on from its best move (:func:`~chessteach.teaching.examples.engine_line`, from ``analyses``
+    by puzzle id), so that what the worked example says of the engine's moves is checked on their positions."""
+    found = analyses or {}
+    return [ExampleLine.from_puzzle(p, engine_line(p, found.get(p.id))[len(p.moves) :]) for p in examples]
 
 
 def example_heading(number: int, example: Puzzle) -> str:
@@ -156,12 +177,14 @@ def teacher_prompt(
     facts: Sequence[Fact] | None = None,
     *,
     templates: tuple[str, str] = (SYSTEM_PROMPT, USER_PROMPT),
+    analyses: Mapping[str, Analysis] | None = None,
 ) -> list[Message]:
     """The chat a teacher model is given: the system prompt and the user prompt, rendered from
     :data:`SYSTEM_PROMPT` and :data:`USER_PROMPT` (or other ``(system, user)`` templates, such as
     :data:`COMPACT_PROMPTS`). With several examples, the first is the worked example and the others are
     listed (``more_examples``: source, position, solution and checked facts each) with what they share
-    (``shared``); ``facts`` are the first example's.
+    (``shared``); ``facts`` are the first example's. An exercise searched in ``analyses`` (by puzzle id) has the
+    engine's line among its facts (:func:`~chessteach.teaching.examples.engine_sentences`).
 
     >>> from chessteach.puzzles import Puzzle
     >>> puzzle = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"])
@@ -169,7 +192,7 @@ def teacher_prompt(
     ['system', 'user']
     """
     concept = get_concept(concept_id)
-    examples = _examples(concept.id, example, facts)
+    examples = _examples(concept.id, example, facts, analyses)
     first = examples[0]
     example = first.puzzle
     facts = list(first.facts) if facts is not None else _with_brought(first)  # given facts are used as given
@@ -186,7 +209,7 @@ def teacher_prompt(
             else None
         ),
         "solution": numbered_line(start, example.moves[example.setup_moves :]),
-        "facts": fact_sentences(example, facts),
+        "facts": [*fact_sentences(example, facts), *engine_sentences(first)],
         "board": str(start),
         "more_examples": [_prompt_example(e) for e in examples[1:]],
         "shared": [sentence for sentences in shared.values() for sentence in sentences],
@@ -211,7 +234,7 @@ def _prompt_example(example: Example) -> dict[str, object]:
         "fen": start.fen(),
         "side_to_move": side(start.turn),
         "solution": numbered_line(start, example.puzzle.moves[example.puzzle.setup_moves :]),
-        "facts": fact_sentences(example.puzzle, _with_brought(example)),
+        "facts": [*fact_sentences(example.puzzle, _with_brought(example)), *engine_sentences(example)],
     }
 
 
@@ -235,6 +258,7 @@ def explain_concept(
     teacher: LanguageModel | None = None,
     facts: Sequence[Fact] | None = None,
     config: GenerationConfig | None = None,
+    analyses: Mapping[str, Analysis] | None = None,
 ) -> Explanation:
     """Explain a concept with one example puzzle or several (:func:`pick_examples`).
 
@@ -245,7 +269,10 @@ def explain_concept(
     why the distractors are worse. With a teacher, the teacher writes it from :func:`teacher_prompt`; its
     sections are parsed, and any it lacks are empty and listed in :attr:`Explanation.missing_sections`.
     ``facts`` (the first example's) default to :func:`example_facts`; :attr:`Explanation.facts` holds every
-    example's facts, and what an exercise's best move brings.
+    example's facts, and what an exercise's best move brings. ``analyses`` are the engine's searches of
+    exercise positions, by puzzle id (the caller runs the engine): a worked exercise then shows the engine's
+    line from its best move on, or says that the engine now prefers another move; check such an explanation
+    on :func:`example_lines` of the same analyses.
 
     >>> from chessteach.puzzles import Puzzle
     >>> puzzle = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"])
@@ -256,14 +283,14 @@ def explain_concept(
     True
     """
     concept = get_concept(concept_id)
-    examples = _examples(concept.id, example, facts)
+    examples = _examples(concept.id, example, facts, analyses)
     all_facts = [f for e in examples for f in _with_brought(e)]
     ids = tuple(e.puzzle.id for e in examples)
     if teacher is None:
         sections = _template_sections(concept, examples)
         text = render_sections(sections)
         return Explanation(concept.id, text, sections, all_facts, ids[0], TEMPLATE_TEACHER, example_ids=ids)
-    prompt = teacher_prompt(concept.id, [e.puzzle for e in examples], facts)
+    prompt = teacher_prompt(concept.id, [e.puzzle for e in examples], facts, analyses=analyses)
     (answer,) = teacher.generate([prompt], config or TEACHER_CONFIG)
     text, sections, missing = parse_teacher_answer(answer)
     if missing:
@@ -303,10 +330,16 @@ def _board_block(example: Puzzle) -> str:
     return f'<div class="board">\n{board_svg(example)}\n</div>\n\n{side(start.turn)} to move; {arrows}.'
 
 
-def explanation_markdown(explanation: Explanation, example: Puzzle | Sequence[Puzzle]) -> str:
+def explanation_markdown(
+    explanation: Explanation,
+    example: Puzzle | Sequence[Puzzle],
+    *,
+    analyses: Mapping[str, Analysis] | None = None,
+) -> str:
     """The explanation as a Markdown page: title, the boards (inline SVG, arrow on the first solution move),
-    the four sections, and the fact-check summary with every false claim. With several examples each board
-    stands under its ``### Example N`` heading (or, in a teacher's text without them, above the sections).
+    the four sections, and the fact-check summary with every false claim (on :func:`example_lines` of
+    ``analyses``, those the explanation was written with). With several examples each board stands under its
+    ``### Example N`` heading (or, in a teacher's text without them, above the sections).
 
     >>> from chessteach.puzzles import Puzzle
     >>> puzzle = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"])
@@ -316,7 +349,7 @@ def explanation_markdown(explanation: Explanation, example: Puzzle | Sequence[Pu
     """
     examples = [example] if isinstance(example, Puzzle) else list(example)
     concept = get_concept(explanation.concept)
-    check = check_explanation(explanation, examples)
+    check = check_explanation(explanation, examples, lines=example_lines(examples, analyses))
     ids = ", ".join(f"`{p.id}`" for p in examples)
     parts = [
         f"# {concept.name}",
@@ -365,6 +398,7 @@ __all__ = [
     "board_svg",
     "example_facts",
     "example_heading",
+    "example_lines",
     "explain_concept",
     "explanation_markdown",
     "parse_teacher_answer",

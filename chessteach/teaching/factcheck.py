@@ -154,28 +154,48 @@ class FactCheck:
 class ExampleLine:
     """Every position of an example puzzle's line, and which one each move number points to.
 
-    ``boards[0]`` is the puzzle's FEN (before the setup move, if it has one), ``boards[-1]`` the final
-    position; ``numbered[(n, color)]`` is the index of the board where ``color`` plays its move ``n``.
+    ``boards[0]`` is the puzzle's FEN (before the setup move, if it has one), then the position after each move
+    of the solution and of its ``continuation`` (the engine's line on from the solution's end, for an exercise
+    that stores only its best move); ``numbered[(n, color)]`` is the index of the board where ``color`` plays its
+    move ``n``. :attr:`final` is the solution's final position.
+
+    >>> from chessteach.puzzles import Puzzle
+    >>> p = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1b1"])
+    >>> line = ExampleLine.from_puzzle(p, [chess.Move.from_uci("g8f8")])
+    >>> len(line.boards), line.final.fen() == line.boards[1].fen()
+    (3, True)
     """
 
     boards: tuple[chess.Board, ...]
     moves: tuple[chess.Move, ...]
     solver_moves: int
     numbered: dict[tuple[int, chess.Color], int]
+    continuation: tuple[chess.Move, ...] = ()
 
     @classmethod
-    def from_puzzle(cls, puzzle: Puzzle) -> ExampleLine:
+    def from_puzzle(cls, puzzle: Puzzle, continuation: Sequence[chess.Move] = ()) -> ExampleLine:
+        """The puzzle's line, and ``continuation`` played on from its final position (up to a move that is not
+        legal there, which is logged)."""
         board = chess.Board(puzzle.fen)
         boards = [board.copy(stack=False)]
         for move in puzzle.moves:
             board.push(move)
             boards.append(board.copy(stack=False))
+        played: list[chess.Move] = []
+        for move in continuation:
+            if move not in board.legal_moves:
+                logger.warning("puzzle %s: the continuation's %s is not legal in %s", puzzle.id, move, board.fen())
+                break
+            board.push(move)
+            boards.append(board.copy(stack=False))
+            played.append(move)
         numbered = {(b.fullmove_number, b.turn): i for i, b in enumerate(boards)}
-        return cls(tuple(boards), tuple(puzzle.moves), len(puzzle.solver_moves), numbered)
+        return cls(tuple(boards), tuple(puzzle.moves), len(puzzle.solver_moves), numbered, tuple(played))
 
     @property
     def final(self) -> chess.Board:
-        return self.boards[-1]
+        """The solution's final position (before any continuation)."""
+        return self.boards[len(self.moves)]
 
     def where(self, index: int) -> str:
         """Words for a position: ``"at 24... (Black to move)"``."""
@@ -628,11 +648,14 @@ def check_text(text: str, example: Puzzle, *, line: ExampleLine | None = None) -
     return result
 
 
-def check_examples_text(text: str, examples: Sequence[Puzzle]) -> FactCheck:
+def check_examples_text(
+    text: str, examples: Sequence[Puzzle], *, lines: Sequence[ExampleLine] | None = None
+) -> FactCheck:
     """Check a text about several example puzzles: a claim under ``### Example N`` in "Worked example"
     (:func:`~chessteach.teaching.sections.example_spans`) is decided on example N's line alone; any other
     claim on each example's line, keeping the verdict of the example where it fares best (so a general
-    sentence about one of the examples is verified on that one).
+    sentence about one of the examples is verified on that one). ``lines``, one per example, default to
+    :meth:`ExampleLine.from_puzzle` of each.
 
     >>> from chessteach.puzzles import Puzzle
     >>> one = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"], id="one")
@@ -641,7 +664,9 @@ def check_examples_text(text: str, examples: Sequence[Puzzle]) -> FactCheck:
     >>> check_examples_text(text, [one, two]).false_claims[0].reason
     'Ra8# is not a legal move at 1. (White to move)'
     """
-    lines = [ExampleLine.from_puzzle(p) for p in examples]
+    lines = list(lines) if lines is not None else [ExampleLine.from_puzzle(p) for p in examples]
+    if len(lines) != len(examples):
+        raise ValueError(f"{len(lines)} example lines for {len(examples)} examples")
     checkers = [_Checker(line) for line in lines]
     spans = [(n - 1, start, end) for n, start, end in example_spans(text) if 0 < n <= len(examples)]
     verdicts: list[Claim] = []
@@ -658,8 +683,11 @@ def check_examples_text(text: str, examples: Sequence[Puzzle]) -> FactCheck:
     return result
 
 
-def check_explanation(explanation: Explanation, example: Puzzle | Sequence[Puzzle]) -> FactCheck:
-    """Check an explanation's text against its example puzzle, or its examples (:func:`check_examples_text`).
+def check_explanation(
+    explanation: Explanation, example: Puzzle | Sequence[Puzzle], *, lines: Sequence[ExampleLine] | None = None
+) -> FactCheck:
+    """Check an explanation's text against its example puzzle, or its examples (:func:`check_examples_text`);
+    ``lines``, one per example, are their lines when they go on beyond the solution (an engine's line).
 
     >>> from chessteach.puzzles import Puzzle
     >>> puzzle = Puzzle.from_solution("6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", ["a1a8"])
@@ -677,9 +705,9 @@ def check_explanation(explanation: Explanation, example: Puzzle | Sequence[Puzzl
             " ".join(ids),
             " ".join(p.id for p in examples),
         )
-    if len(examples) == 1:
-        return check_text(explanation.text, examples[0])
-    return check_examples_text(explanation.text, examples)
+    if len(examples) == 1 and (lines is None or len(lines) == 1):
+        return check_text(explanation.text, examples[0], line=lines[0] if lines is not None else None)
+    return check_examples_text(explanation.text, examples, lines=lines)
 
 
 __all__ = [
