@@ -12,7 +12,16 @@ from rich.table import Table
 
 from chessteach.cli.console import fail, out, report_skipped
 from chessteach.cli.display import stage_bars
-from chessteach.cli.options import EngineSettings, engine_options, read_puzzle_file
+from chessteach.cli.options import (
+    EngineSettings,
+    MinEloOpt,
+    PlayerOpt,
+    ResultOpt,
+    TimeControlOpt,
+    engine_options,
+    games_filter,
+    read_puzzle_file,
+)
 from chessteach.cli.paths import output_dir, output_file
 from chessteach.exercises import (
     EXERCISE_COLUMNS,
@@ -103,6 +112,10 @@ def mine(
             help="Added to --margin at the full node count, against search noise before the re-verification.",
         ),
     ] = SELECTION_BUFFER,
+    time_control: TimeControlOpt = None,
+    min_elo: MinEloOpt = None,
+    player: PlayerOpt = None,
+    result_is: ResultOpt = None,
     *,
     settings: EngineSettings,
 ) -> None:
@@ -113,9 +126,10 @@ def mine(
     alternative, still so at 4x the nodes, makes an exercise, with three plausible distractors the engine ranks
     clearly lower. Reruns are served from the cache; bad games are reported and skipped.
     """
+    chosen = games_filter(time_control, min_elo, player, result_is)
     start = time.perf_counter()
     with settings.open_pool() as pool, stage_bars(EXERCISE_STAGES) as progress:
-        result = mine_exercises(pgns, pool, margin=margin, selection_buffer=buffer, progress=progress)
+        result = mine_exercises(pgns, pool, margin=margin, selection_buffer=buffer, progress=progress, only=chosen)
     seconds = time.perf_counter() - start
     report_skipped(result.bad_games)
     write_puzzles(output, result.exercises, columns=EXERCISE_COLUMNS)

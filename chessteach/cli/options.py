@@ -17,7 +17,9 @@ from chessteach.cli.console import fail, report_skipped
 from chessteach.engine import DEFAULT_NODES, AnalysisCache, EngineConfig, EngineLimit, EnginePool, load_config
 from chessteach.engine.process import identify_engine
 from chessteach.errors import BadRecordError, ChessteachError, EngineOptionError, EngineStartError
+from chessteach.games.filters import GameFilter, game_filter
 from chessteach.puzzles import LICHESS_COLUMNS, Puzzle, PuzzleError, PuzzleFile, read_puzzles
+from chessteach.puzzles.filters import puzzle_filter
 
 EngineOpt = Annotated[
     str | None,
@@ -205,3 +207,53 @@ def load_puzzle_file(puzzles_csv: Path | None, fen: str | None, solution: str | 
         return PuzzleFile(path="<command line>", columns=list(LICHESS_COLUMNS), puzzles=[puzzle])
     assert puzzles_csv is not None
     return read_puzzle_file(puzzles_csv)
+
+
+RatingOpt = Annotated[
+    str | None, typer.Option("--rating", help="Only puzzles rated in this range, LOW-HIGH (e.g. 1500-2000, 1500-).")
+]
+ThemeOpt = Annotated[
+    list[str] | None, typer.Option("--theme", help="Only puzzles with any of these themes (repeatable), e.g. fork.")
+]
+AllThemesOpt = Annotated[
+    list[str] | None, typer.Option("--all-themes", help="Only puzzles with all of these themes (repeatable).")
+]
+MinPopularityOpt = Annotated[
+    int | None, typer.Option("--min-popularity", min=-100, max=100, help="Only puzzles this popular (Popularity).")
+]
+MinPlaysOpt = Annotated[int | None, typer.Option("--min-plays", min=0, help="Only puzzles played this often (NbPlays).")]
+
+
+def filtered_puzzles(
+    puzzles: list[Puzzle],
+    rating: str | None,
+    theme: list[str] | None,
+    all_themes: list[str] | None,
+    min_popularity: int | None,
+    min_plays: int | None,
+) -> list[Puzzle]:
+    """The puzzles the filter options keep, in their order (a bad value: one line, exit code 2)."""
+    chosen = puzzle_filter(rating, theme or (), all_themes or (), min_popularity, min_plays)
+    return list(chosen.select(puzzles)) if chosen.active else puzzles
+
+
+TimeControlOpt = Annotated[
+    list[str] | None,
+    typer.Option("--time-control", help="Only games of this speed (bullet, blitz, rapid, classical, by base + 40 × "
+                                        "increment) or base seconds LOW-HIGH (repeatable)."),
+]
+MinEloOpt = Annotated[int | None, typer.Option("--min-elo", min=0, help="Only games where both players are rated this.")]
+PlayerOpt = Annotated[
+    list[str] | None, typer.Option("--player", help="Only games of a player (any part of a name; repeatable).")
+]
+ResultOpt = Annotated[
+    list[str] | None, typer.Option("--result", help="Only games with this result: 1-0, 0-1, 1/2-1/2 (repeatable).")
+]
+
+
+def games_filter(
+    time_control: list[str] | None, min_elo: int | None, player: list[str] | None, result: list[str] | None
+) -> GameFilter | None:
+    """The game filter the options give, None when they give none (a bad value: one line, exit code 2)."""
+    chosen = game_filter(time_control or (), min_elo, player or (), result or ())
+    return chosen if chosen.active else None

@@ -3,6 +3,7 @@ checked with the engine) and ``mine`` (verified puzzles from the games of a PGN 
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,13 +15,24 @@ from rich.table import Table
 from chessteach.cli.console import err, out, report_skipped
 from chessteach.cli.display import progress_bar, stage_bars
 from chessteach.cli.options import (
+    AllThemesOpt,
     CacheOpt,
     EngineSettings,
     FenOpt,
+    MinEloOpt,
+    MinPlaysOpt,
+    MinPopularityOpt,
+    PlayerOpt,
     PuzzlesArg,
+    RatingOpt,
+    ResultOpt,
     SolutionOpt,
+    ThemeOpt,
+    TimeControlOpt,
     WorkersOpt,
     engine_options,
+    filtered_puzzles,
+    games_filter,
     load_puzzle_file,
 )
 from chessteach.cli.paths import output_file
@@ -65,12 +77,20 @@ def tag(
         DEFAULT_VERIFY_NODES
     ),
     workers: WorkersOpt = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Tagging processes (default: the CPU count).")
+    ] = None,
     engine_path: Annotated[
         str | None, typer.Option("--engine-path", help="Engine binary (here --engine is the on/off switch).")
     ] = None,
     cache: CacheOpt = None,
     fen: FenOpt = None,
     solution: SolutionOpt = None,
+    rating: RatingOpt = None,
+    theme: ThemeOpt = None,
+    all_themes: AllThemesOpt = None,
+    min_popularity: MinPopularityOpt = None,
+    min_plays: MinPlaysOpt = None,
 ) -> None:
     """Compute Lichess themes from each puzzle's position and line.
 
@@ -80,7 +100,7 @@ def tag(
     through the cache).
     """
     puzzle_file = load_puzzle_file(puzzles_csv, fen, solution)
-    puzzles = puzzle_file.puzzles
+    puzzles = filtered_puzzles(puzzle_file.puzzles, rating, theme, all_themes, min_popularity, min_plays)
     hook = None
     if engine_themes_on:
         settings = EngineSettings(engine=engine_path, nodes=nodes, workers=workers, cache=cache)
@@ -90,7 +110,8 @@ def tag(
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("tagging", total=len(puzzles))
         computed = tag_puzzles(
-            puzzles, engine_themes=hook, progress=lambda done, total: bar.update(task, completed=done)
+            puzzles, engine_themes=hook, progress=lambda done, total: bar.update(task, completed=done),
+            jobs=jobs or os.cpu_count() or 1,
         )
     if output is not None:
         columns = [*puzzle_file.columns, *(["SourceThemes"] if "SourceThemes" not in puzzle_file.columns else [])]
@@ -140,6 +161,11 @@ def verify(
     fen: FenOpt = None,
     solution: SolutionOpt = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Only the first N puzzles.")] = None,
+    rating: RatingOpt = None,
+    theme: ThemeOpt = None,
+    all_themes: AllThemesOpt = None,
+    min_popularity: MinPopularityOpt = None,
+    min_plays: MinPlaysOpt = None,
     *,
     settings: EngineSettings,
 ) -> None:
@@ -150,7 +176,8 @@ def verify(
     mate or lengthen it; the line must keep its advantage to the end. Reruns are served from the cache.
     """
     puzzle_file = load_puzzle_file(puzzles_csv, fen, solution)
-    puzzles = puzzle_file.puzzles[:limit] if limit else puzzle_file.puzzles
+    puzzles = filtered_puzzles(puzzle_file.puzzles, rating, theme, all_themes, min_popularity, min_plays)
+    puzzles = puzzles[:limit] if limit else puzzles
     start = time.perf_counter()
     with settings.open_pool() as pool, progress_bar(f"verifying {len(puzzles)} puzzles") as progress:
         verdicts = verify_puzzles(puzzles, pool, progress=progress)
@@ -193,6 +220,10 @@ def mine(
             help="Only-move margin: winning chances (-1..1) the best move must be above the second best.",
         ),
     ] = ONLY_MOVE_MARGIN,
+    time_control: TimeControlOpt = None,
+    min_elo: MinEloOpt = None,
+    player: PlayerOpt = None,
+    result_is: ResultOpt = None,
     *,
     settings: EngineSettings,
 ) -> None:
@@ -203,9 +234,10 @@ def mine(
     an only move (--margin winning chances above the second best, or the only mate), and every puzzle must pass
     `puzzles verify` at the same node count. Reruns are served from the cache; bad games are reported and skipped.
     """
+    chosen = games_filter(time_control, min_elo, player, result_is)
     start = time.perf_counter()
     with settings.open_pool() as pool, stage_bars(MINE_STAGES) as progress:
-        result = mine_puzzles(pgn, pool, margin=margin, progress=progress)
+        result = mine_puzzles(pgn, pool, margin=margin, progress=progress, only=chosen)
     seconds = time.perf_counter() - start
     report_skipped(result.bad_games)
     write_puzzles(output, result.puzzles, columns=MINED_COLUMNS)

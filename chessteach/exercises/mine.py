@@ -52,6 +52,7 @@ import chess.engine
 
 from chessteach.concepts.changes import FactChange, changed_concepts, is_quiet, positional_changes
 from chessteach.engine import Analysis, EngineLimit, EnginePool, position_key, win_chance
+from chessteach.games.filters import GameFilter
 from chessteach.games.read import game_positions, read_games
 from chessteach.puzzles.lichess_csv import DISTRACTORS, DISTRACTORS_COLUMN
 from chessteach.puzzles.mine import puzzle_id
@@ -227,15 +228,18 @@ def _exercise(trial: Trial, distractors: Sequence[chess.Move]) -> Puzzle:
 
 
 def collect_positions(
-    paths: Sequence[str | os.PathLike[str]], result: ExerciseResult
+    paths: Sequence[str | os.PathLike[str]], result: ExerciseResult, only: GameFilter | None = None
 ) -> list[Position]:
     """Stage 1: the positions of every readable game from :data:`MIN_PLY` on, not in check, with a choice of
-    moves, each once. Bad games are recorded in ``result`` (and logged) and skipped."""
+    moves, each once. Bad games are recorded in ``result`` (and logged) and skipped; the games ``only``'s headers
+    filter drops are neither counted nor read further."""
     seen: set[str] = set()
     positions: list[Position] = []
     for path in paths:
         source = os.path.basename(os.fspath(path))
         for record in read_games(path):
+            if only is not None and not only.matches(record.headers):
+                continue
             result.games += 1
             if record.error is not None or record.game is None:
                 error = record.error or f"{path}: game {record.number}: unreadable"
@@ -270,11 +274,12 @@ def mine_exercises(
     selection_buffer: float = SELECTION_BUFFER,
     processes: int | None = None,
     progress: ExerciseProgress | None = None,
+    only: GameFilter | None = None,
 ) -> ExerciseResult:
     """Mine verified positional exercises from every game of some PGN files (see the module doc).
 
     ``pool``'s node limit is the full node count. ``processes`` computes the positional facts in that many
-    worker processes (default: the pool's worker count). Bad games are reported and skipped. The example is not
+    worker processes (default: the pool's worker count). ``only`` keeps the games its headers filter matches. Bad games are reported and skipped. The example is not
     run as a doctest (minutes of engine time; ``tests/test_exercises.py`` mines real games):
 
     >>> with EnginePool(limit=EngineLimit(nodes=250_000), workers=2) as pool:  # doctest: +SKIP
@@ -288,7 +293,7 @@ def mine_exercises(
     def stage(name: str) -> Callable[[int, int], None] | None:
         return None if progress is None else (lambda done, total: progress(name, done, total))
 
-    positions = collect_positions(paths, result)
+    positions = collect_positions(paths, result, only)
 
     # Stage 2: the screen, then the positional facts of the quiet best moves that pass it.
     screen_limit = EngineLimit(nodes=max(1, nodes // SCREEN_FACTOR))

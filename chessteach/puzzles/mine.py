@@ -44,6 +44,7 @@ import chess.engine
 
 from chessteach.engine import Analysis, EnginePool, position_key, score_chances, win_chance
 from chessteach.engine.score import Judgment, judge
+from chessteach.games.filters import GameFilter
 from chessteach.games.read import game_positions, read_games
 from chessteach.puzzles.lichess_csv import LICHESS_COLUMNS
 from chessteach.puzzles.puzzle import Puzzle, mates_at_once
@@ -286,8 +287,10 @@ def mine_puzzles(
     *,
     margin: float = ONLY_MOVE_MARGIN,
     progress: MineProgress | None = None,
+    only: GameFilter | None = None,
 ) -> MineResult:
     """Mine verified, tagged puzzles from every game of a PGN file; bad games are reported and skipped.
+    With ``only``, the games its headers filter drops are not counted and never analysed.
 
     ``margin`` is the only-move margin (winning chances, -1..1); it may not be below the verifier's
     :data:`~chessteach.puzzles.verify.BLUNDER_MARGIN`, or mined puzzles could not pass it. The example is not run
@@ -303,6 +306,8 @@ def mine_puzzles(
     result = MineResult()
     games: list[tuple[int, str, list[chess.Board], list[chess.Move]]] = []
     for record in read_games(path):
+        if only is not None and not only.matches(record.headers):
+            continue
         result.games += 1
         if record.error is not None or record.game is None:
             result.bad_games.append(record.error or f"game {record.number}: unreadable")

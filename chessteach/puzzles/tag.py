@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import copy
 import logging
+import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 
 import chess
 import pandas as pd
@@ -130,24 +132,63 @@ def tag_puzzles(
     *,
     engine_themes: EngineThemes | None = None,
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> list[list[str] | None]:
-    """Tag many puzzles; ``progress(done, total)`` is called after each. A puzzle that cannot be tagged is
-    logged and gets ``None``, and the count of such puzzles is logged at the end."""
-    results: list[list[str] | None] = []
-    failed = 0
+    """Tag many puzzles; ``progress(done, total)`` is called as they are done. A puzzle that cannot be tagged is
+    logged and gets ``None``, and the count of such puzzles is logged at the end.
+
+    With ``jobs`` above 1, chunks of puzzles are tagged in that many worker processes; the results are the same,
+    in input order (the engine hook is asked here, once per puzzle, before the chunks leave).
+
+    >>> from chessteach.puzzles import read_puzzles
+    >>> puzzles = read_puzzles("tests/data/lichess-dev.csv").puzzles[:40]
+    >>> tag_puzzles(puzzles, jobs=2) == tag_puzzles(puzzles)
+    True
+    """
     total = len(puzzles)
-    for done, puzzle in enumerate(puzzles, start=1):
-        try:
-            results.append(tag_puzzle(puzzle, engine_themes=engine_themes))
-        except (ValueError, AssertionError, IndexError) as exc:
+    jobs = max(1, min(jobs, total))
+    outcomes: list[tuple[list[str] | None, str | None]] = []
+    if jobs == 1:
+        for puzzle in puzzles:
+            outcomes.append(_tag_one(puzzle, list(engine_themes(puzzle)) if engine_themes else None))
+            if progress is not None:
+                progress(len(outcomes), total)
+    else:
+        work = [(p, list(engine_themes(p)) if engine_themes else None) for p in puzzles]
+        size = max(1, min(TAG_CHUNK, -(-total // (jobs * 4))))
+        chunks = [work[i : i + size] for i in range(0, total, size)]
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(jobs, mp_context=context) as executor:
+            for chunk in executor.map(_tag_chunk, chunks):
+                outcomes.extend(chunk)
+                if progress is not None:
+                    progress(len(outcomes), total)
+    failed = 0
+    for puzzle, (_, error) in zip(puzzles, outcomes, strict=True):
+        if error is not None:
             failed += 1
-            logger.warning("cannot tag puzzle %s: %s", puzzle.id, exc)
-            results.append(None)
-        if progress is not None:
-            progress(done, total)
+            logger.warning("cannot tag puzzle %s: %s", puzzle.id, error)
     if failed:
         logger.warning("%d of %d puzzles could not be tagged", failed, total)
-    return results
+    return [themes for themes, _ in outcomes]
+
+
+TAG_CHUNK = 256
+"""The most puzzles a worker process tags at a time (see :func:`tag_puzzles`)."""
+
+
+def _tag_one(puzzle: Puzzle, engine: list[str] | None) -> tuple[list[str] | None, str | None]:
+    """One puzzle's themes, or None and why it cannot be tagged; ``engine`` its engine themes, when asked."""
+    hook = (lambda _: engine) if engine is not None else None
+    try:
+        return tag_puzzle(puzzle, engine_themes=hook), None
+    except (ValueError, AssertionError, IndexError) as exc:
+        return None, str(exc)
+
+
+def _tag_chunk(chunk: list[tuple[Puzzle, list[str] | None]]) -> list[tuple[list[str] | None, str | None]]:
+    """A worker process's share of :func:`tag_puzzles`."""
+    return [_tag_one(puzzle, engine) for puzzle, engine in chunk]
 
 
 def with_computed_themes(puzzle: Puzzle, themes: list[str] | None) -> Puzzle:
