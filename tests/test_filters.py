@@ -160,3 +160,15 @@ def test_a_bad_filter_exits_2_in_one_line_naming_it(case: str, pgn_dir: Path, li
     assert result.exit_code == 2, (case, result.output)
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit), (case, result.exception)
     assert named in " ".join(result.output.replace("│", " ").split()), (case, result.output)
+
+
+def test_the_game_filter_options_reach_the_commands(pgn_dir: Path, tmp_path: Path, cache_path: Path) -> None:
+    pgn = str(pgn_dir / "candidates-2022-sample.pgn")
+    nobody = CliRunner().invoke(app, ["evals", pgn, "--player", "nobody-at-all", "--no-cache"])
+    assert nobody.exit_code == 2 and "no readable game selected" in nobody.output, nobody.output
+    drawn = CliRunner().invoke(app, ["analyze", pgn, "--result", "*", "--no-cache", "-o", str(tmp_path / "r")])
+    assert drawn.exit_code == 2 and "no game to analyse" in drawn.output, drawn.output
+    out = tmp_path / "mined.csv"
+    mined = CliRunner().invoke(app, ["puzzles", "mine", pgn, "--time-control", "bullet", "-o", str(out), "-w", "1",
+                                     "--cache", str(cache_path)])
+    assert mined.exit_code == 0 and "0 games (0 skipped)" in mined.output, mined.output

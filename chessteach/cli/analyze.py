@@ -12,17 +12,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from chessteach.cli.console import err, fail, out, report_skipped
-from chessteach.cli.options import (
-    EngineSettings,
-    MinEloOpt,
-    ResultOpt,
-    TimeControlOpt,
-    engine_options,
-    games_filter,
-)
+from chessteach.cli.options import EngineSettings, engine_options, game_filter_options
 from chessteach.cli.paths import output_dir
 from chessteach.games.annotate import write_annotated_pgn
 from chessteach.games.export import games_frame, moves_frame
+from chessteach.games.filters import GameFilter
 from chessteach.games.read import read_games
 from chessteach.games.review import GameReview, review_games
 
@@ -37,6 +31,7 @@ def _plays(headers: dict[str, str], player: str) -> chess.Color | None:
 
 
 @engine_options()
+@game_filter_options(player=False)
 def analyze(
     pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file, any number of games.", exists=True,
                                               dir_okay=False)],
@@ -47,10 +42,8 @@ def analyze(
     game: Annotated[
         list[int] | None, typer.Option("--game", "-g", min=1, help="Game number(s) in the file (default: all).")
     ] = None,
-    time_control: TimeControlOpt = None,
-    min_elo: MinEloOpt = None,
-    result_is: ResultOpt = None,
     *,
+    only: GameFilter | None,
     settings: EngineSettings,
 ) -> None:
     """Review every game: annotated.pgn, moves.csv, games.csv and report.html in the output directory.
@@ -58,9 +51,8 @@ def analyze(
     Each position is analysed once at a fixed node limit; results go to the analysis cache, so after
     Ctrl-C a rerun resumes where it stopped.
     """
-    chosen = games_filter(time_control, min_elo, None, result_is)
     records = [r for r in read_games(pgn) if not game or r.number in game]
-    records = list(chosen.select(records)) if chosen is not None else records
+    records = list(only.select(records)) if only is not None else records
     skipped = [r for r in records if r.error is not None or r.game is None]
     report_skipped([r.error for r in skipped])
     selected = [r for r in records if r not in skipped]

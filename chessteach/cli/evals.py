@@ -10,36 +10,26 @@ from rich.table import Table
 
 from chessteach.cli.console import fail, out, report_skipped
 from chessteach.cli.display import progress_bar
-from chessteach.cli.options import (
-    EngineSettings,
-    MinEloOpt,
-    PlayerOpt,
-    ResultOpt,
-    TimeControlOpt,
-    engine_options,
-    games_filter,
-)
+from chessteach.cli.options import EngineSettings, engine_options, game_filter_options
+from chessteach.games.filters import GameFilter
 from chessteach.games.read import read_games
 from chessteach.games.review import format_score, review_games
 
 
 @engine_options()
+@game_filter_options()
 def evals(
     pgn: Annotated[Path, typer.Argument(help="A PGN file.", exists=True, dir_okay=False)],
     game: Annotated[
         list[int] | None, typer.Option("--game", "-g", min=1, help="Game number(s) in the file (default: all).")
     ] = None,
-    time_control: TimeControlOpt = None,
-    min_elo: MinEloOpt = None,
-    player: PlayerOpt = None,
-    result_is: ResultOpt = None,
     *,
+    only: GameFilter | None,
     settings: EngineSettings,
 ) -> None:
     """Print the evaluation, win%, judgment and best move of every move (Lichess's formulas)."""
-    chosen = games_filter(time_control, min_elo, player, result_is)
     records = [r for r in read_games(pgn) if not game or r.number in game]
-    records = list(chosen.select(records)) if chosen is not None else records
+    records = list(only.select(records)) if only is not None else records
     report_skipped([r.error for r in records if r.error])
     good = [r for r in records if r.game is not None and r.error is None]
     if not good:

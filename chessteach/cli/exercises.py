@@ -12,16 +12,7 @@ from rich.table import Table
 
 from chessteach.cli.console import fail, out, report_skipped
 from chessteach.cli.display import stage_bars
-from chessteach.cli.options import (
-    EngineSettings,
-    MinEloOpt,
-    PlayerOpt,
-    ResultOpt,
-    TimeControlOpt,
-    engine_options,
-    games_filter,
-    read_puzzle_file,
-)
+from chessteach.cli.options import EngineSettings, engine_options, game_filter_options, read_puzzle_file
 from chessteach.cli.paths import output_dir, output_file
 from chessteach.exercises import (
     EXERCISE_COLUMNS,
@@ -36,6 +27,7 @@ from chessteach.exercises import (
 from chessteach.exercises.mine import SCREEN_FACTOR
 from chessteach.exercises.show import exercise_summary, exercise_svg
 from chessteach.filenames import file_in
+from chessteach.games.filters import GameFilter
 from chessteach.puzzles import Puzzle, write_puzzles
 from chessteach.puzzles.lichess_csv import DISTRACTORS_COLUMN
 
@@ -90,6 +82,7 @@ def summary_tables(
 
 @exercises_app.command("mine")
 @engine_options()
+@game_filter_options()
 def mine(
     pgns: Annotated[
         list[Path],
@@ -112,11 +105,8 @@ def mine(
             help="Added to --margin at the full node count, against search noise before the re-verification.",
         ),
     ] = SELECTION_BUFFER,
-    time_control: TimeControlOpt = None,
-    min_elo: MinEloOpt = None,
-    player: PlayerOpt = None,
-    result_is: ResultOpt = None,
     *,
+    only: GameFilter | None,
     settings: EngineSettings,
 ) -> None:
     """Mine positional exercises: positions where a quiet move that changes a positional fact is clearly best.
@@ -126,10 +116,9 @@ def mine(
     alternative, still so at 4x the nodes, makes an exercise, with three plausible distractors the engine ranks
     clearly lower. Reruns are served from the cache; bad games are reported and skipped.
     """
-    chosen = games_filter(time_control, min_elo, player, result_is)
     start = time.perf_counter()
     with settings.open_pool() as pool, stage_bars(EXERCISE_STAGES) as progress:
-        result = mine_exercises(pgns, pool, margin=margin, selection_buffer=buffer, progress=progress, only=chosen)
+        result = mine_exercises(pgns, pool, margin=margin, selection_buffer=buffer, progress=progress, only=only)
     seconds = time.perf_counter() - start
     report_skipped(result.bad_games)
     write_puzzles(output, result.exercises, columns=EXERCISE_COLUMNS)

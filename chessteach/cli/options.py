@@ -17,7 +17,7 @@ from chessteach.cli.console import fail, report_skipped
 from chessteach.engine import DEFAULT_NODES, AnalysisCache, EngineConfig, EngineLimit, EnginePool, load_config
 from chessteach.engine.process import identify_engine
 from chessteach.errors import BadRecordError, ChessteachError, EngineOptionError, EngineStartError
-from chessteach.games.filters import GameFilter, game_filter
+from chessteach.games.filters import game_filter
 from chessteach.puzzles import LICHESS_COLUMNS, Puzzle, PuzzleError, PuzzleFile, read_puzzles
 from chessteach.puzzles.filters import puzzle_filter
 
@@ -134,18 +134,8 @@ def engine_options(*, nodes: int | None = DEFAULT_NODES, cache: bool = True) -> 
     names = [n for n in _ENGINE_OPTIONS if (n != "nodes" or nodes is not None) and (cache or "cache" not in n)]
 
     def decorate(command: _Command) -> _Command:
-        signature = inspect.signature(command, eval_str=True)
-        if "settings" not in signature.parameters:
-            raise TypeError(f"{command.__name__} takes no settings: EngineSettings parameter")
-        kind = signature.parameters["settings"].kind
-        parameters: list[inspect.Parameter] = []
-        for parameter in signature.parameters.values():
-            if parameter.name != "settings":
-                parameters.append(parameter)
-                continue
-            for name in names:
-                default = nodes if name == "nodes" else _DEFAULTS[name]
-                parameters.append(inspect.Parameter(name, kind, default=default, annotation=_ENGINE_OPTIONS[name]))
+        defaults = {name: nodes if name == "nodes" else _DEFAULTS[name] for name in names}
+        signature = _in_place_of(command, "settings", {n: (_ENGINE_OPTIONS[n], defaults[n]) for n in names})
 
         @functools.wraps(command)
         def with_settings(*args: Any, **kwargs: Any) -> Any:
@@ -153,11 +143,32 @@ def engine_options(*, nodes: int | None = DEFAULT_NODES, cache: bool = True) -> 
             given["engine_option"] = tuple(given.get("engine_option") or ())
             return command(*args, settings=EngineSettings(**given), **kwargs)
 
-        with_settings.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-        with_settings.__annotations__ = {p.name: p.annotation for p in parameters}
-        return with_settings  # type: ignore[return-value]
+        return _with_signature(with_settings, signature)  # type: ignore[no-any-return]
 
     return decorate
+
+
+def _in_place_of(command: Callable[..., Any], name: str, options: dict[str, tuple[Any, Any]]) -> inspect.Signature:
+    """The command's signature with the options (name: (annotation, default)) in place of its parameter ``name``."""
+    signature = inspect.signature(command, eval_str=True)
+    if name not in signature.parameters:
+        raise TypeError(f"{command.__name__} takes no {name} parameter")
+    kind = signature.parameters[name].kind
+    parameters: list[inspect.Parameter] = []
+    for parameter in signature.parameters.values():
+        if parameter.name != name:
+            parameters.append(parameter)
+            continue
+        for option, (annotation, default) in options.items():
+            parameters.append(inspect.Parameter(option, kind, default=default, annotation=annotation))
+    return signature.replace(parameters=parameters)
+
+
+def _with_signature(wrapper: Callable[..., Any], signature: inspect.Signature) -> Any:
+    """The wrapper, showing Typer the rewritten signature."""
+    wrapper.__signature__ = signature  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+    return wrapper
 
 
 PuzzlesArg = Annotated[
@@ -251,9 +262,34 @@ ResultOpt = Annotated[
 ]
 
 
-def games_filter(
-    time_control: list[str] | None, min_elo: int | None, player: list[str] | None, result: list[str] | None
-) -> GameFilter | None:
-    """The game filter the options give, None when they give none (a bad value: one line, exit code 2)."""
-    chosen = game_filter(time_control or (), min_elo, player or (), result or ())
-    return chosen if chosen.active else None
+_GAME_FILTER_OPTIONS: dict[str, Any] = {
+    "time_control": TimeControlOpt,
+    "min_elo": MinEloOpt,
+    "player": PlayerOpt,
+    "result": ResultOpt,
+}
+"""Each game filter option's parameter, in the order ``--help`` lists them."""
+
+
+def game_filter_options(*, player: bool = True) -> Callable[[_Command], _Command]:
+    """Give a command the game filter options: it declares a keyword-only ``only: GameFilter | None`` parameter,
+    and the command line shows ``--time-control``, ``--min-elo``, ``--player`` (unless ``player`` is False: the
+    command has its own) and ``--result`` in its place; they reach the command as one :class:`GameFilter`, or
+    None when none is given (a bad value: one line, exit code 2).
+
+    Put it below :func:`engine_options` (it rewrites the signature that one reads)."""
+    names = [n for n in _GAME_FILTER_OPTIONS if player or n != "player"]
+
+    def decorate(command: _Command) -> _Command:
+        signature = _in_place_of(command, "only", {name: (_GAME_FILTER_OPTIONS[name], None) for name in names})
+
+        @functools.wraps(command)
+        def with_filter(*args: Any, **kwargs: Any) -> Any:
+            given = {name: kwargs.pop(name, None) or () for name in names}
+            chosen = game_filter(given["time_control"], given["min_elo"] or None, given.get("player", ()),
+                                 given["result"])
+            return command(*args, only=chosen if chosen.active else None, **kwargs)
+
+        return _with_signature(with_filter, signature)  # type: ignore[no-any-return]
+
+    return decorate

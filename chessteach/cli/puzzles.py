@@ -19,23 +19,20 @@ from chessteach.cli.options import (
     CacheOpt,
     EngineSettings,
     FenOpt,
-    MinEloOpt,
     MinPlaysOpt,
     MinPopularityOpt,
-    PlayerOpt,
     PuzzlesArg,
     RatingOpt,
-    ResultOpt,
     SolutionOpt,
     ThemeOpt,
-    TimeControlOpt,
     WorkersOpt,
     engine_options,
     filtered_puzzles,
-    games_filter,
+    game_filter_options,
     load_puzzle_file,
 )
 from chessteach.cli.paths import output_file
+from chessteach.games.filters import GameFilter
 from chessteach.puzzles import write_puzzles
 from chessteach.puzzles.engine_themes import engine_themes
 from chessteach.puzzles.mine import MINED_COLUMNS, ONLY_MOVE_MARGIN, mine_puzzles
@@ -207,6 +204,7 @@ def verify(
 
 @puzzles_app.command("mine")
 @engine_options(nodes=DEFAULT_MINE_NODES)
+@game_filter_options()
 def mine(
     pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file.", exists=True, dir_okay=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the puzzle CSV.",
@@ -220,11 +218,8 @@ def mine(
             help="Only-move margin: winning chances (-1..1) the best move must be above the second best.",
         ),
     ] = ONLY_MOVE_MARGIN,
-    time_control: TimeControlOpt = None,
-    min_elo: MinEloOpt = None,
-    player: PlayerOpt = None,
-    result_is: ResultOpt = None,
     *,
+    only: GameFilter | None,
     settings: EngineSettings,
 ) -> None:
     """Mine puzzles from games: only-move wins and forced mates after an opponent's mistake.
@@ -234,10 +229,9 @@ def mine(
     an only move (--margin winning chances above the second best, or the only mate), and every puzzle must pass
     `puzzles verify` at the same node count. Reruns are served from the cache; bad games are reported and skipped.
     """
-    chosen = games_filter(time_control, min_elo, player, result_is)
     start = time.perf_counter()
     with settings.open_pool() as pool, stage_bars(MINE_STAGES) as progress:
-        result = mine_puzzles(pgn, pool, margin=margin, progress=progress, only=chosen)
+        result = mine_puzzles(pgn, pool, margin=margin, progress=progress, only=only)
     seconds = time.perf_counter() - start
     report_skipped(result.bad_games)
     write_puzzles(output, result.puzzles, columns=MINED_COLUMNS)
