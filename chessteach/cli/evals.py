@@ -11,13 +11,14 @@ from rich.table import Table
 from chessteach.cli.console import fail, out, report_skipped
 from chessteach.cli.display import progress_bar
 from chessteach.cli.options import EngineSettings, engine_options
+from chessteach.cli.paths import input_file
 from chessteach.games.read import read_games
 from chessteach.games.review import format_score, review_games
 
 
 @engine_options()
 def evals(
-    pgn: Annotated[Path, typer.Argument(help="A PGN file.", exists=True, dir_okay=False)],
+    pgn: Annotated[Path, typer.Argument(help="A PGN file.", callback=input_file)],
     game: Annotated[
         list[int] | None, typer.Option("--game", "-g", min=1, help="Game number(s) in the file (default: all).")
     ] = None,

@@ -23,7 +23,7 @@ from chessteach.cli.options import (
     engine_options,
     load_puzzle_file,
 )
-from chessteach.cli.paths import output_file
+from chessteach.cli.paths import input_file, output_file
 from chessteach.puzzles import write_puzzles
 from chessteach.puzzles.engine_themes import engine_themes
 from chessteach.puzzles.mine import MINED_COLUMNS, ONLY_MOVE_MARGIN, mine_puzzles
@@ -181,7 +181,7 @@ def verify(
 @puzzles_app.command("mine")
 @engine_options(nodes=DEFAULT_MINE_NODES)
 def mine(
-    pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file.", exists=True, dir_okay=False)],
+    pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file.", callback=input_file)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the puzzle CSV.",
                                                    callback=output_file)] = Path("mined.csv"),
     margin: Annotated[
