@@ -1,7 +1,7 @@
 """Opening an input file (PGN, a puzzle CSV) as a stream of bytes: a plain file, a zstd-compressed one, or stdin.
 
 ``-`` is standard input. A file whose name ends in ``.zst`` or whose data starts with zstd's magic number is
-decompressed as it is read, frame after frame, so memory stays flat however large the file. The readers decode
+decompressed as it is read, frame after frame and a KiB of compressed data at a time, so memory stays flat however large the file. The readers decode
 the bytes themselves, each with its own policy (:mod:`chessteach.games.read` a game at a time,
 :mod:`chessteach.puzzles.lichess_csv` a line at a time). Damaged or cut-off compressed data raises
 :class:`~chessteach.errors.InputError` naming the file and the byte offset; what was read before it stands.
@@ -35,6 +35,8 @@ STDIN = "-"
 ZSTD_SUFFIX = ".zst"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 16
+_FEED = 1 << 10
+"""Compressed bytes given to the decoder at once."""
 
 
 def input_name(path: str | os.PathLike[str]) -> str:
@@ -67,16 +69,17 @@ class _ZstdRaw(io.RawIOBase):
         return size
 
     def _fill(self) -> None:
-        data = self._pending or self._handle.read(_CHUNK)
-        at = self._offset
         if not self._pending:
-            self._offset += len(data)
-        self._pending = b""
-        if not data:
-            if self._decoder is not None and not self._decoder.eof:
-                raise InputError(f"{self._name}: zstd data cut off at byte {at} (the file is truncated)")
-            self._done = True
-            return
+            self._pending = self._handle.read(_CHUNK)
+            if not self._pending:
+                if self._decoder is not None and not self._decoder.eof:
+                    raise InputError(f"{self._name}: zstd data cut off at byte {self._offset} (the file is truncated)")
+                self._done = True
+                return
+        # a small slice at a time: what one call decompresses stays small even for very repetitive data
+        data, self._pending = self._pending[:_FEED], self._pending[_FEED:]
+        at = self._offset
+        self._offset += len(data)
         if self._decoder is None:
             self._decoder = zstandard.ZstdDecompressor().decompressobj()
         try:
@@ -84,7 +87,9 @@ class _ZstdRaw(io.RawIOBase):
         except zstandard.ZstdError as exc:
             raise InputError(f"{self._name}: damaged zstd data near byte {at}: {exc}") from None
         if self._decoder.eof:  # a frame ended: the bytes after it start the next one
-            self._pending = self._decoder.unused_data
+            unused = self._decoder.unused_data
+            self._offset -= len(unused)
+            self._pending = unused + self._pending
             self._decoder = None
 
 
