@@ -13,7 +13,7 @@ from rich.table import Table
 
 from chessteach.cli.console import err, fail, out, report_skipped
 from chessteach.cli.options import EngineSettings, engine_options, game_filter_options
-from chessteach.cli.paths import output_dir
+from chessteach.cli.paths import input_file, output_dir
 from chessteach.games.annotate import write_annotated_pgn
 from chessteach.games.export import games_frame, moves_frame
 from chessteach.games.filters import GameFilter
@@ -33,8 +33,7 @@ def _plays(headers: dict[str, str], player: str) -> chess.Color | None:
 @engine_options()
 @game_filter_options(player=False)
 def analyze(
-    pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file, any number of games.", exists=True,
-                                              dir_okay=False)],
+    pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file, any number of games.", callback=input_file)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output directory.", callback=output_dir)] = Path("review"),
     player: Annotated[
         str | None, typer.Option("--player", help="Only games of this player (a part of the name); their summary.")

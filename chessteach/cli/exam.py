@@ -13,7 +13,7 @@ from rich.table import Table
 from chessteach.cli.console import fail, out
 from chessteach.cli.display import progress_bar
 from chessteach.cli.options import read_puzzle_file
-from chessteach.cli.paths import output_dir
+from chessteach.cli.paths import input_file, output_dir
 from chessteach.errors import ChessteachError
 from chessteach.filenames import file_in
 from chessteach.llm import LanguageModel, load_model
@@ -71,7 +71,7 @@ def exam(
     ],
     puzzles: Annotated[
         Path, typer.Option("--puzzles", help="Lichess puzzle CSV (or positional exercises CSV) to draw examples and "
-                           "exams from.", exists=True, dir_okay=False)
+                           "exams from.", callback=input_file)
     ] = REPO_PUZZLES,
     outdir: Annotated[Path, typer.Option("--out", "-o", help="Where the CSVs and charts go.", callback=output_dir)] = Path("exam"),
     teacher: Annotated[

@@ -13,7 +13,7 @@ from rich.table import Table
 from chessteach.cli.console import fail, out, report_skipped
 from chessteach.cli.display import stage_bars
 from chessteach.cli.options import EngineSettings, engine_options, game_filter_options, read_puzzle_file
-from chessteach.cli.paths import output_dir, output_file
+from chessteach.cli.paths import input_file, output_dir, output_file
 from chessteach.exercises import (
     EXERCISE_COLUMNS,
     EXERCISE_MARGIN,
@@ -86,7 +86,7 @@ def summary_tables(
 def mine(
     pgns: Annotated[
         list[Path],
-        typer.Argument(metavar="GAMES.pgn...", help="One or more PGN files.", exists=True, dir_okay=False),
+        typer.Argument(metavar="GAMES.pgn...", help="One or more PGN files.", callback=input_file),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the exercise CSV.", callback=output_file)] = Path(
         "exercises.csv"
@@ -130,7 +130,7 @@ def mine(
 @exercises_app.command("show")
 def show(
     exercises_csv: Annotated[
-        Path, typer.Argument(metavar="EXERCISES.csv", help="An exercise CSV.", exists=True, dir_okay=False)
+        Path, typer.Argument(metavar="EXERCISES.csv", help="An exercise CSV.", callback=input_file)
     ],
     ids: Annotated[list[str] | None, typer.Option("--id", help="Exercises to show (repeatable; default all).")] = None,
     svg_dir: Annotated[

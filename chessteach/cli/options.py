@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from chessteach.cli.console import fail, report_skipped
+from chessteach.cli.paths import input_file
 from chessteach.engine import DEFAULT_NODES, AnalysisCache, EngineConfig, EngineLimit, EnginePool, load_config
 from chessteach.engine.process import identify_engine
 from chessteach.errors import BadRecordError, ChessteachError, EngineOptionError, EngineStartError
@@ -174,7 +175,7 @@ def _with_signature(wrapper: Callable[..., Any], signature: inspect.Signature) -
 PuzzlesArg = Annotated[
     Path | None,
     typer.Argument(metavar="IN.csv", help="A Lichess puzzle CSV (or give one puzzle with --fen and --solution).",
-                   exists=True, dir_okay=False),
+                   callback=input_file),
 ]
 FenOpt = Annotated[
     str | None, typer.Option("--fen", help="One puzzle: the position the solver faces (instead of IN.csv).")

@@ -1,11 +1,30 @@
-"""Checks for the paths a command will write, run when the options are parsed: a usage mistake (a directory
-where a file is meant, a file where a directory is meant) is one line and exit code 2, before any work."""
+"""Checks for the paths a command will read or write, run when the options are parsed: a usage mistake (a missing
+input, a directory where a file is meant, a file where a directory is meant) is one line and exit code 2, before
+any work."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 import typer
+
+from chessteach.inputs import STDIN
+
+_Input = TypeVar("_Input", Path, list[Path], None)
+
+
+def input_file(value: _Input) -> _Input:
+    """Typer callback for a PGN or CSV to read (one or a list): ``-`` (standard input) or an existing file, plain
+    or ``.zst`` (see :mod:`chessteach.inputs`)."""
+    for path in value if isinstance(value, list) else [value]:
+        if path is None or str(path) == STDIN:
+            continue
+        if not path.exists():
+            raise typer.BadParameter(f"{path} does not exist")
+        if path.is_dir():
+            raise typer.BadParameter(f"{path} is a directory; give a file to read (or - for standard input)")
+    return value
 
 
 def output_file(value: Path | None) -> Path | None:

@@ -31,7 +31,7 @@ from chessteach.cli.options import (
     game_filter_options,
     load_puzzle_file,
 )
-from chessteach.cli.paths import output_file
+from chessteach.cli.paths import input_file, output_file
 from chessteach.games.filters import GameFilter
 from chessteach.puzzles import write_puzzles
 from chessteach.puzzles.engine_themes import engine_themes
@@ -206,7 +206,7 @@ def verify(
 @engine_options(nodes=DEFAULT_MINE_NODES)
 @game_filter_options()
 def mine(
-    pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file.", exists=True, dir_okay=False)],
+    pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file.", callback=input_file)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the puzzle CSV.",
                                                    callback=output_file)] = Path("mined.csv"),
     margin: Annotated[

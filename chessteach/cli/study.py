@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from chessteach.cli.console import err, fail, out, report_skipped
 from chessteach.cli.options import EngineSettings, engine_options, read_puzzle_file
-from chessteach.cli.paths import output_dir
+from chessteach.cli.paths import input_file, output_dir
 from chessteach.games.read import read_games
 from chessteach.puzzles.lichess_csv import bundled_exercises, bundled_puzzles
 from chessteach.puzzles.puzzle import Puzzle
@@ -22,8 +22,7 @@ from chessteach.study.player import UnknownPlayerError, select_games
 
 @engine_options()
 def study(
-    pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file with the player's games.", exists=True,
-                                        dir_okay=False)],
+    pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file with the player's games.", callback=input_file)],
     player: Annotated[str, typer.Option("--player", help="The player: any part of the name, any case.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output directory.", callback=output_dir)] = Path(
         "study"),
@@ -33,7 +32,7 @@ def study(
     puzzles: Annotated[
         Path | None,
         typer.Option("--puzzles", help="Puzzles to drill (a Lichess CSV; default: the bundled puzzles and exercises).",
-                     exists=True, dir_okay=False),
+                     callback=input_file),
     ] = None,
     concepts: Annotated[int, typer.Option("--concepts", min=1, help="Weak concepts written up and drilled.")] = (
         WEAK_CONCEPTS),

@@ -36,6 +36,7 @@ import chess
 import chess.pgn
 
 from chessteach.engine import EngineInput, line_inputs
+from chessteach.inputs import input_name, open_input
 
 logger = logging.getLogger(__name__)
 
@@ -80,12 +81,15 @@ def read_games(path: str | os.PathLike[str]) -> Iterator[GameRecord]:
     """Yield every game of a PGN file, the damaged ones with ``error`` set (see the module doc).
 
     Each error names the file, the line the game starts on, the game's number and its headers, and says what
-    is wrong. Reading never raises on a game's content; only opening the file can (``OSError``).
+    is wrong. Reading never raises on a game's content; only opening the file can (``OSError``), or damaged
+    zstd data (:class:`~chessteach.errors.InputError`, after the games before it). ``path`` may be ``-``
+    (standard input) or zstd-compressed (:func:`~chessteach.inputs.open_input`); the file is read a game at a
+    time.
     """
-    source = os.fspath(path)
+    source = input_name(path)
     number = 0
     legacy = 0
-    with open(source, "rb") as fh:
+    with open_input(path) as fh:
         for first_line, lines in _chunks(fh):
             text, encoding = _decode(b"".join(lines))
             for line, game, tags, problems in _parse_chunk(text, first_line):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chessteach.errors import BadRecordError
+from chessteach.inputs import input_name, open_input
 from chessteach.puzzles.puzzle import Puzzle, parse_moves
 
 logger = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def _records(path: str | os.PathLike[str]) -> Generator[tuple[int, str, list[str
     """
     width: int | None = None
     backlog: deque[tuple[int, str]] = deque()
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         lines = ((n, (raw.removeprefix(_BOM) if n == 1 else raw).decode("utf-8", "surrogateescape"))
                  for n, raw in enumerate(fh, 1))
 
@@ -170,9 +171,11 @@ def iter_puzzles(
     puzzle that does not stand (see :meth:`Puzzle.validate`; a Lichess puzzle needs a move after its setup
     move). A UTF-8 byte-order mark is skipped. ``columns``, when given, receives the header's columns.
 
-    Raises :class:`BadRecordError` naming the file and line 1 if the header is unreadable or lacks a column.
+    ``path`` may be ``-`` (standard input) or zstd-compressed (:func:`~chessteach.inputs.open_input`); it is read
+    a line at a time. Raises :class:`BadRecordError` naming the file and line 1 if the header is unreadable or
+    lacks a column, :class:`~chessteach.errors.InputError` on damaged zstd data (after the puzzles before it).
     """
-    source = str(path)
+    source = input_name(path)
     with contextlib.closing(_records(path)) as records:
         first = next(records, None)
         if first is None:
@@ -224,8 +227,8 @@ def read_puzzles(path: str | os.PathLike[str]) -> PuzzleFile:
     header: list[str] = []
     puzzles = list(iter_puzzles(path, errors, columns=header))
     if errors:
-        logger.warning("%s: %d bad row(s) skipped, %d puzzles loaded", path, len(errors), len(puzzles))
-    return PuzzleFile(path=str(path), columns=header, puzzles=puzzles, errors=errors)
+        logger.warning("%s: %d bad row(s) skipped, %d puzzles loaded", input_name(path), len(errors), len(puzzles))
+    return PuzzleFile(path=input_name(path), columns=header, puzzles=puzzles, errors=errors)
 
 
 def puzzle_row(puzzle: Puzzle) -> dict[str, str]:
