@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from chessteach.cli.console import err, fail, out, report_skipped
-from chessteach.cli.options import EngineSettings, engine_options, game_filter_options
+from chessteach.cli.options import EngineSettings, GameNumbersOpt, engine_options, game_filter_options
 from chessteach.cli.paths import input_file, output_dir
 from chessteach.games.annotate import write_annotated_pgn
 from chessteach.games.export import games_frame, moves_frame
@@ -38,9 +38,7 @@ def analyze(
     player: Annotated[
         str | None, typer.Option("--player", help="Only games of this player (a part of the name); their summary.")
     ] = None,
-    game: Annotated[
-        list[int] | None, typer.Option("--game", "-g", min=1, help="Game number(s) in the file (default: all).")
-    ] = None,
+    game: GameNumbersOpt = None,
     *,
     only: GameFilter | None,
     settings: EngineSettings,

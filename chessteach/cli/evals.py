@@ -10,7 +10,7 @@ from rich.table import Table
 
 from chessteach.cli.console import fail, out, report_skipped
 from chessteach.cli.display import progress_bar
-from chessteach.cli.options import EngineSettings, engine_options, game_filter_options
+from chessteach.cli.options import EngineSettings, GameNumbersOpt, engine_options, game_filter_options
 from chessteach.cli.paths import input_file
 from chessteach.games.filters import GameFilter
 from chessteach.games.read import read_games
@@ -21,9 +21,7 @@ from chessteach.games.review import format_score, review_games
 @game_filter_options()
 def evals(
     pgn: Annotated[Path, typer.Argument(help="A PGN file.", callback=input_file)],
-    game: Annotated[
-        list[int] | None, typer.Option("--game", "-g", min=1, help="Game number(s) in the file (default: all).")
-    ] = None,
+    game: GameNumbersOpt = None,
     *,
     only: GameFilter | None,
     settings: EngineSettings,

@@ -43,6 +43,9 @@ CacheOpt = Annotated[
     typer.Option("--cache", help="SQLite analysis cache (default: $CHESSTEACH_CACHE or the user cache dir)."),
 ]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the analysis cache.")]
+GameNumbersOpt = Annotated[
+    list[int] | None, typer.Option("--game", "-g", min=1, help="Game number(s) in the file (default: all).")
+]
 
 
 @dataclass(frozen=True)
