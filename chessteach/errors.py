@@ -79,3 +79,7 @@ class CacheError(UsageError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+class ClusterError(UsageError, RuntimeError):
+    """``--cluster``: Ray is not installed, the cluster cannot be joined, or a node's engine is not the driver's."""

@@ -11,11 +11,17 @@ from rich.table import Table
 from chessteach.cli.console import fail, out
 from chessteach.cli.display import progress_bar, stage_bars
 from chessteach.cli.exercises import EXERCISE_STAGES
-from chessteach.cli.options import EngineSettings, engine_options, read_puzzle_file
+from chessteach.cli.options import (
+    EngineSettings,
+    checked_cluster,
+    cluster_address,
+    engine_options,
+    read_puzzle_file,
+)
 from chessteach.cli.puzzles import DEFAULT_MINE_NODES, MINE_STAGES
 from chessteach.data import bundled
 from chessteach.engine import DEFAULT_NODES
-from chessteach.engine.bench import run_engine_bench
+from chessteach.engine.bench import run_cluster_bench, run_engine_bench
 from chessteach.errors import ChessteachError
 from chessteach.exercises import REVERIFY_FACTOR, mine_exercises
 from chessteach.exercises.study import margin_study
@@ -31,7 +37,7 @@ REPO_PUZZLES = bundled_puzzles()
 
 
 @bench_app.command("engine")
-@engine_options(cache=False)
+@engine_options(cache=False, cluster=False)
 def bench_engine(
     puzzles: Annotated[
         Path, typer.Option("--puzzles", help="Lichess puzzle CSV whose puzzle positions are analysed.", exists=True)
@@ -68,11 +74,44 @@ def bench_engine(
     out.print(table)
 
 
+@bench_app.command("cluster")
+@engine_options(cache=False, cluster=False)
+def bench_cluster(
+    puzzles: Annotated[
+        Path, typer.Option("--puzzles", help="Lichess puzzle CSV whose puzzle positions are analysed.", exists=True)
+    ] = REPO_PUZZLES,
+    positions: Annotated[int, typer.Option("--positions", "-n", min=1, help="Positions to analyse.")] = 200,
+    rounds: Annotated[int, typer.Option("--rounds", min=1, help="Runs of each pool, alternately.")] = 2,
+    address: Annotated[
+        str, typer.Option("--cluster", help="'ray' (RAY_ADDRESS, a cluster on this machine, else a local one) or"
+                          " 'ray://HOST:PORT'.", callback=checked_cluster)
+    ] = "ray",
+    *,
+    settings: EngineSettings,
+) -> None:
+    """The engine pool on Ray against the local pool on the same positions: throughput ratio and equal results."""
+    config = settings.config()
+    boards = [p.position() for p in read_puzzle_file(puzzles).puzzles[:positions]]
+    with progress_bar(f"analysing {len(boards)} positions, local and on Ray") as progress:
+        result = run_cluster_bench(boards, config=config, nodes=settings.nodes, workers=settings.worker_count,
+                                   address=cluster_address(address), rounds=rounds, progress=progress)
+    table = Table(title=f"chessteach bench cluster ({address}; {config.path}, {config.options_key})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("positions x nodes, workers", f"{result.positions} x {result.nodes:,}, {result.workers}")
+    table.add_row("local pool", ", ".join(f"{s:.1f} s" for s in result.local_seconds))
+    table.add_row("Ray pool", ", ".join(f"{s:.1f} s" for s in result.ray_seconds))
+    table.add_row("Ray start (cluster and actors)", f"{result.ray_start_seconds:.1f} s")
+    table.add_row("ratio = Ray positions/s / local (goal >= 0.90)", f"[bold]{result.ratio:.3f}[/bold]")
+    table.add_row("positions analysed differently", str(result.mismatches))
+    out.print(table)
+
+
 REVIEW_PGN = bundled("games", "candidates-madrid-2022.pgn")
 
 
 @bench_app.command("review")
-@engine_options(cache=False)
+@engine_options(cache=False, cluster=False)
 def bench_review(
     pgn: Annotated[Path, typer.Argument(help="PGN file to review.", exists=True, dir_okay=False)] = REVIEW_PGN,
     *,
@@ -102,7 +141,7 @@ def bench_review(
 
 
 @bench_app.command("nodes")
-@engine_options(nodes=None, cache=False)
+@engine_options(nodes=None, cache=False, cluster=False)
 def bench_nodes(
     pgn: Annotated[Path, typer.Argument(help="PGN file.", exists=True, dir_okay=False)] = REVIEW_PGN,
     nodes: Annotated[
@@ -159,7 +198,7 @@ def bench_history(
 
 
 @bench_app.command("reproducibility")
-@engine_options(cache=False)
+@engine_options(cache=False, cluster=False)
 def bench_reproducibility(
     pgn: Annotated[Path, typer.Argument(help="PGN file.", exists=True, dir_okay=False)] = REVIEW_PGN,
     reference: Annotated[int, typer.Option("--reference", min=1, help="Nodes of the reference review.")] = (
@@ -202,7 +241,7 @@ def bench_reproducibility(
 
 
 @bench_app.command("mine")
-@engine_options(nodes=DEFAULT_MINE_NODES, cache=False)
+@engine_options(nodes=DEFAULT_MINE_NODES, cache=False, cluster=False)
 def bench_mine(
     pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file.", exists=True, dir_okay=False)],
     output: Annotated[

@@ -42,6 +42,23 @@ CacheOpt = Annotated[
     Path | None,
     typer.Option("--cache", help="SQLite analysis cache (default: $CHESSTEACH_CACHE or the user cache dir)."),
 ]
+def checked_cluster(value: str | None) -> str | None:
+    """The ``--cluster`` callback: the value, checked by :func:`cluster_address` before any work."""
+    if value is not None:
+        cluster_address(value)  # a usage error before any work
+    return value
+
+
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Run the engines on Ray: 'ray' joins $RAY_ADDRESS or a cluster started on this machine (else starts a"
+        " local one), 'ray://HOST:PORT' goes through Ray Client. One engine per CPU of the cluster. Needs"
+        " chessteach[cluster].",
+        callback=checked_cluster,
+    ),
+]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the analysis cache.")]
 GameNumbersOpt = Annotated[
     list[int] | None, typer.Option("--game", "-g", min=1, help="Game number(s) in the file (default: all).")
@@ -62,6 +79,7 @@ class EngineSettings:
     workers: int | None = None
     cache: Path | None = None
     no_cache: bool = False
+    cluster: str | None = None
 
     @property
     def worker_count(self) -> int:
@@ -97,7 +115,32 @@ class EngineSettings:
             if store is not None:
                 store.close()
             raise
-        return EnginePool(limit=EngineLimit(nodes=self.nodes), workers=self.workers, config=config, cache=store)
+        limit = EngineLimit(nodes=self.nodes)
+        if self.cluster is None:
+            return EnginePool(limit=limit, workers=self.workers, config=config, cache=store)
+        from chessteach.engine.cluster import RayEnginePool  # Ray only when asked for
+
+        try:
+            return RayEnginePool(address=cluster_address(self.cluster), limit=limit, workers=self.workers,
+                                 config=config, cache=store)
+        except BaseException:
+            if store is not None:
+                store.close()
+            raise
+
+
+def cluster_address(value: str) -> str | None:
+    """The Ray address a ``--cluster`` value names: ``ray`` -> None (Ray finds the cluster), ``ray://HOST:PORT``
+    as given; anything else is a usage error.
+
+    >>> cluster_address("ray"), cluster_address("ray://10.0.0.5:10001")
+    (None, 'ray://10.0.0.5:10001')
+    """
+    if value == "ray":
+        return None
+    if value.startswith("ray://") and value[len("ray://"):].rpartition(":")[2].isdigit():
+        return value
+    raise typer.BadParameter(f"expected 'ray' or 'ray://HOST:PORT', got {value!r}", param_hint="--cluster")
 
 
 def parse_engine_options(items: tuple[str, ...] | list[str] | None) -> dict[str, Any]:
@@ -120,6 +163,7 @@ _ENGINE_OPTIONS: dict[str, Any] = {
     "engine_option": EngineOptionOpt,
     "cache": CacheOpt,
     "no_cache": NoCacheOpt,
+    "cluster": ClusterOpt,
 }
 """Each engine option's parameter, in the order ``--help`` lists them; the names are :class:`EngineSettings`'."""
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(EngineSettings)} | {"engine_option": None}
@@ -128,14 +172,20 @@ _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(EngineSettings)} 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
 
 
-def engine_options(*, nodes: int | None = DEFAULT_NODES, cache: bool = True) -> Callable[[_Command], _Command]:
+def engine_options(
+    *, nodes: int | None = DEFAULT_NODES, cache: bool = True, cluster: bool = True
+) -> Callable[[_Command], _Command]:
     """Give a command the engine options: it declares a keyword-only ``settings: EngineSettings`` parameter, and
     the command line shows ``--nodes`` (default ``nodes``; ``None``: the command declares its own), ``--workers``,
     ``--engine``, ``--engine-config``, ``--engine-option`` and, with ``cache``, ``--cache`` and ``--no-cache`` in
-    its place; their values reach the command as one :class:`EngineSettings`.
+    its place, and with ``cluster`` (commands that search through :meth:`EngineSettings.open_pool`) ``--cluster``;
+    their values reach the command as one :class:`EngineSettings`.
 
     Put it below the ``@app.command`` that registers the command (it rewrites the signature Typer reads)."""
-    names = [n for n in _ENGINE_OPTIONS if (n != "nodes" or nodes is not None) and (cache or "cache" not in n)]
+    names = [
+        n for n in _ENGINE_OPTIONS
+        if (n != "nodes" or nodes is not None) and (cache or "cache" not in n) and (cluster or n != "cluster")
+    ]
 
     def decorate(command: _Command) -> _Command:
         defaults = {name: nodes if name == "nodes" else _DEFAULTS[name] for name in names}

@@ -156,3 +156,65 @@ def solo_run(config: EngineConfig, boards: list[chess.Board], limit: EngineLimit
         return time.perf_counter() - start, nodes
     finally:
         engine.quit()
+
+
+@dataclass(frozen=True)
+class ClusterBenchResult:
+    """The pool on Ray against the local pool, run alternately on the same positions (see :func:`run_cluster_bench`)."""
+
+    positions: int
+    nodes: int
+    workers: int
+    local_seconds: tuple[float, ...]
+    ray_seconds: tuple[float, ...]
+    ray_start_seconds: float
+    """Joining or starting the cluster and starting its actors (not part of the throughput)."""
+    mismatches: int
+    """Positions whose Ray analysis differs from the local one (lines, scores, nodes, depth or engine)."""
+    nodes_on_ray: int
+
+    @property
+    def ratio(self) -> float:
+        """Ray's positions/s over the local pool's, from the mean time of each."""
+        return (sum(self.local_seconds) / len(self.local_seconds)) / (sum(self.ray_seconds) / len(self.ray_seconds))
+
+
+def run_cluster_bench(
+    boards: list[chess.Board],
+    *,
+    config: EngineConfig,
+    nodes: int,
+    workers: int,
+    address: str | None = None,
+    rounds: int = 2,
+    progress: Progress | None = None,
+) -> ClusterBenchResult:
+    """The local pool and the Ray pool (:class:`~chessteach.engine.cluster.RayEnginePool`, ``workers`` actors on
+    the cluster ``address`` names) on the same boards, no cache, alternately ``rounds`` times each (local first),
+    timed from the first search to the last answer; every Ray analysis is compared with the local one."""
+    from chessteach.engine.cluster import RayEnginePool  # Ray only when asked for
+
+    limit = EngineLimit(nodes=nodes)
+    local_seconds: list[float] = []
+    ray_seconds: list[float] = []
+    start = time.perf_counter()
+    with RayEnginePool(address=address, limit=limit, workers=workers, config=config) as ray_pool, EnginePool(
+        limit=limit, workers=workers, config=config
+    ) as local_pool:
+        ray_pool.analyse(boards[:workers])  # start every actor (and its engine) before the clock
+        ray_start = time.perf_counter() - start
+        local_pool.analyse(boards[:workers])
+        mismatches = 0
+        for _ in range(rounds):
+            start = time.perf_counter()
+            local = local_pool.analyse(boards, progress=progress)
+            local_seconds.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            remote = ray_pool.analyse(boards, progress=progress)
+            ray_seconds.append(time.perf_counter() - start)
+            mismatches = max(mismatches, sum(a != b for a, b in zip(local, remote, strict=True)))
+        nodes_on_ray = ray_pool.nodes_searched
+    return ClusterBenchResult(
+        positions=len(boards), nodes=nodes, workers=workers, local_seconds=tuple(local_seconds),
+        ray_seconds=tuple(ray_seconds), ray_start_seconds=ray_start, mismatches=mismatches, nodes_on_ray=nodes_on_ray,
+    )

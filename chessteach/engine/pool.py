@@ -22,7 +22,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -90,6 +90,9 @@ class PositionFailure:
     fen: str
     error: str
 
+
+Answer = tuple[int, int, EngineInput, Analysis | None, BaseException | None]
+"""One position's answer: (game index, position index, the input, the analysis or None, the error if it failed)."""
 
 _Job = tuple[int, int, list[tuple[int, EngineInput]], int, EngineLimit]
 """What a worker takes: (call, game index, the positions as (index, input), multipv, limit)."""
@@ -379,25 +382,13 @@ class EnginePool:
         self._call += 1
         call = self._call
         jobs = share_out(todo, self.workers)
-        self._ensure_workers(min(self.workers, len(jobs)))
-        for gi, pending in jobs:
-            self._jobs.put((call, gi, pending, multipv, limit))
         answered: set[tuple[int, int]] = set()
-        handed_on: dict[tuple[int, int], int] = {}
         outstanding = sum(len(p) for _, p in todo)
-        watched = time.monotonic()
+        answers = self._answers(call, jobs, multipv, limit, answered)
         try:
-            while outstanding:
-                if time.monotonic() - watched >= WATCH_EVERY:
-                    self._watch(call, answered, handed_on, limit)
-                    watched = time.monotonic()
-                try:
-                    item = self._results.get(timeout=WATCH_EVERY)
-                except queue.Empty:
-                    continue
-                r_call, gi, pi, position, analysis, error = item
-                if r_call != call or (gi, pi) in answered:
-                    continue  # an aborted call's, or a replaced worker's late answer
+            for gi, pi, position, analysis, error in answers:
+                if (gi, pi) in answered:
+                    continue  # a replaced worker's late answer
                 answered.add((gi, pi))
                 outstanding -= 1
                 done += 1
@@ -418,14 +409,45 @@ class EnginePool:
                 remaining[gi] -= 1
                 if remaining[gi] == 0 and on_game_done is not None:
                     on_game_done(gi)
+                if not outstanding:
+                    break
         except BaseException:
             # Ctrl-C or an error: keep what was computed, stop the engines, leave the cache consistent.
             self._abort()
             raise
         finally:
+            answers.close()
             if self.cache is not None:
                 self.cache.commit()
         return results
+
+    def _answers(
+        self,
+        call: int,
+        jobs: list[tuple[int, list[tuple[int, EngineInput]]]],
+        multipv: int,
+        limit: EngineLimit,
+        answered: set[tuple[int, int]],
+    ) -> Generator[Answer, None, None]:
+        """The answers to ``jobs`` as the engines give them, each ``(game, index, input, analysis or None,
+        error)``; :meth:`analyse_games` stops asking when every position has one and ignores repeats. This pool
+        hands the jobs to its worker threads and runs the watchdog (:meth:`_watch`) between answers; a cluster
+        pool (:mod:`chessteach.engine.cluster`) hands them to actors."""
+        self._ensure_workers(min(self.workers, len(jobs)))
+        for gi, pending in jobs:
+            self._jobs.put((call, gi, pending, multipv, limit))
+        handed_on: dict[tuple[int, int], int] = {}
+        watched = time.monotonic()
+        while True:
+            if time.monotonic() - watched >= WATCH_EVERY:
+                self._watch(call, answered, handed_on, limit)
+                watched = time.monotonic()
+            try:
+                r_call, gi, pi, position, analysis, error = self._results.get(timeout=WATCH_EVERY)
+            except queue.Empty:
+                continue
+            if r_call == call:  # not an aborted call's
+                yield gi, pi, position, analysis, error
 
     def _watch(
         self, call: int, answered: set[tuple[int, int]], handed_on: dict[tuple[int, int], int], limit: EngineLimit
