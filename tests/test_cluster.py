@@ -184,3 +184,16 @@ def test_cluster_option_rejects_an_unknown_backend(tmp_path: Path, pgn_dir: Path
     assert done.returncode == 2
     assert "--cluster" in done.stderr and "ray" in done.stderr
 
+
+
+@pytest.mark.parametrize(
+    "command", [["analyze"], ["evals"], ["puzzles", "verify"], ["puzzles", "mine"], ["exercises", "mine"]]
+)
+def test_every_engine_command_of_the_issue_takes_cluster(command: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from chessteach.cli import app
+
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "--cluster" in result.output
