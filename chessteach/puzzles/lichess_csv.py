@@ -25,6 +25,7 @@ from pathlib import Path
 from chessteach.errors import BadRecordError
 from chessteach.inputs import input_name, open_input
 from chessteach.puzzles.puzzle import Puzzle, parse_moves
+from chessteach.puzzles.seen_ids import SeenIds
 
 logger = logging.getLogger(__name__)
 
@@ -172,11 +173,14 @@ def iter_puzzles(
     move). A UTF-8 byte-order mark is skipped. ``columns``, when given, receives the header's columns.
 
     ``path`` may be ``-`` (standard input) or zstd-compressed (:func:`~chessteach.inputs.open_input`); it is read
-    a line at a time. Raises :class:`BadRecordError` naming the file and line 1 if the header is unreadable or
-    lacks a column, :class:`~chessteach.errors.InputError` on damaged zstd data (after the puzzles before it).
+    a line at a time, and the PuzzleIds seen so far are kept in bounded memory (:class:`SeenIds`: beyond
+    :data:`~chessteach.puzzles.seen_ids.IN_MEMORY` of them, in a temporary SQLite file dropped at the end), so
+    memory stays flat however large the file. Raises :class:`BadRecordError` naming the file and line 1 if the
+    header is unreadable or lacks a column, :class:`~chessteach.errors.InputError` on damaged zstd data (after
+    the puzzles before it).
     """
     source = input_name(path)
-    with contextlib.closing(_records(path)) as records:
+    with contextlib.closing(_records(path)) as records, SeenIds() as seen:
         first = next(records, None)
         if first is None:
             raise BadRecordError("empty file: no header", source=source, line=1)
@@ -190,7 +194,6 @@ def iter_puzzles(
             raise BadRecordError(f"missing column(s) {', '.join(missing)} in the header", source=source, line=1)
         if columns is not None:
             columns[:] = header
-        seen: dict[str, int] = {}
         for line, text, fields, problem in records:
             if fields == []:
                 continue  # a blank line
@@ -208,10 +211,11 @@ def iter_puzzles(
                 puzzle_id = row["PuzzleId"].strip()
                 if not puzzle_id:
                     raise ValueError("empty PuzzleId")
-                if puzzle_id in seen:
-                    raise ValueError(f"PuzzleId {puzzle_id!r} repeats the one in line {seen[puzzle_id]}")
+                first_line = seen.line_of(puzzle_id)
+                if first_line is not None:
+                    raise ValueError(f"PuzzleId {puzzle_id!r} repeats the one in line {first_line}")
                 puzzle = _row_to_puzzle(row, source)
-                seen[puzzle_id] = line
+                seen.add(puzzle_id, line)
                 yield puzzle
             except (ValueError, KeyError) as exc:
                 error = BadRecordError(str(exc), source=source, line=line, record=record)
