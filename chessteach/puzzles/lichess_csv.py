@@ -250,21 +250,80 @@ def puzzle_row(puzzle: Puzzle) -> dict[str, str]:
     return row
 
 
+class PuzzleWriter:
+    """Writes puzzles to a Lichess CSV as they come, a batch at a time (:func:`write_puzzles` in one go).
+
+    ``columns`` fixes the order (Lichess's by default); the columns the first batch's puzzles add go after them
+    (those it leaves empty are not written). A later puzzle that fills a column the header lacks is a
+    ``ValueError``: a stream's columns are known from its first puzzles (a file's own, and what a command adds to
+    each). The file is opened (its folder made) at once; a writer that is given no puzzle writes the header alone.
+
+    >>> import tempfile, pathlib, chess
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(folder.name) / "out.csv"
+    >>> mate = Puzzle(id="m1", fen="6k1/5ppp/8/8/8/8/5PPP/R5K1 b - - 0 1",
+    ...               moves=[chess.Move.from_uci(m) for m in ("g8h8", "a1a8")], extra={"Verified": "true"})
+    >>> with PuzzleWriter(path, columns=["PuzzleId", "FEN", "Moves"]) as writer:
+    ...     writer.write([mate])
+    >>> print(path.read_text(), end="")
+    PuzzleId,FEN,Moves,Verified
+    m1,6k1/5ppp/8/8/8/8/5PPP/R5K1 b - - 0 1,g8h8 a1a8,true
+    >>> folder.cleanup()
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, columns: list[str] | None = None) -> None:
+        self.path = Path(path)
+        self._order = list(columns or LICHESS_COLUMNS)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        self._writer: csv.DictWriter[str] | None = None
+        self.written = 0
+        """Puzzles written so far."""
+
+    def write(self, puzzles: Iterable[Puzzle]) -> None:
+        """Write a batch of puzzles (the first batch fixes the header)."""
+        rows = [puzzle_row(p) for p in puzzles]
+        if self._writer is None:
+            if not rows:
+                return
+            added = {key: False for row in rows for key in row if key not in self._order}  # first-seen order
+            for row in rows:
+                for key in added:
+                    added[key] = added[key] or bool(row.get(key))
+            self._start([*self._order, *(key for key, filled in added.items() if filled)])
+        assert self._writer is not None
+        header = set(self._order)
+        for row in rows:
+            lost = next((key for key, value in row.items() if value and key not in header), None)
+            if lost is not None:
+                raise ValueError(f"{self.path}: puzzle {row['PuzzleId']} fills column {lost}, not in the header")
+            self._writer.writerow({k: row.get(k, "") for k in self._order})
+        self.written += len(rows)
+
+    def _start(self, order: list[str]) -> None:
+        self._order = order
+        self._writer = csv.DictWriter(self._fh, fieldnames=order, extrasaction="ignore", lineterminator="\n")
+        self._writer.writeheader()
+
+    def close(self) -> None:
+        """Finish the file (the header alone if no puzzle came)."""
+        if self._fh.closed:
+            return
+        if self._writer is None:
+            self._start(self._order)
+        self._fh.close()
+
+    def __enter__(self) -> PuzzleWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def write_puzzles(
     path: str | os.PathLike[str], puzzles: Iterable[Puzzle], *, columns: list[str] | None = None
 ) -> None:
     """Write puzzles as a Lichess CSV. ``columns`` fixes the order; columns the puzzles add go after them
     (those left empty by every puzzle are not written)."""
-    rows = [puzzle_row(p) for p in puzzles]
-    order = list(columns or LICHESS_COLUMNS)
-    added = {key: False for row in rows for key in row if key not in order}  # first-seen order
-    for row in rows:
-        for key in added:
-            added[key] = added[key] or bool(row.get(key))
-    order += [key for key, filled in added.items() if filled]
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=order, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: row.get(k, "") for k in order})
+    with PuzzleWriter(path, columns=columns) as writer:
+        writer.write(puzzles)

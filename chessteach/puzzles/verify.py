@@ -18,12 +18,13 @@ verifier uses Lichess's blunder threshold instead (see BENCHMARKS.md). Mining ma
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import chess
 import chess.engine
 
+from chessteach.batches import map_batches
 from chessteach.engine import Analysis, EnginePool, score_chances
 from chessteach.engine.pool import Progress
 from chessteach.engine.score import BLUNDER_DROP
@@ -36,6 +37,9 @@ BLUNDER_MARGIN = BLUNDER_DROP
 (:data:`~chessteach.engine.score.BLUNDER_DROP`)."""
 
 DEFAULT_VERIFY_NODES = 1_000_000
+
+PUZZLE_BATCH = 1000
+"""Puzzles worked on at a time by the commands that stream a puzzle file (:func:`verify_batches`)."""
 
 
 @dataclass(frozen=True)
@@ -155,3 +159,15 @@ def verify_puzzles(
     games = [[board for _, board, _ in steps] for steps in positions]
     analyses = pool.analyse_games(games, multipv=2, progress=progress)
     return [verdict(p, a) for p, a in zip(puzzles, analyses, strict=True)]
+
+
+def verify_batches(
+    puzzles: Iterable[Puzzle], pool: EnginePool, *, size: int | None = None, progress: Progress | None = None
+) -> Iterator[list[tuple[Puzzle, Verdict]]]:
+    """Verify a stream of puzzles a batch at a time (``size``, default :data:`PUZZLE_BATCH`): yields each batch's
+    puzzles with their verdicts, in order, so that the caller writes them before the next batch is read.
+    ``progress(done, total)`` counts positions over every batch so far."""
+    yield from map_batches(
+        puzzles, lambda batch, done: verify_puzzles(batch, pool, progress=done), size=size or PUZZLE_BATCH,
+        progress=progress,
+    )
