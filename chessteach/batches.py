@@ -7,7 +7,7 @@ at a time and write each batch's results before reading the next: :func:`batched
 >>> list(batched("abcde", 2))
 [['a', 'b'], ['c', 'd'], ['e']]
 >>> seen = []
->>> def lengths(batch, progress):
+>>> def lengths(batch, progress, done):
 ...     progress(len(batch), len(batch))
 ...     return [len(word) for word in batch]
 >>> [pairs for pairs in map_batches(["a", "bb", "ccc"], lengths, size=2, progress=lambda d, t: seen.append((d, t)))]
@@ -27,6 +27,8 @@ _R = TypeVar("_R")
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)``."""
+Done = Callable[[int], None]
+"""Called as ``done(index)`` as an item is done."""
 
 
 def batched(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
@@ -60,18 +62,28 @@ class RunningProgress:
 
 def map_batches(
     items: Iterable[_T],
-    work: Callable[[list[_T], Progress], Sequence[_R]],
+    work: Callable[[list[_T], Progress, Done | None], Sequence[_R]],
     *,
     size: int,
     progress: Progress | None = None,
+    on_done: Done | None = None,
 ) -> Iterator[list[tuple[_T, _R]]]:
-    """``work(batch, progress)`` on each batch of up to ``size`` items, in order: yields each batch's items with
-    their results (``work`` returns one per item). The ``progress`` each call gets counts from zero; the caller's
-    ``progress(done, total)`` runs on over every batch so far (:class:`RunningProgress`)."""
+    """``work(batch, progress, done)`` on each batch of up to ``size`` items, in order: yields each batch's items
+    with their results (``work`` returns one per item). The ``progress`` each call gets counts from zero; the
+    caller's ``progress(done, total)`` runs on over every batch so far (:class:`RunningProgress`). ``done(index)``,
+    given when ``on_done`` is, takes an item's index in the batch and calls ``on_done`` with its index in the
+    stream."""
     running = RunningProgress(progress)
+    started = 0
+
+    def done(index: int) -> None:
+        assert on_done is not None
+        on_done(started + index)
+
     for batch in batched(items, size):
-        results = work(batch, running)
+        results = work(batch, running, done if on_done is not None else None)
         if len(results) != len(batch):
             raise ValueError(f"expected {len(batch)} results, got {len(results)}")
         running.next_call()
+        started += len(batch)
         yield list(zip(batch, results, strict=True))

@@ -4,7 +4,7 @@ a command that streams records (:class:`StreamBars`: records read and worked on,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -61,14 +61,18 @@ def progress_bar(description: str, unit: str = "positions") -> Iterator[Callable
 
 
 @contextmanager
-def stage_bars(descriptions: dict[str, str], unit: str = "positions") -> Iterator[Callable[[str, int, int], None]]:
+def stage_bars(
+    descriptions: dict[str, str], units: Mapping[str, str] | None = None
+) -> Iterator[Callable[[str, int, int], None]]:
     """One progress bar per stage of a multi-stage job, on stderr; yields ``update(stage, done, total)``.
-    ``descriptions`` names the stages (an unknown stage shows its own name)."""
+    ``descriptions`` names the stages (an unknown stage shows its own name), ``units`` what each counts
+    (positions unless it says otherwise)."""
     with progress() as bar:
         tasks: dict[str, TaskID] = {}
 
         def update(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
+                unit = (units or {}).get(stage, "positions")
                 tasks[stage] = bar.add_task(descriptions.get(stage, stage), total=total, unit=unit)
             bar.update(tasks[stage], completed=done, total=total)
 

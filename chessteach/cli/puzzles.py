@@ -53,6 +53,8 @@ REJECTED_SHOWN = 100
 
 MINE_STAGES = {"games": "analysing games: positions", "lines": "building lines: rounds", "verify": "verifying: positions"}
 """The progress bars of ``puzzles mine``, by the library's stage names."""
+MINE_UNITS = {"lines": "rounds"}
+"""What a stage of ``puzzles mine`` counts, where it is not positions."""
 
 
 @puzzles_app.callback()
@@ -216,7 +218,9 @@ def verify(
         stream_bars("verifying", "puzzles", "positions") as bars,
         PuzzleWriter(output, columns=stream.columns) as writer,
     ):
-        for batch in verify_batches(bars.counted(puzzles), pool, progress=bars.positions):
+        batches = verify_batches(bars.counted(puzzles), pool, progress=bars.positions,
+                                 on_puzzle_done=lambda _: bars.advance())
+        for batch in batches:
             for puzzle, verdict in batch:
                 puzzle.extra["Verified"] = "true" if verdict.verified else "false"
                 puzzle.extra["VerifyReason"] = verdict.reason
@@ -224,7 +228,6 @@ def verify(
                 if not verdict.verified and len(rejected) < REJECTED_SHOWN:
                     rejected.append((puzzle.id, " ".join(puzzle.themes), verdict.reason))
             writer.write(puzzle for puzzle, _ in batch)
-            bars.advance(len(batch))
             stream.report_skipped()
         n_workers = pool.workers
     stream.report_skipped()
@@ -275,7 +278,7 @@ def mine(
     `puzzles verify` at the same node count. Reruns are served from the cache; bad games are reported and skipped.
     """
     start = time.perf_counter()
-    with settings.open_pool() as pool, stage_bars(MINE_STAGES) as progress:
+    with settings.open_pool() as pool, stage_bars(MINE_STAGES, MINE_UNITS) as progress:
         result = mine_puzzles(pgn, pool, margin=margin, progress=progress, only=only)
     seconds = time.perf_counter() - start
     report_skipped(result.bad_games)

@@ -261,19 +261,14 @@ def review_batches(
     :data:`GAME_BATCH`): yields each batch's records with their reviews, in order, so that the caller writes them
     before the next batch is read. ``progress(done, total)`` counts positions over every batch so far;
     ``on_game_done(index)`` is called with a game's index in the stream as its positions are done."""
-    started = 0
 
-    def work(batch: list[GameRecord], batch_progress: Progress) -> list[GameReview]:
-        nonlocal started
+    def work(batch: list[GameRecord], batch_progress: Progress, done: Callable[[int], None] | None) -> list[GameReview]:
         games = [r.game for r in batch if r.game is not None]
         if len(games) != len(batch):
             raise ValueError("review_batches reviews games: a record without one is the caller's to skip")
-        first = started
-        started += len(batch)
-        done = (lambda index: on_game_done(first + index)) if on_game_done is not None else None
         return review_games(games, pool, progress=batch_progress, on_game_done=done, numbers=[r.number for r in batch])
 
-    yield from map_batches(records, work, size=size or GAME_BATCH, progress=progress)
+    yield from map_batches(records, work, size=size or GAME_BATCH, progress=progress, on_done=on_game_done)
 
 
 def _title(game: chess.pgn.Game) -> str:
