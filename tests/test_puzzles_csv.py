@@ -115,3 +115,22 @@ def test_seen_ids_hold_at_most_their_bound_in_memory() -> None:
         assert len(seen._recent) < 100 and len(seen) == 1050
         assert [seen.line_of(f"id{i}") for i in (0, 99, 100, 1049)] == [2, 101, 102, 1051]
     assert len(seen) == 0 and seen.line_of("id0") is None  # closed: the temporary table is gone
+
+
+def test_a_writer_fixes_its_header_with_the_first_batch(lichess_csv: Path, tmp_path: Path) -> None:
+    """``PuzzleWriter`` writes batches as they come: the same bytes as ``write_puzzles`` of them all; a later
+    puzzle that fills a column the header lacks is an error, not a value silently lost."""
+    puzzles = read_puzzles(lichess_csv).puzzles[:30]
+    for puzzle in puzzles:
+        puzzle.extra["Verified"] = "true"
+    write_puzzles(tmp_path / "whole.csv", puzzles)
+    from chessteach.puzzles import PuzzleWriter
+
+    with PuzzleWriter(tmp_path / "batches.csv") as writer:
+        for start in range(0, 30, 7):
+            writer.write(puzzles[start : start + 7])
+    assert (tmp_path / "batches.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    puzzles[10].extra["Extra"] = "late"
+    with PuzzleWriter(tmp_path / "late.csv") as writer, pytest.raises(ValueError, match="fills column Extra"):
+        writer.write(puzzles[:10])
+        writer.write(puzzles[10:])
