@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import Iterator
@@ -60,6 +61,8 @@ def analyze(
     is written before the next is read, so memory stays flat however many games the file holds.
     """
     skipped = 0
+    if player:  # the player's games, chosen at their headers as the other filters are
+        only = dataclasses.replace(only or GameFilter(), players=(player,))
 
     def selected() -> Iterator[GameRecord]:
         nonlocal skipped
@@ -67,7 +70,7 @@ def analyze(
             if record.error is not None or record.game is None:
                 skipped += 1
                 report_skipped([record.error])
-            elif not player or _plays(record.headers, player) is not None:
+            else:
                 yield record
 
     records = selected()
