@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from chessteach.cli import app
 from chessteach.games.filters import GameFilter, GameFilterError, game_filter, speed
-from chessteach.games.read import read_games
+from chessteach.games.read import GameRecord, read_games
 from chessteach.puzzles import read_puzzles
 from chessteach.puzzles.filters import FilterError, PuzzleFilter, puzzle_filter
 
@@ -74,7 +74,7 @@ def _pgn_headers(pgn_dir: Path) -> list[dict[str, str]]:
 
 
 def _filtered(pgn_dir: Path, chosen: GameFilter) -> int:
-    return sum(len(list(chosen.select(read_games(path)))) for path in sorted(pgn_dir.glob("*.pgn")))
+    return sum(len(list(read_games(path, only=chosen))) for path in sorted(pgn_dir.glob("*.pgn")))
 
 
 def test_the_game_filters_count_as_python_chess_headers_do(pgn_dir: Path) -> None:
@@ -99,6 +99,38 @@ def test_the_game_filters_count_as_python_chess_headers_do(pgn_dir: Path) -> Non
     # The bundled games are over the board: no TimeControl header, so no speed matches them.
     timed = sum(speed(h.get("TimeControl", "")) == "classical" for h in headers)
     assert _filtered(pgn_dir, game_filter(time_controls=["classical"])) == timed
+
+
+def _record(r: GameRecord) -> tuple[object, ...]:
+    return r.number, r.line, r.error, r.headers, r.tags, r.encoding, None if r.game is None else str(r.game)
+
+
+def test_filtering_at_the_headers_gives_the_games_filtering_after_parsing_does(pgn_dir: Path, tmp_path: Path) -> None:
+    """``read_games(only=...)`` passes a game over before its moves are parsed; the records that come out are
+    those of ``GameFilter.matches`` on every record, damaged games and python-chess's default headers included."""
+    games = (pgn_dir / "candidates-madrid-2022.pgn").read_text(encoding="utf-8").split("\n\n[Event ")
+    first, second, third = games[0] + "\n\n", "[Event " + games[1] + "\n\n", "[Event " + games[2] + "\n\n"
+    raises = second.replace(" 5. cxd5 ", " 5. Qh8)! cxd5 ", 1)  # python-chess raises: no game, its tags alone
+    no_result = third.replace('[Result "1-0"]\n', "", 1)  # python-chess's default: Result "*"
+    assert raises != second and no_result != third
+    hostile = tmp_path / "hostile.pgn"
+    hostile.write_text("".join([first, "1. e4 e5 2. Nf3 *\n\n", raises, no_result, third.replace('[White "', 'White "', 1),
+                                "\x00\x01junk\n\n", first.split("\n\n")[0] + "\n\n", third]))
+    files = [pgn_dir / "candidates-madrid-2022.pgn", hostile]
+    filters = [game_filter(min_elo=2750), game_filter(players=["ding"]), game_filter(results=["*"]),
+               game_filter(players=["?"]), game_filter(results=["1-0", "1/2-1/2"]), GameFilter()]
+    for path in files:
+        everything = list(read_games(path))
+        for chosen in filters:
+            expected = [_record(r) for r in everything if chosen.matches(r.headers)]
+            assert [_record(r) for r in read_games(path, only=chosen)] == expected, (path.name, chosen)
+        assert [_record(r) for r in read_games(path, numbers={2, 5})] == [_record(r) for r in everything
+                                                                           if r.number in (2, 5)]
+    hostile_records = list(read_games(hostile))
+    assert [r.error is None for r in hostile_records] == [True, True, False, True, False, False, False, True]
+    assert [r.number for r in read_games(hostile, only=game_filter(results=["*"]))] == [2]  # no tags: the roster's
+    assert [r.number for r in read_games(hostile, only=game_filter(results=["1-0"]))] == [4, 5, 8]  # 4: its moves'
+    assert [r.number for r in read_games(hostile, only=game_filter(players=["?"]))] == [2, 5]
 
 
 def test_time_controls_follow_lichess_speeds() -> None:

@@ -80,3 +80,57 @@ def test_one_puzzle_on_the_command_line() -> None:
     assert bad.exit_code == 2 and "bad solution move 'Ka9'" in bad.output
     neither = runner.invoke(app, ["puzzles", "tag"])
     assert neither.exit_code == 2 and "--fen" in neither.output
+
+
+def test_a_repeat_after_the_ids_move_to_disk_names_the_first_line(
+    lichess_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond ``IN_MEMORY`` ids the index lives in a temporary SQLite table; a repeat of an id stored there, and
+    of one still in memory, is reported with the line of the first one, as before."""
+    from chessteach.puzzles import seen_ids
+
+    monkeypatch.setattr(seen_ids, "IN_MEMORY", 3)
+    lines = lichess_csv.read_text().splitlines()
+    rows = lines[1:11]  # lines 2..11 of the file below
+    repeat_old = rows[1]  # line 3: moved to disk after line 4
+    repeat_new = rows[9]  # line 11: still in memory
+    path = tmp_path / "repeats.csv"
+    path.write_text("\n".join([lines[0], *rows, repeat_old, repeat_new, *lines[11:13]]) + "\n")
+    result = read_puzzles(path)
+    assert [p.id for p in result.puzzles] == [r.split(",")[0] for r in [*rows, *lines[11:13]]]
+    assert [(e.line, e.record) for e in result.errors] == [
+        (12, repeat_old.split(",")[0]), (13, repeat_new.split(",")[0])
+    ]
+    assert "repeats the one in line 3" in str(result.errors[0])
+    assert "repeats the one in line 11" in str(result.errors[1])
+
+
+def test_seen_ids_hold_at_most_their_bound_in_memory() -> None:
+    from chessteach.puzzles.seen_ids import SeenIds
+
+    with SeenIds(in_memory=100) as seen:
+        for i in range(1050):
+            assert seen.line_of(f"id{i}") is None
+            seen.add(f"id{i}", i + 2)
+        assert len(seen._recent) < 100 and len(seen) == 1050
+        assert [seen.line_of(f"id{i}") for i in (0, 99, 100, 1049)] == [2, 101, 102, 1051]
+    assert len(seen) == 0 and seen.line_of("id0") is None  # closed: the temporary table is gone
+
+
+def test_a_writer_fixes_its_header_with_the_first_batch(lichess_csv: Path, tmp_path: Path) -> None:
+    """``PuzzleWriter`` writes batches as they come: the same bytes as ``write_puzzles`` of them all; a later
+    puzzle that fills a column the header lacks is an error, not a value silently lost."""
+    puzzles = read_puzzles(lichess_csv).puzzles[:30]
+    for puzzle in puzzles:
+        puzzle.extra["Verified"] = "true"
+    write_puzzles(tmp_path / "whole.csv", puzzles)
+    from chessteach.puzzles import PuzzleWriter
+
+    with PuzzleWriter(tmp_path / "batches.csv") as writer:
+        for start in range(0, 30, 7):
+            writer.write(puzzles[start : start + 7])
+    assert (tmp_path / "batches.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    puzzles[10].extra["Extra"] = "late"
+    with PuzzleWriter(tmp_path / "late.csv") as writer, pytest.raises(ValueError, match="fills column Extra"):
+        writer.write(puzzles[:10])
+        writer.write(puzzles[10:])

@@ -145,6 +145,31 @@ def test_report_and_outputs_exist(reviewed: Path) -> None:
         assert (reviewed / "out" / name).stat().st_size > 0
 
 
+OUTPUTS = ("annotated.pgn", "moves.csv", "games.csv", "report.html")
+
+
+def test_a_game_at_a_time_writes_the_same_files(reviewed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``analyze`` reviews and writes a batch of games at a time: batches of one game give the same bytes as the
+    fixture's one batch (served from its cache); ``--report-games`` bounds the report and the table alone."""
+    from chessteach.games import review
+
+    monkeypatch.setattr(review, "GAME_BATCH", 1)
+    common = ["analyze", str(reviewed / "games.pgn"), "--nodes", NODES, "--workers", "2", "--cache",
+              str(reviewed / "cache.sqlite")]
+    result = CliRunner().invoke(app, [*common, "-o", str(reviewed / "one-by-one")])
+    assert result.exit_code == 0, result.output
+    for name in OUTPUTS:
+        assert (reviewed / "one-by-one" / name).read_bytes() == (reviewed / "out" / name).read_bytes(), name
+    bounded = CliRunner().invoke(app, [*common, "-o", str(reviewed / "bounded"), "--report-games", "2"])
+    assert bounded.exit_code == 0, bounded.output
+    for name in OUTPUTS[:3]:
+        assert (reviewed / "bounded" / name).read_bytes() == (reviewed / "out" / name).read_bytes(), name
+    report = (reviewed / "bounded" / "report.html").read_text(encoding="utf-8")
+    assert "The first 2 of 4 games reviewed" in report and report.count('<section class="game"') == 2
+    assert "the first 2 of 4 games" in bounded.output and "4 game(s) reviewed" in bounded.output
+    assert "The first" not in (reviewed / "out" / "report.html").read_text(encoding="utf-8")
+
+
 def test_broken_game_in_the_middle_is_reported_and_the_rest_analysed(tmp_path: Path, pgn_dir: Path) -> None:
     games = first_games(pgn_dir / "candidates-madrid-2022.pgn", 3).split("\n[Event ")
     second = games[1].replace(" 5. ", " 5. Qxh8 ", 1)  # an illegal move in game 2

@@ -4,6 +4,7 @@ CSV round trips, the report, and the ``puzzles tag`` command."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 import chess
@@ -222,3 +223,25 @@ def test_a_bad_puzzle_is_skipped_not_fatal(dev_puzzles: dict[str, Puzzle], caplo
     results = tag_puzzles([good, bad, good])
     assert results[0] == results[2] and results[1] is None
     assert "bad" in caplog.text
+
+
+def test_a_stream_is_tagged_a_few_chunks_ahead_with_the_results_of_a_list(lichess_csv: Path) -> None:
+    """``tag_stream`` draws from its input only a few chunks ahead of what it yields (memory stays flat however
+    long the stream), and tags each puzzle as ``tag_puzzles`` does, on two processes as on one."""
+    from chessteach.puzzles.tag import FIRST_CHUNK, TAG_CHUNK, tag_stream
+
+    puzzles = read_puzzles(lichess_csv).puzzles[:700]
+    drawn = 0
+
+    def counted() -> Iterator[Puzzle]:
+        nonlocal drawn
+        for puzzle in puzzles:
+            drawn += 1
+            yield puzzle
+
+    stream = tag_stream(counted(), jobs=2)
+    first = next(stream)
+    ahead = sum(min(TAG_CHUNK, FIRST_CHUNK * 2**i) for i in range(2 * 2 + 1))  # two chunks a process, and one
+    assert first[0] is puzzles[0] and drawn <= ahead < len(puzzles)
+    rest = [themes for _, themes in stream]
+    assert [first[1], *rest] == tag_puzzles(puzzles)

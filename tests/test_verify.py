@@ -88,6 +88,23 @@ def test_cli_writes_verified_columns(lichess_csv: Path, tmp_path: Path) -> None:
     assert verified.columns[-2:] == ["Verified", "VerifyReason"]
 
 
+def test_verifying_a_batch_at_a_time_writes_the_same_file(
+    lichess_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``puzzles verify`` reads, verifies and writes a batch of puzzles at a time: batches of three (the third
+    one short) give the same file and summary as one batch."""
+    from chessteach.puzzles import verify
+
+    common = ["puzzles", "verify", str(lichess_csv), "-n", "8", "--nodes", "20000", "--cache", str(tmp_path / "c.sqlite")]
+    whole = CliRunner().invoke(app, [*common, "-o", str(tmp_path / "whole.csv")])
+    monkeypatch.setattr(verify, "PUZZLE_BATCH", 3)
+    batched = CliRunner().invoke(app, [*common, "-o", str(tmp_path / "batched.csv")])
+    assert whole.exit_code == 0 and batched.exit_code == 0, whole.output + batched.output
+    assert (tmp_path / "batched.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert whole.output.split("verified ")[1].split(";")[0] == batched.output.split("verified ")[1].split(";")[0]
+    assert len(read_puzzles(tmp_path / "batched.csv").puzzles) == 8
+
+
 def _mates(board: chess.Board, move: chess.Move) -> bool:
     board.push(move)
     try:

@@ -18,7 +18,7 @@ from chessteach.cli.options import (
     engine_options,
     read_puzzle_file,
 )
-from chessteach.cli.puzzles import DEFAULT_MINE_NODES, MINE_STAGES
+from chessteach.cli.puzzles import DEFAULT_MINE_NODES, MINE_STAGES, MINE_UNITS
 from chessteach.data import bundled
 from chessteach.engine import DEFAULT_NODES
 from chessteach.engine.bench import run_cluster_bench, run_engine_bench
@@ -255,7 +255,7 @@ def bench_mine(
 ) -> None:
     """Puzzle mining: puzzles per 100 games, the share verified, themes, and games/min against the limit."""
     config, nodes, workers = settings.config(), settings.nodes, settings.worker_count
-    with stage_bars(MINE_STAGES) as progress:
+    with stage_bars(MINE_STAGES, MINE_UNITS) as progress:
         bench = run_mine_bench(pgn, config=config, nodes=nodes, workers=workers, cache=cache, progress=progress)
     result = bench.result
     if output is not None:

@@ -191,7 +191,7 @@ def exam(
                     logger.warning("%s: skipped: %s", theme, exc)
                     continue
                 try:
-                    with progress_bar(f"{theme}: {len(drawn)} puzzles") as progress:
+                    with progress_bar(f"{theme}: {len(drawn)} puzzles", "puzzles") as progress:
                         reports.append(
                             run_exam(
                                 model, drawn, shown, concept=theme, example_id=example.id if example else None,
@@ -302,7 +302,7 @@ def _likelihood_exams(
                 theme_source=theme_source,  # type: ignore[arg-type]
                 seed=config.seed,
             )
-            with progress_bar(f"{theme}: {len(drawn)} puzzles, placebo {other}") as progress:
+            with progress_bar(f"{theme}: {len(drawn)} puzzles, placebo {other}", "puzzles") as progress:
                 reports.append(
                     run_likelihood_exam(
                         model, drawn, explained[theme], texts[other], concept=theme, placebo_concept=other,

@@ -1,13 +1,15 @@
 """Options shared by several commands: the engine options, declared once (:func:`engine_options`) and parsed into
-one :class:`EngineSettings`, and the puzzles a command works on (a CSV, or one puzzle given as a FEN)."""
+one :class:`EngineSettings`, and the puzzles a command works on (a CSV, or one puzzle given as a FEN; read whole, or
+as a stream, :class:`PuzzleStream`)."""
 
 from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -19,7 +21,8 @@ from chessteach.engine import DEFAULT_NODES, AnalysisCache, EngineConfig, Engine
 from chessteach.engine.process import identify_engine
 from chessteach.errors import BadRecordError, ChessteachError, EngineOptionError, EngineStartError
 from chessteach.games.filters import game_filter
-from chessteach.puzzles import LICHESS_COLUMNS, Puzzle, PuzzleError, PuzzleFile, read_puzzles
+from chessteach.inputs import input_name
+from chessteach.puzzles import LICHESS_COLUMNS, Puzzle, PuzzleError, PuzzleFile, iter_puzzles, read_puzzles
 from chessteach.puzzles.filters import puzzle_filter
 
 EngineOpt = Annotated[
@@ -258,10 +261,29 @@ def read_puzzle_file(path: Path, what: str = "") -> PuzzleFile:
     return puzzle_file
 
 
-def load_puzzle_file(puzzles_csv: Path | None, fen: str | None, solution: str | None) -> PuzzleFile:
-    """The puzzles to work on: a CSV file, or one puzzle given as a FEN and its solution.
+@dataclass
+class PuzzleStream:
+    """The puzzles a command works through, as they are read (:func:`~chessteach.puzzles.iter_puzzles`): a CSV's,
+    or the one puzzle given as a FEN. ``columns`` is the file's header; the rows skipped so far collect in
+    ``errors`` until :meth:`report_skipped` prints them."""
 
-    Exits with a one-line error when neither or both are given, or when the file or the puzzle is bad.
+    path: str
+    columns: list[str]
+    puzzles: Iterator[Puzzle]
+    errors: list[BadRecordError] = field(default_factory=list)
+
+    def report_skipped(self) -> None:
+        """Print the rows skipped since the last call, once each."""
+        report_skipped(self.errors)
+        self.errors.clear()
+
+
+def load_puzzle_stream(puzzles_csv: Path | None, fen: str | None, solution: str | None) -> PuzzleStream:
+    """The puzzles to work on, read as they are used: a CSV file, or one puzzle given as a FEN and its solution.
+
+    Exits with a one-line error when neither or both are given, when the puzzle is bad, or when the file cannot be
+    read or its header is bad (its first puzzle is read here, before any work); a bad row is reported and
+    skipped.
     """
     if (puzzles_csv is None) == (fen is None):
         raise typer.BadParameter("give a puzzle CSV, or --fen with --solution (not both)")
@@ -269,9 +291,16 @@ def load_puzzle_file(puzzles_csv: Path | None, fen: str | None, solution: str | 
         if not solution:
             raise typer.BadParameter("--fen needs --solution", param_hint="--solution")
         puzzle = puzzle_from_command_line(fen, solution.split(), "--fen/--solution")
-        return PuzzleFile(path="<command line>", columns=list(LICHESS_COLUMNS), puzzles=[puzzle])
+        return PuzzleStream(path="<command line>", columns=list(LICHESS_COLUMNS), puzzles=iter([puzzle]))
     assert puzzles_csv is not None
-    return read_puzzle_file(puzzles_csv)
+    errors: list[BadRecordError] = []
+    columns: list[str] = []
+    puzzles = iter_puzzles(puzzles_csv, errors, columns=columns)
+    try:
+        first = list(itertools.islice(puzzles, 1))
+    except (BadRecordError, OSError, UnicodeDecodeError) as exc:
+        fail(str(exc))
+    return PuzzleStream(input_name(puzzles_csv), columns, itertools.chain(first, puzzles), errors)
 
 
 RatingOpt = Annotated[
@@ -290,16 +319,16 @@ MinPlaysOpt = Annotated[int | None, typer.Option("--min-plays", min=0, help="Onl
 
 
 def filtered_puzzles(
-    puzzles: list[Puzzle],
+    puzzles: Iterable[Puzzle],
     rating: str | None,
     theme: list[str] | None,
     all_themes: list[str] | None,
     min_popularity: int | None,
     min_plays: int | None,
-) -> list[Puzzle]:
-    """The puzzles the filter options keep, in their order (a bad value: one line, exit code 2)."""
+) -> Iterable[Puzzle]:
+    """The puzzles the filter options keep, in their order, as they come (a bad value: one line, exit code 2)."""
     chosen = puzzle_filter(rating, theme or (), all_themes or (), min_popularity, min_plays)
-    return list(chosen.select(puzzles)) if chosen.active else puzzles
+    return chosen.select(puzzles) if chosen.active else puzzles
 
 
 TimeControlOpt = Annotated[

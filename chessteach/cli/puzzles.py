@@ -3,17 +3,20 @@ checked with the engine) and ``mine`` (verified puzzles from the games of a PGN 
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
-from chessteach.cli.console import err, out, report_skipped
-from chessteach.cli.display import progress_bar, stage_bars
+from chessteach.batches import RunningProgress, batched
+from chessteach.cli.console import out, report_skipped
+from chessteach.cli.display import stage_bars, stream_bars
 from chessteach.cli.options import (
     AllThemesOpt,
     CacheOpt,
@@ -29,23 +32,29 @@ from chessteach.cli.options import (
     engine_options,
     filtered_puzzles,
     game_filter_options,
-    load_puzzle_file,
+    load_puzzle_stream,
 )
 from chessteach.cli.paths import input_file, output_file
+from chessteach.engine import EnginePool
 from chessteach.games.filters import GameFilter
-from chessteach.puzzles import write_puzzles
+from chessteach.puzzles import Puzzle, PuzzleWriter, write_puzzles
 from chessteach.puzzles.engine_themes import engine_themes
 from chessteach.puzzles.mine import MINED_COLUMNS, ONLY_MOVE_MARGIN, mine_puzzles
-from chessteach.puzzles.tag import scored_themes, tag_puzzles, theme_report, with_computed_themes
-from chessteach.puzzles.verify import BLUNDER_MARGIN, DEFAULT_VERIFY_NODES, verify_puzzles
+from chessteach.puzzles.tag import EngineThemes, ThemeScores, scored_themes, tag_stream, with_computed_themes
+from chessteach.puzzles.verify import BLUNDER_MARGIN, DEFAULT_VERIFY_NODES, PUZZLE_BATCH, verify_batches
 
 puzzles_app = typer.Typer(help="Puzzle sets: tag themes, verify with the engine, mine them from games.", no_args_is_help=True)
 
 DEFAULT_MINE_NODES = 250_000
 """Nodes per position when mining (the game-review default; the verifier reuses the same analyses)."""
 
+REJECTED_SHOWN = 100
+"""The rejected puzzles ``puzzles verify`` lists (all of them are in its CSV, with the reason)."""
+
 MINE_STAGES = {"games": "analysing games: positions", "lines": "building lines: rounds", "verify": "verifying: positions"}
 """The progress bars of ``puzzles mine``, by the library's stage names."""
+MINE_UNITS = {"lines": "rounds"}
+"""What a stage of ``puzzles mine`` counts, where it is not positions."""
 
 
 @puzzles_app.callback()
@@ -96,38 +105,64 @@ def tag(
     the themes that need an engine are computed too (their analyses are shared with `puzzles verify`
     through the cache).
     """
-    puzzle_file = load_puzzle_file(puzzles_csv, fen, solution)
-    puzzles = filtered_puzzles(puzzle_file.puzzles, rating, theme, all_themes, min_popularity, min_plays)
-    hook = None
-    if engine_themes_on:
-        settings = EngineSettings(engine=engine_path, nodes=nodes, workers=workers, cache=cache)
-        with settings.open_pool() as pool, progress_bar("engine themes: positions") as progress:
-            by_id = engine_themes(puzzles, pool, progress=progress)
-        hook = lambda puzzle: by_id.get(puzzle.id, [])  # noqa: E731
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task("tagging", total=len(puzzles))
-        computed = tag_puzzles(
-            puzzles, engine_themes=hook, progress=lambda done, total: bar.update(task, completed=done),
-            jobs=jobs or os.cpu_count() or 1,
+    stream = load_puzzle_stream(puzzles_csv, fen, solution)
+    puzzles = filtered_puzzles(stream.puzzles, rating, theme, all_themes, min_popularity, min_plays)
+    printing = output is None and not report
+    scores = ThemeScores(scored_themes(engine=engine_themes_on)) if report else None
+    with contextlib.ExitStack() as stack:
+        bars = stack.enter_context(
+            stream_bars("tagging", "puzzles", "engine themes: positions" if engine_themes_on else None,
+                        transient=True)
         )
-    if output is not None:
-        columns = [*puzzle_file.columns, *(["SourceThemes"] if "SourceThemes" not in puzzle_file.columns else [])]
-        write_puzzles(
-            output, [with_computed_themes(p, t) for p, t in zip(puzzles, computed, strict=True)], columns=columns
-        )
-        out.print(f"wrote {len(puzzles)} tagged puzzles to {output}")
-    if output is None and not report:
-        for puzzle, themes in zip(puzzles, computed, strict=True):
-            out.print(f"{puzzle.id}: {' '.join(themes or [])}")
-    if report:
-        table = theme_report(
-            [p.themes for p in puzzles], computed, themes=scored_themes(engine=engine_themes_on)
-        )
+        hook = None
+        if engine_themes_on:
+            settings = EngineSettings(engine=engine_path, nodes=nodes, workers=workers, cache=cache)
+            puzzles, hook = _with_engine_themes(puzzles, stack.enter_context(settings.open_pool()), bars.positions)
+        writer = None
+        if output is not None:
+            columns = [*stream.columns, *(["SourceThemes"] if "SourceThemes" not in stream.columns else [])]
+            writer = stack.enter_context(PuzzleWriter(output, columns=columns))
+        tagged = tag_stream(bars.counted(puzzles), engine_themes=hook, jobs=jobs or os.cpu_count() or 1)
+        for batch in batched(tagged, PUZZLE_BATCH):
+            if writer is not None:
+                writer.write(with_computed_themes(p, t) for p, t in batch)
+            if scores is not None:
+                for puzzle, themes in batch:
+                    scores.add(puzzle.themes, themes)
+            if printing:
+                with bars.paused():
+                    for puzzle, themes in batch:
+                        out.print(f"{puzzle.id}: {' '.join(themes or [])}")
+            bars.advance(len(batch))
+            stream.report_skipped()
+    stream.report_skipped()
+    if writer is not None:
+        out.print(f"wrote {writer.written} tagged puzzles to {output}")
+    if scores is not None:
+        table = scores.table()
         _show_report(table)
         if report_csv is not None:
             report_csv.parent.mkdir(parents=True, exist_ok=True)
             table.to_csv(report_csv, index=False, float_format="%.4f")
             out.print(f"wrote the report to {report_csv}")
+
+
+def _with_engine_themes(
+    puzzles: Iterable[Puzzle], pool: EnginePool, progress: Callable[[int, int], None]
+) -> tuple[Iterator[Puzzle], EngineThemes]:
+    """The puzzles, their engine themes worked out a batch at a time as they are drawn, and the hook that gives a
+    puzzle's (asked as each puzzle is drawn, see :func:`~chessteach.puzzles.tag.tag_stream`)."""
+    found: dict[str, list[str]] = {}
+
+    def ahead() -> Iterator[Puzzle]:
+        running = RunningProgress(progress)
+        for batch in batched(puzzles, PUZZLE_BATCH):
+            found.clear()
+            found.update(engine_themes(batch, pool, progress=running))
+            running.next_call()
+            yield from batch
+
+    return ahead(), lambda puzzle: found.get(puzzle.id, [])
 
 
 def _show_report(table) -> None:  # type: ignore[no-untyped-def]
@@ -172,33 +207,46 @@ def verify(
     at least a blunder on Lichess's scale (0.3 winning chances); in a mate, every alternative must lose the
     mate or lengthen it; the line must keep its advantage to the end. Reruns are served from the cache.
     """
-    puzzle_file = load_puzzle_file(puzzles_csv, fen, solution)
-    puzzles = filtered_puzzles(puzzle_file.puzzles, rating, theme, all_themes, min_popularity, min_plays)
-    puzzles = puzzles[:limit] if limit else puzzles
+    stream = load_puzzle_stream(puzzles_csv, fen, solution)
+    puzzles = filtered_puzzles(stream.puzzles, rating, theme, all_themes, min_popularity, min_plays)
+    puzzles = itertools.islice(puzzles, limit) if limit else puzzles
+    rejected: list[tuple[str, str, str]] = []  # the first REJECTED_SHOWN rejected: id, themes, reason
+    verified = 0
     start = time.perf_counter()
-    with settings.open_pool() as pool, progress_bar(f"verifying {len(puzzles)} puzzles") as progress:
-        verdicts = verify_puzzles(puzzles, pool, progress=progress)
+    with (
+        settings.open_pool() as pool,
+        stream_bars("verifying", "puzzles", "positions") as bars,
+        PuzzleWriter(output, columns=stream.columns) as writer,
+    ):
+        batches = verify_batches(bars.counted(puzzles), pool, progress=bars.positions,
+                                 on_puzzle_done=lambda _: bars.advance())
+        for batch in batches:
+            for puzzle, verdict in batch:
+                puzzle.extra["Verified"] = "true" if verdict.verified else "false"
+                puzzle.extra["VerifyReason"] = verdict.reason
+                verified += verdict.verified
+                if not verdict.verified and len(rejected) < REJECTED_SHOWN:
+                    rejected.append((puzzle.id, " ".join(puzzle.themes), verdict.reason))
+            writer.write(puzzle for puzzle, _ in batch)
+            stream.report_skipped()
         n_workers = pool.workers
+    stream.report_skipped()
     seconds = time.perf_counter() - start
-    for puzzle, verdict in zip(puzzles, verdicts, strict=True):
-        puzzle.extra["Verified"] = "true" if verdict.verified else "false"
-        puzzle.extra["VerifyReason"] = verdict.reason
-    write_puzzles(output, puzzles, columns=puzzle_file.columns)
-
-    rejected = [(p, v) for p, v in zip(puzzles, verdicts, strict=True) if not v.verified]
-    verified = len(puzzles) - len(rejected)
-    if rejected:
-        table = Table(title=f"{len(rejected)} rejected")
+    total = writer.written
+    if verified < total:
+        table = Table(title=f"{total - verified} rejected")
         for column in ("PuzzleId", "themes", "reason"):
             table.add_column(column)
-        for puzzle, verdict in rejected:
-            table.add_row(puzzle.id, " ".join(puzzle.themes), verdict.reason)
+        for row in rejected:
+            table.add_row(*row)
+        if total - verified > len(rejected):
+            table.caption = f"the first {len(rejected)}; every verdict is in {output} (VerifyReason)"
         out.print(table)
-    share = 100 * verified / len(puzzles) if puzzles else 0.0
+    share = 100 * verified / total if total else 0.0
     out.print(
-        f"verified {verified}/{len(puzzles)} ({share:.1f}%) at {settings.nodes:,} nodes; "
-        f"{seconds:.1f} s, {seconds / max(1, len(puzzles)):.2f} s per puzzle with {n_workers} workers "
-        f"({seconds * n_workers / max(1, len(puzzles)):.2f} core-s per puzzle); wrote {output}"
+        f"verified {verified}/{total} ({share:.1f}%) at {settings.nodes:,} nodes; "
+        f"{seconds:.1f} s, {seconds / max(1, total):.2f} s per puzzle with {n_workers} workers "
+        f"({seconds * n_workers / max(1, total):.2f} core-s per puzzle); wrote {output}"
     )
 
 
@@ -230,7 +278,7 @@ def mine(
     `puzzles verify` at the same node count. Reruns are served from the cache; bad games are reported and skipped.
     """
     start = time.perf_counter()
-    with settings.open_pool() as pool, stage_bars(MINE_STAGES) as progress:
+    with settings.open_pool() as pool, stage_bars(MINE_STAGES, MINE_UNITS) as progress:
         result = mine_puzzles(pgn, pool, margin=margin, progress=progress, only=only)
     seconds = time.perf_counter() - start
     report_skipped(result.bad_games)

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from chessteach.cli.console import err, fail, out, report_skipped
+from chessteach.cli.display import progress
 from chessteach.cli.options import EngineSettings, engine_options, read_puzzle_file
 from chessteach.cli.paths import input_file, output_dir
 from chessteach.games.read import read_games
@@ -60,10 +60,9 @@ def study(
     name = games[0].name
     start = time.perf_counter()
     with settings.open_pool() as pool:
-        columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=err) as bar:
-            games_task = bar.add_task("games", total=len(games))
-            positions_task = bar.add_task("positions", total=None)
+        with progress() as bar:
+            games_task = bar.add_task("games", total=len(games), unit="games")
+            positions_task = bar.add_task("positions", total=None, unit="positions")
             guide = make_guide(
                 name, games, pool, pool_puzzles, weak_concepts=concepts,
                 progress=lambda done, total: bar.update(positions_task, completed=done, total=total),

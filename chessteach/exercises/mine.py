@@ -237,9 +237,7 @@ def collect_positions(
     positions: list[Position] = []
     for path in paths:
         source = os.path.basename(os.fspath(path))
-        for record in read_games(path):
-            if only is not None and not only.matches(record.headers):
-                continue
+        for record in read_games(path, only=only):  # passed over at their headers
             result.games += 1
             if record.error is not None or record.game is None:
                 error = record.error or f"{path}: game {record.number}: unreadable"

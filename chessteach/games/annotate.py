@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Sequence
+from typing import TextIO
 
 import chess
 import chess.pgn
@@ -100,6 +101,16 @@ def write_annotated_pgn(
 ) -> None:
     """Write every reviewed game, annotated, to one PGN file."""
     with open(path, "w", encoding="utf-8") as fh:
-        for game, review in zip(games, reviews, strict=True):
-            exporter = chess.pgn.FileExporter(fh)
-            annotate_game(game, review, annotator=annotator).accept(exporter)
+        write_annotated_games(fh, games, reviews, annotator=annotator)
+
+
+def write_annotated_games(
+    handle: TextIO, games: Sequence[chess.pgn.Game], reviews: Sequence[GameReview], *, annotator: str | None = None
+) -> None:
+    """Write reviewed games, annotated, to an open PGN file (a batch at a time: the file is the same as one
+    :func:`write_annotated_pgn` of them all)."""
+    if len(games) != len(reviews):
+        raise ValueError(f"{len(games)} games but {len(reviews)} reviews")
+    for game, review in zip(games, reviews, strict=True):
+        exporter = chess.pgn.FileExporter(handle)
+        annotate_game(game, review, annotator=annotator).accept(exporter)

@@ -1,7 +1,9 @@
-"""Tables of a review: a row per move (``moves.csv``) and a row per game (``games.csv``)."""
+"""Tables of a review: a row per move (``moves.csv``) and a row per game (``games.csv``), written whole or a batch
+of games at a time (:class:`CsvAppender`)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import chess
@@ -73,3 +75,49 @@ def games_frame(reviews: Sequence[GameReview]) -> pd.DataFrame:
         row["errors"] = "; ".join(review.errors)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+class CsvAppender:
+    """Writes one table to a CSV file a frame at a time (a batch of games' :func:`moves_frame` or
+    :func:`games_frame`), the header with the first frame that has rows: the same bytes as ``to_csv`` of one frame
+    of all the rows, for frames whose columns keep their types from batch to batch, as these do (a value that may
+    be missing is a float or text, never an integer). A file that gets no row holds what an empty frame writes.
+
+    >>> import tempfile, pathlib
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(folder.name) / "t.csv"
+    >>> with CsvAppender(path) as table:
+    ...     table.write(pd.DataFrame([{"game": 1, "accuracy": 91.5}]))
+    ...     table.write(pd.DataFrame([{"game": 2, "accuracy": None}]))
+    >>> print(path.read_text(), end="")
+    game,accuracy
+    1,91.5
+    2,
+    >>> folder.cleanup()
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = path
+        self._fh = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        self._header = True
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append the frame's rows (with the header, if none was written yet)."""
+        if len(frame) == 0:
+            return
+        frame.to_csv(self._fh, index=False, header=self._header)
+        self._header = False
+
+    def close(self) -> None:
+        """Finish the file."""
+        if self._fh.closed:
+            return
+        if self._header:
+            pd.DataFrame().to_csv(self._fh, index=False)
+        self._fh.close()
+
+    def __enter__(self) -> CsvAppender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

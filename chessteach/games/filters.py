@@ -1,14 +1,14 @@
 """Filters on a game's PGN headers only (time control, ratings, players, result), cheap checks made before any
-engine work: ``GameFilter(...).matches(headers)``. Lichess's speed categories come from the estimated duration
+engine work: ``GameFilter(...).matches(headers)``, or ``read_games(path, only=GameFilter(...))``, which passes over
+the games it drops before their moves are parsed. Lichess's speed categories come from the estimated duration
 ``base + 40 * increment`` seconds of the ``TimeControl`` header (:func:`speed`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from chessteach.errors import UsageError
-from chessteach.games.read import GameRecord
 
 SPEEDS: dict[str, tuple[int, int | None]] = {
     "ultrabullet": (0, 29),
@@ -110,10 +110,6 @@ class GameFilter:
             if not any(player.casefold() in name for player in self.players for name in names):
                 return False
         return not self.results or headers.get("Result", "").strip() in self.results
-
-    def select(self, records: Iterable[GameRecord]) -> Iterator[GameRecord]:
-        """The records (of :func:`chessteach.games.read.read_games`) whose headers match, in their order."""
-        return (record for record in records if self.matches(record.headers))
 
 
 def game_filter(

@@ -24,13 +24,14 @@ warning naming the file) and parsed by python-chess. A game comes with ``error``
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import chess
 import chess.pgn
@@ -77,7 +78,16 @@ class GameRecord:
         return f"{h.get('White', '?')} - {h.get('Black', '?')} ({h.get('Event', '?')}, {h.get('Date', '?')})"
 
 
-def read_games(path: str | os.PathLike[str]) -> Iterator[GameRecord]:
+class HeaderFilter(Protocol):
+    """What :func:`read_games` asks of ``only``: whether a game's headers pass
+    (:class:`~chessteach.games.filters.GameFilter` is one)."""
+
+    def matches(self, headers: Mapping[str, str]) -> bool: ...
+
+
+def read_games(
+    path: str | os.PathLike[str], *, only: HeaderFilter | None = None, numbers: Container[int] | None = None
+) -> Iterator[GameRecord]:
     """Yield every game of a PGN file, the damaged ones with ``error`` set (see the module doc).
 
     Each error names the file, the line the game starts on, the game's number and its headers, and says what
@@ -85,6 +95,12 @@ def read_games(path: str | os.PathLike[str]) -> Iterator[GameRecord]:
     zstd data (:class:`~chessteach.errors.InputError`, after the games before it). ``path`` may be ``-``
     (standard input) or zstd-compressed (:func:`~chessteach.inputs.open_input`); the file is read a game at a
     time.
+
+    ``only`` and ``numbers`` choose games at their headers: a game whose number is not in ``numbers`` or whose
+    headers ``only`` does not match (the headers python-chess gives the game: its tags over the Seven Tag
+    Roster's defaults) is passed over before its moves are parsed or checked, keeping its number; the games that
+    come out are those of ``only.matches(record.headers)`` on every record. (A game without a Result tag, or
+    with ``*``, is parsed first: python-chess takes its result from the movetext.)
     """
     source = input_name(path)
     number = 0
@@ -92,18 +108,27 @@ def read_games(path: str | os.PathLike[str]) -> Iterator[GameRecord]:
     with open_input(path) as fh:
         for first_line, lines in _chunks(fh):
             text, encoding = _decode(b"".join(lines))
-            for line, game, tags, problems in _parse_chunk(text, first_line):
+            for pending in _parse_chunk(text, first_line):
                 number += 1
                 if encoding != "utf-8":
                     legacy += 1
                     log = logger.warning if legacy == 1 else logger.debug
-                    log("%s:%d: game %d is not UTF-8: read as %s", source, line, number, encoding)
-                error = None
+                    log("%s:%d: game %d is not UTF-8: read as %s", source, pending.line, number, encoding)
+                if numbers is not None and number not in numbers:
+                    continue
+                # python-chess fills a Result tag that is missing or "*" from the movetext: then the moves decide
+                settled = pending.tags.get("Result", "*") != "*"
+                if only is not None and settled and not only.matches(pending.headers):
+                    continue
+                game, problems = pending.parse()
+                record = GameRecord(number, pending.line, game, None, pending.tags, encoding)
+                if only is not None and (game is None or not settled) and not only.matches(record.headers):
+                    continue  # its result came from its moves, or python-chess gave up (the headers: its tags alone)
                 if problems:
                     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-                    error = f"{source}:{line}: game {number} ({_describe(game, tags)}): {problems[0]}{more}"
-                    logger.debug("%s", error)  # the record carries it: each caller reports it once
-                yield GameRecord(number, line, game, error, tags, encoding)
+                    record.error = f"{source}:{pending.line}: game {number} ({_describe(game, pending.tags)}): {problems[0]}{more}"
+                    logger.debug("%s", record.error)  # the record carries it: each caller reports it once
+                yield record
     if legacy > 1:
         logger.warning("%s: %d games are not UTF-8: read as cp1252/latin-1", source, legacy)
 
@@ -175,18 +200,31 @@ def _decode(data: bytes) -> tuple[str, str]:
     raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
 
 
-_Parsed = tuple[int, "chess.pgn.Game | None", dict[str, str], list[str]]
+@dataclass
+class _Pending:
+    """One game of a chunk, its tags read and its moves not yet: ``parse()`` gives the game and its problems."""
+
+    line: int
+    tags: dict[str, str]
+    parse: Callable[[], tuple[chess.pgn.Game | None, list[str]]]
+
+    @property
+    def headers(self) -> chess.pgn.Headers:
+        """The headers python-chess gives the game: its tags over the Seven Tag Roster's defaults."""
+        headers = chess.pgn.Headers()
+        headers.update(self.tags)
+        return headers
 
 
-def _parse_chunk(text: str, first: int) -> Iterator[_Parsed]:
-    """Each game of one chunk: (line, game, tags, problems). A chunk without tags may hold several games
+def _parse_chunk(text: str, first: int) -> Iterator[_Pending]:
+    """Each game of one chunk, its moves parsed on demand. A chunk without tags may hold several games
     (separated by blank lines, as python-chess reads them); one with tags is one game."""
     lines = text.replace("\r\n", "\n").split("\n")
     start = next((i for i, line in enumerate(lines) if line.strip()), None)
     if start is None:
         return
     if "\x00" in text:
-        yield first + start, None, {}, ["binary data, not PGN"]
+        yield _Pending(first + start, {}, lambda: (None, ["binary data, not PGN"]))
         return
     tag_rows = [i for i, line in enumerate(lines) if line.startswith("[") and not line.startswith("[%")]
     if tag_rows:
@@ -201,8 +239,8 @@ def _parse_chunk(text: str, first: int) -> Iterator[_Parsed]:
         start = next((i for i, line in enumerate(lines) if line.strip()), None)
 
 
-def _parse_game(lines: list[str], header_end: int, first: int) -> _Parsed:
-    """Parse one game whose tag section is ``lines[:header_end]``."""
+def _parse_game(lines: list[str], header_end: int, first: int) -> _Pending:
+    """One game whose tag section is ``lines[:header_end]``: its tags now, its moves when asked."""
     problems: list[str] = []
     tag_lines: list[str] = []
     tags: dict[str, str] = {}
@@ -217,17 +255,26 @@ def _parse_game(lines: list[str], header_end: int, first: int) -> _Parsed:
             tags[match.group(1)] = match.group(2)
         else:
             problems.append(f"broken tag line {first + i}: {line.strip()[:60]!r}")
+    start = first + next((i for i, text in enumerate(lines) if text.strip()), 0)
+    return _Pending(start, tags, functools.partial(_parse_moves, lines, header_end, first, tag_lines, tags, problems))
+
+
+def _parse_moves(
+    lines: list[str], header_end: int, first: int, tag_lines: list[str], tags: dict[str, str], problems: list[str]
+) -> tuple[chess.pgn.Game | None, list[str]]:
+    """The moves of a game after its tags (see :func:`_parse_game`): the game python-chess reads, and every
+    problem found in it."""
+    problems = list(problems)
     body = header_end
     while header_end and body < len(lines) and lines[body].rstrip().endswith('"]'):  # a tag line lost its '['
         problems.append(f"broken tag line {first + body}: {lines[body].strip()[:60]!r}")
         body += 1
     movetext = lines[body:]
     scan = _scan_movetext(movetext, first + body)
-    start = first + next((i for i, text in enumerate(lines) if text.strip()), 0)
     try:
         game = chess.pgn.read_game(io.StringIO("\n".join(tag_lines) + "\n\n" + "\n".join(movetext).lstrip("\n")))
     except Exception as exc:  # noqa: BLE001 - python-chess raises more than ValueError on damaged movetext
-        return start, None, tags, [f"unreadable ({type(exc).__name__}: {exc})", *problems, *scan.problems()]
+        return None, [f"unreadable ({type(exc).__name__}: {exc})", *problems, *scan.problems()]
     if game is None:
         game = chess.pgn.Game()
     problems += [str(e) for e in game.errors]
@@ -239,7 +286,7 @@ def _parse_game(lines: list[str], header_end: int, first: int) -> _Parsed:
         problems.append(f"movetext ends without its result {result!r} (cut off at line {scan.last_line}?)")
     if game.next() is None and not problems:
         problems.append("no moves")
-    return start, game, tags, problems
+    return game, problems
 
 
 @dataclass

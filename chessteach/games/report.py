@@ -136,6 +136,7 @@ def write_report(
     title: str | None = None,
     source: str | None = None,
     writeups: Sequence[Mapping[int, str]] | None = None,
+    reviewed: int | None = None,
 ) -> Path:
     """Write the HTML report of ``reviews`` to ``path`` (one self-contained file) and return the path.
 
@@ -143,6 +144,8 @@ def write_report(
     (the PGN's name, say) is shown under it. With several games the page opens with a summary table
     linking to each game. ``writeups`` holds, for each review in order, the write-up of its critical moments
     by ply (see :func:`chessteach.teaching.moments.moment_writeups`); a moment without one shows none.
+    ``reviewed``, when more games were reviewed than ``reviews`` holds (the first of them), is said under the
+    title, with where the others are.
     """
     path = Path(path)
     if writeups is not None and len(writeups) != len(reviews):
@@ -151,17 +154,20 @@ def write_report(
         _game_view(review, index, writeups[index - 1] if writeups is not None else {})
         for index, review in enumerate(reviews, start=1)
     ]
-    html = render_report(games, title=title or _default_title(games), source=source)
+    html = render_report(games, title=title or _default_title(games), source=source, reviewed=reviewed)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     logger.info("wrote %s: %d game(s), %d critical moment(s)", path, len(games), sum(len(g.moments) for g in games))
     return path
 
 
-def render_report(games: Sequence[GameView], *, title: str, source: str | None = None) -> str:
+def render_report(
+    games: Sequence[GameView], *, title: str, source: str | None = None, reviewed: int | None = None
+) -> str:
     """The page's HTML for games already turned into views (see :func:`write_report`)."""
     template = _environment().get_template(TEMPLATE)
-    return template.render(games=games, title=title, source=source, phases=PHASES, swing=SWING)
+    return template.render(games=games, title=title, source=source, phases=PHASES, swing=SWING,
+                           reviewed=max(reviewed or 0, len(games)))
 
 
 def _environment() -> jinja2.Environment:

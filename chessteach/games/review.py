@@ -7,13 +7,14 @@ next, so ``n`` moves need ``n + 1`` analyses.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import chess
 import chess.engine
 import chess.pgn
 
+from chessteach.batches import map_batches
 from chessteach.concepts.facts import Fact
 from chessteach.concepts.notation import legal_sans
 from chessteach.concepts.phase import game_phase
@@ -29,9 +30,13 @@ from chessteach.engine import (
 from chessteach.engine.pool import Progress
 from chessteach.engine.score import score_win_percent
 from chessteach.games.moments import MoveFacts, Refutation, is_critical, move_facts, refutation
-from chessteach.games.read import game_inputs, game_positions
+from chessteach.games.read import GameRecord, game_inputs, game_positions
 
 PHASES = ("opening", "middlegame", "endgame")
+
+GAME_BATCH = 200
+"""Games handed to the engine at a time by :func:`review_batches` (a few MB of reviews; the pool's workers share
+out a batch's games, so a batch well above the workers' count keeps them all busy)."""
 
 BEST_PV_PLIES = 8
 """How many plies of the engine's best line a review keeps (in SAN)."""
@@ -242,6 +247,28 @@ def review_games(
     analyses = pool.analyse_games(positions, progress=progress, on_game_done=on_game_done)
     numbers = list(numbers) if numbers is not None else list(range(1, len(games) + 1))
     return [review_game(g, a, number=n) for g, a, n in zip(games, analyses, numbers, strict=True)]
+
+
+def review_batches(
+    records: Iterable[GameRecord],
+    pool: EnginePool,
+    *,
+    size: int | None = None,
+    progress: Progress | None = None,
+    on_game_done: Callable[[int], None] | None = None,
+) -> Iterator[list[tuple[GameRecord, GameReview]]]:
+    """Review a stream of games (read, with a game each) a batch at a time (``size`` games, default
+    :data:`GAME_BATCH`): yields each batch's records with their reviews, in order, so that the caller writes them
+    before the next batch is read. ``progress(done, total)`` counts positions over every batch so far;
+    ``on_game_done(index)`` is called with a game's index in the stream as its positions are done."""
+
+    def work(batch: list[GameRecord], batch_progress: Progress, done: Callable[[int], None] | None) -> list[GameReview]:
+        games = [r.game for r in batch if r.game is not None]
+        if len(games) != len(batch):
+            raise ValueError("review_batches reviews games: a record without one is the caller's to skip")
+        return review_games(games, pool, progress=batch_progress, on_game_done=done, numbers=[r.number for r in batch])
+
+    yield from map_batches(records, work, size=size or GAME_BATCH, progress=progress, on_done=on_game_done)
 
 
 def _title(game: chess.pgn.Game) -> str:

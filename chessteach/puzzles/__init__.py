@@ -3,6 +3,7 @@
 from chessteach.puzzles.lichess_csv import (
     LICHESS_COLUMNS,
     PuzzleFile,
+    PuzzleWriter,
     bundled_exercises,
     bundled_puzzles,
     iter_puzzles,
@@ -20,6 +21,7 @@ __all__ = [
     "Puzzle",
     "PuzzleError",
     "PuzzleFile",
+    "PuzzleWriter",
     "iter_puzzles",
     "parse_moves",
     "read_puzzles",

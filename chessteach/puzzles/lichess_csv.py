@@ -25,6 +25,7 @@ from pathlib import Path
 from chessteach.errors import BadRecordError
 from chessteach.inputs import input_name, open_input
 from chessteach.puzzles.puzzle import Puzzle, parse_moves
+from chessteach.puzzles.seen_ids import SeenIds
 
 logger = logging.getLogger(__name__)
 
@@ -172,11 +173,14 @@ def iter_puzzles(
     move). A UTF-8 byte-order mark is skipped. ``columns``, when given, receives the header's columns.
 
     ``path`` may be ``-`` (standard input) or zstd-compressed (:func:`~chessteach.inputs.open_input`); it is read
-    a line at a time. Raises :class:`BadRecordError` naming the file and line 1 if the header is unreadable or
-    lacks a column, :class:`~chessteach.errors.InputError` on damaged zstd data (after the puzzles before it).
+    a line at a time, and the PuzzleIds seen so far are kept in bounded memory (:class:`SeenIds`: beyond
+    :data:`~chessteach.puzzles.seen_ids.IN_MEMORY` of them, in a temporary SQLite file dropped at the end), so
+    memory stays flat however large the file. Raises :class:`BadRecordError` naming the file and line 1 if the
+    header is unreadable or lacks a column, :class:`~chessteach.errors.InputError` on damaged zstd data (after
+    the puzzles before it).
     """
     source = input_name(path)
-    with contextlib.closing(_records(path)) as records:
+    with contextlib.closing(_records(path)) as records, SeenIds() as seen:
         first = next(records, None)
         if first is None:
             raise BadRecordError("empty file: no header", source=source, line=1)
@@ -190,7 +194,6 @@ def iter_puzzles(
             raise BadRecordError(f"missing column(s) {', '.join(missing)} in the header", source=source, line=1)
         if columns is not None:
             columns[:] = header
-        seen: dict[str, int] = {}
         for line, text, fields, problem in records:
             if fields == []:
                 continue  # a blank line
@@ -208,10 +211,11 @@ def iter_puzzles(
                 puzzle_id = row["PuzzleId"].strip()
                 if not puzzle_id:
                     raise ValueError("empty PuzzleId")
-                if puzzle_id in seen:
-                    raise ValueError(f"PuzzleId {puzzle_id!r} repeats the one in line {seen[puzzle_id]}")
+                first_line = seen.line_of(puzzle_id)
+                if first_line is not None:
+                    raise ValueError(f"PuzzleId {puzzle_id!r} repeats the one in line {first_line}")
                 puzzle = _row_to_puzzle(row, source)
-                seen[puzzle_id] = line
+                seen.add(puzzle_id, line)
                 yield puzzle
             except (ValueError, KeyError) as exc:
                 error = BadRecordError(str(exc), source=source, line=line, record=record)
@@ -246,21 +250,80 @@ def puzzle_row(puzzle: Puzzle) -> dict[str, str]:
     return row
 
 
+class PuzzleWriter:
+    """Writes puzzles to a Lichess CSV as they come, a batch at a time (:func:`write_puzzles` in one go).
+
+    ``columns`` fixes the order (Lichess's by default); the columns the first batch's puzzles add go after them
+    (those it leaves empty are not written). A later puzzle that fills a column the header lacks is a
+    ``ValueError``: a stream's columns are known from its first puzzles (a file's own, and what a command adds to
+    each). The file is opened (its folder made) at once; a writer that is given no puzzle writes the header alone.
+
+    >>> import tempfile, pathlib, chess
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(folder.name) / "out.csv"
+    >>> mate = Puzzle(id="m1", fen="6k1/5ppp/8/8/8/8/5PPP/R5K1 b - - 0 1",
+    ...               moves=[chess.Move.from_uci(m) for m in ("g8h8", "a1a8")], extra={"Verified": "true"})
+    >>> with PuzzleWriter(path, columns=["PuzzleId", "FEN", "Moves"]) as writer:
+    ...     writer.write([mate])
+    >>> print(path.read_text(), end="")
+    PuzzleId,FEN,Moves,Verified
+    m1,6k1/5ppp/8/8/8/8/5PPP/R5K1 b - - 0 1,g8h8 a1a8,true
+    >>> folder.cleanup()
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, columns: list[str] | None = None) -> None:
+        self.path = Path(path)
+        self._order = list(columns or LICHESS_COLUMNS)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        self._writer: csv.DictWriter[str] | None = None
+        self.written = 0
+        """Puzzles written so far."""
+
+    def write(self, puzzles: Iterable[Puzzle]) -> None:
+        """Write a batch of puzzles (the first batch fixes the header)."""
+        rows = [puzzle_row(p) for p in puzzles]
+        if self._writer is None:
+            if not rows:
+                return
+            added = {key: False for row in rows for key in row if key not in self._order}  # first-seen order
+            for row in rows:
+                for key in added:
+                    added[key] = added[key] or bool(row.get(key))
+            self._start([*self._order, *(key for key, filled in added.items() if filled)])
+        assert self._writer is not None
+        header = set(self._order)
+        for row in rows:
+            lost = next((key for key, value in row.items() if value and key not in header), None)
+            if lost is not None:
+                raise ValueError(f"{self.path}: puzzle {row['PuzzleId']} fills column {lost}, not in the header")
+            self._writer.writerow({k: row.get(k, "") for k in self._order})
+        self.written += len(rows)
+
+    def _start(self, order: list[str]) -> None:
+        self._order = order
+        self._writer = csv.DictWriter(self._fh, fieldnames=order, extrasaction="ignore", lineterminator="\n")
+        self._writer.writeheader()
+
+    def close(self) -> None:
+        """Finish the file (the header alone if no puzzle came)."""
+        if self._fh.closed:
+            return
+        if self._writer is None:
+            self._start(self._order)
+        self._fh.close()
+
+    def __enter__(self) -> PuzzleWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def write_puzzles(
     path: str | os.PathLike[str], puzzles: Iterable[Puzzle], *, columns: list[str] | None = None
 ) -> None:
     """Write puzzles as a Lichess CSV. ``columns`` fixes the order; columns the puzzles add go after them
     (those left empty by every puzzle are not written)."""
-    rows = [puzzle_row(p) for p in puzzles]
-    order = list(columns or LICHESS_COLUMNS)
-    added = {key: False for row in rows for key in row if key not in order}  # first-seen order
-    for row in rows:
-        for key in added:
-            added[key] = added[key] or bool(row.get(key))
-    order += [key for key, filled in added.items() if filled]
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=order, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: row.get(k, "") for k in order})
+    with PuzzleWriter(path, columns=columns) as writer:
+        writer.write(puzzles)

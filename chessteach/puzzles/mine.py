@@ -305,9 +305,7 @@ def mine_puzzles(
     source = os.path.basename(os.fspath(path))
     result = MineResult()
     games: list[tuple[int, str, list[chess.Board], list[chess.Move]]] = []
-    for record in read_games(path):
-        if only is not None and not only.matches(record.headers):
-            continue
+    for record in read_games(path, only=only):  # the games ``only`` drops are passed over at their headers
         result.games += 1
         if record.error is not None or record.game is None:
             result.bad_games.append(record.error or f"game {record.number}: unreadable")

@@ -1,7 +1,8 @@
 """Lichess puzzle themes computed from a puzzle's position and solution line, without the engine.
 
 :func:`tag_puzzle` gives the themes of one puzzle, spelled as Lichess spells them and in the stable order
-of :data:`THEMES`; :func:`tag_puzzles` tags many with a progress callback; :func:`theme_report` scores the
+of :data:`THEMES`; :func:`tag_puzzles` tags many with a progress callback, :func:`tag_stream` a stream of them as
+they come; :func:`theme_report` (:class:`ThemeScores`, a puzzle at a time) scores the
 computed themes against the themes a puzzle set already carries (precision, recall, F1 per theme, and
 micro-F1 over all of them).
 
@@ -13,10 +14,12 @@ players' titles (``master``, ``masterVsMaster``, ``superGM``) are never computed
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import multiprocessing
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 
 import chess
 import pandas as pd
@@ -135,49 +138,88 @@ def tag_puzzles(
     jobs: int = 1,
 ) -> list[list[str] | None]:
     """Tag many puzzles; ``progress(done, total)`` is called as they are done. A puzzle that cannot be tagged is
-    logged and gets ``None``, and the count of such puzzles is logged at the end.
-
-    With ``jobs`` above 1, chunks of puzzles are tagged in that many worker processes; the results are the same,
-    in input order (the engine hook is asked here, once per puzzle, before the chunks leave).
+    logged and gets ``None``, and the count of such puzzles is logged at the end (see :func:`tag_stream`, which
+    this collects).
 
     >>> from chessteach.puzzles import read_puzzles
     >>> puzzles = read_puzzles("tests/data/lichess-dev.csv").puzzles[:40]
     >>> tag_puzzles(puzzles, jobs=2) == tag_puzzles(puzzles)
     True
     """
-    total = len(puzzles)
-    jobs = max(1, min(jobs, total))
-    outcomes: list[tuple[list[str] | None, str | None]] = []
-    if jobs == 1:
-        for puzzle in puzzles:
-            outcomes.append(_tag_one(puzzle, list(engine_themes(puzzle)) if engine_themes else None))
-            if progress is not None:
-                progress(len(outcomes), total)
-    else:
-        work = [(p, list(engine_themes(p)) if engine_themes else None) for p in puzzles]
-        size = max(1, min(TAG_CHUNK, -(-total // (jobs * 4))))
-        chunks = [work[i : i + size] for i in range(0, total, size)]
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(jobs, mp_context=context) as executor:
-            for chunk in executor.map(_tag_chunk, chunks):
-                outcomes.extend(chunk)
-                if progress is not None:
-                    progress(len(outcomes), total)
-    failed = 0
-    for puzzle, (_, error) in zip(puzzles, outcomes, strict=True):
+    computed: list[list[str] | None] = []
+    for _, themes in tag_stream(puzzles, engine_themes=engine_themes, jobs=jobs):
+        computed.append(themes)
+        if progress is not None:
+            progress(len(computed), len(puzzles))
+    return computed
+
+
+def tag_stream(
+    puzzles: Iterable[Puzzle], *, engine_themes: EngineThemes | None = None, jobs: int = 1
+) -> Iterator[tuple[Puzzle, list[str] | None]]:
+    """Tag a stream of puzzles as they come: yields each puzzle with its themes, in order. A puzzle that cannot be
+    tagged is logged and gets ``None``, and the count of such puzzles is logged at the end.
+
+    With ``jobs`` above 1, chunks of puzzles (of 8, then twice as many each time up to :data:`TAG_CHUNK`) are
+    tagged in that many worker processes, at most two chunks a process ahead of the one yielded, so memory holds
+    a few chunks however long the stream; the results are the same, in input order (a stream of one chunk is
+    tagged here). ``engine_themes`` is asked here, for each puzzle as it is drawn from ``puzzles`` and before the
+    next one is: a hook may follow a stream that works out its puzzles' engine themes a batch at a time.
+    """
+    failed = total = 0
+    for puzzle, (themes, error) in _tagged(puzzles, engine_themes, max(1, jobs)):
+        total += 1
         if error is not None:
             failed += 1
             logger.warning("cannot tag puzzle %s: %s", puzzle.id, error)
+        yield puzzle, themes
     if failed:
         logger.warning("%d of %d puzzles could not be tagged", failed, total)
-    return [themes for themes, _ in outcomes]
 
 
 TAG_CHUNK = 256
-"""The most puzzles a worker process tags at a time (see :func:`tag_puzzles`)."""
+"""The most puzzles a worker process tags at a time (see :func:`tag_stream`)."""
+FIRST_CHUNK = 8
+"""The first chunk's size; each chunk after holds twice as many, up to :data:`TAG_CHUNK`."""
+
+_Work = tuple[Puzzle, "list[str] | None"]
+_Outcome = tuple["list[str] | None", "str | None"]
 
 
-def _tag_one(puzzle: Puzzle, engine: list[str] | None) -> tuple[list[str] | None, str | None]:
+def _tagged(puzzles: Iterable[Puzzle], hook: EngineThemes | None, jobs: int) -> Iterator[tuple[Puzzle, _Outcome]]:
+    """Each puzzle with its outcome (themes, or None and why), tagged here or in ``jobs`` worker processes."""
+    work = ((p, list(hook(p)) if hook is not None else None) for p in puzzles)  # the hook asked as each is drawn
+    if jobs == 1:
+        yield from ((p, _tag_one(p, engine)) for p, engine in work)
+        return
+    chunks = _chunks(work)
+    first, second = next(chunks, None), next(chunks, None)
+    if second is None:  # a few puzzles: no processes to start
+        yield from ((p, _tag_one(p, engine)) for p, engine in first or [])
+        return
+    executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver"))
+    try:
+        ahead: deque[tuple[list[_Work], Future[list[_Outcome]]]] = deque()
+        for chunk in itertools.chain([first or [], second], chunks):
+            ahead.append((chunk, executor.submit(_tag_chunk, chunk)))
+            if len(ahead) > 2 * jobs:
+                done, future = ahead.popleft()
+                yield from zip((p for p, _ in done), future.result(), strict=True)
+        while ahead:
+            done, future = ahead.popleft()
+            yield from zip((p for p, _ in done), future.result(), strict=True)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _chunks(work: Iterator[_Work]) -> Iterator[list[_Work]]:
+    size = FIRST_CHUNK
+    while chunk := list(itertools.islice(work, size)):
+        yield chunk
+        size = min(TAG_CHUNK, 2 * size)
+
+
+def _tag_one(puzzle: Puzzle, engine: list[str] | None) -> _Outcome:
     """One puzzle's themes, or None and why it cannot be tagged; ``engine`` its engine themes, when asked."""
     hook = (lambda _: engine) if engine is not None else None
     try:
@@ -186,8 +228,8 @@ def _tag_one(puzzle: Puzzle, engine: list[str] | None) -> tuple[list[str] | None
         return None, str(exc)
 
 
-def _tag_chunk(chunk: list[tuple[Puzzle, list[str] | None]]) -> list[tuple[list[str] | None, str | None]]:
-    """A worker process's share of :func:`tag_puzzles`."""
+def _tag_chunk(chunk: list[_Work]) -> list[_Outcome]:
+    """A worker process's share of :func:`tag_stream`."""
     return [_tag_one(puzzle, engine) for puzzle, engine in chunk]
 
 
@@ -221,44 +263,63 @@ def theme_report(
     ``source[i]`` and ``predicted[i]`` are the themes of puzzle ``i`` (a ``None`` prediction, a puzzle that
     could not be tagged, counts as predicting nothing). Columns: ``theme, support, predicted, tp,
     precision, recall, f1``, sorted by support; ``attrs`` holds ``micro_precision``, ``micro_recall``,
-    ``micro_f1`` (over all scored themes) and ``puzzles``.
+    ``micro_f1`` (over all scored themes) and ``puzzles``. (:class:`ThemeScores` counts a stream a puzzle at a
+    time.)
     """
     if len(source) != len(predicted):
         raise ValueError(f"{len(source)} source theme lists but {len(predicted)} predictions")
-    scored = list(themes or THEMES)
-    wanted = set(scored)
-    counts = {theme: [0, 0, 0] for theme in scored}  # support, predicted, tp
+    scores = ThemeScores(themes)
     for truth, guess in zip(source, predicted, strict=True):
-        true_set = set(truth) & wanted
-        guess_set = set(guess or ()) & wanted
+        scores.add(truth, guess)
+    return scores.table()
+
+
+class ThemeScores:
+    """The counts behind :func:`theme_report` (support, predicted and true positives of each scored theme,
+    ``themes`` or :data:`THEMES`), a puzzle at a time: a report on millions of puzzles holds a row per theme."""
+
+    def __init__(self, themes: Sequence[str] | None = None) -> None:
+        self._scored = list(themes or THEMES)
+        self._wanted = set(self._scored)
+        self._counts = {theme: [0, 0, 0] for theme in self._scored}  # support, predicted, tp
+        self.puzzles = 0
+
+    def add(self, truth: Iterable[str], guess: Iterable[str] | None) -> None:
+        """Count one puzzle: its own themes and the computed ones (None: it could not be tagged)."""
+        self.puzzles += 1
+        true_set = set(truth) & self._wanted
+        guess_set = set(guess or ()) & self._wanted
         for theme in true_set:
-            counts[theme][0] += 1
+            self._counts[theme][0] += 1
         for theme in guess_set:
-            counts[theme][1] += 1
+            self._counts[theme][1] += 1
         for theme in true_set & guess_set:
-            counts[theme][2] += 1
-    rows = []
-    for theme, (support, guessed, tp) in counts.items():
-        precision, recall = _ratio(tp, guessed), _ratio(tp, support)
-        rows.append(
-            {
-                "theme": theme,
-                "support": support,
-                "predicted": guessed,
-                "tp": tp,
-                "precision": precision,
-                "recall": recall,
-                "f1": _f1(precision, recall),
-            }
+            self._counts[theme][2] += 1
+
+    def table(self) -> pd.DataFrame:
+        """The report so far (see :func:`theme_report`)."""
+        rows = []
+        for theme, (support, guessed, tp) in self._counts.items():
+            precision, recall = _ratio(tp, guessed), _ratio(tp, support)
+            rows.append(
+                {
+                    "theme": theme,
+                    "support": support,
+                    "predicted": guessed,
+                    "tp": tp,
+                    "precision": precision,
+                    "recall": recall,
+                    "f1": _f1(precision, recall),
+                }
+            )
+        table = pd.DataFrame(rows, columns=["theme", "support", "predicted", "tp", "precision", "recall", "f1"])
+        table = table.sort_values(["support", "predicted"], ascending=False, kind="stable").reset_index(drop=True)
+        support, guessed, tp = (int(table[c].sum()) for c in ("support", "predicted", "tp"))
+        micro_p, micro_r = _ratio(tp, guessed), _ratio(tp, support)
+        table.attrs.update(
+            micro_precision=micro_p, micro_recall=micro_r, micro_f1=_f1(micro_p, micro_r), puzzles=self.puzzles
         )
-    table = pd.DataFrame(rows, columns=["theme", "support", "predicted", "tp", "precision", "recall", "f1"])
-    table = table.sort_values(["support", "predicted"], ascending=False, kind="stable").reset_index(drop=True)
-    support, guessed, tp = (int(table[c].sum()) for c in ("support", "predicted", "tp"))
-    micro_p, micro_r = _ratio(tp, guessed), _ratio(tp, support)
-    table.attrs.update(
-        micro_precision=micro_p, micro_recall=micro_r, micro_f1=_f1(micro_p, micro_r), puzzles=len(source)
-    )
-    return table
+        return table
 
 
 def _ratio(num: int, den: int) -> float:

@@ -18,12 +18,13 @@ verifier uses Lichess's blunder threshold instead (see BENCHMARKS.md). Mining ma
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import chess
 import chess.engine
 
+from chessteach.batches import map_batches
 from chessteach.engine import Analysis, EnginePool, score_chances
 from chessteach.engine.pool import Progress
 from chessteach.engine.score import BLUNDER_DROP
@@ -36,6 +37,9 @@ BLUNDER_MARGIN = BLUNDER_DROP
 (:data:`~chessteach.engine.score.BLUNDER_DROP`)."""
 
 DEFAULT_VERIFY_NODES = 1_000_000
+
+PUZZLE_BATCH = 1000
+"""Puzzles worked on at a time by the commands that stream a puzzle file (:func:`verify_batches`)."""
 
 
 @dataclass(frozen=True)
@@ -148,10 +152,34 @@ def verdict(puzzle: Puzzle, analyses: Sequence[Analysis | None]) -> Verdict:
 
 
 def verify_puzzles(
-    puzzles: Sequence[Puzzle], pool: EnginePool, *, progress: Progress | None = None
+    puzzles: Sequence[Puzzle],
+    pool: EnginePool,
+    *,
+    progress: Progress | None = None,
+    on_puzzle_done: Callable[[int], None] | None = None,
 ) -> list[Verdict]:
-    """Verify puzzles through the pool (multipv 2; each puzzle's positions share a hash, like a game)."""
+    """Verify puzzles through the pool (multipv 2; each puzzle's positions share a hash, like a game).
+    ``on_puzzle_done(index)`` is called as each puzzle's positions are done."""
     positions = [solver_positions(p) for p in puzzles]
     games = [[board for _, board, _ in steps] for steps in positions]
-    analyses = pool.analyse_games(games, multipv=2, progress=progress)
+    analyses = pool.analyse_games(games, multipv=2, progress=progress, on_game_done=on_puzzle_done)
     return [verdict(p, a) for p, a in zip(puzzles, analyses, strict=True)]
+
+
+def verify_batches(
+    puzzles: Iterable[Puzzle],
+    pool: EnginePool,
+    *,
+    size: int | None = None,
+    progress: Progress | None = None,
+    on_puzzle_done: Callable[[int], None] | None = None,
+) -> Iterator[list[tuple[Puzzle, Verdict]]]:
+    """Verify a stream of puzzles a batch at a time (``size``, default :data:`PUZZLE_BATCH`): yields each batch's
+    puzzles with their verdicts, in order, so that the caller writes them before the next batch is read.
+    ``progress(done, total)`` counts positions over every batch so far; ``on_puzzle_done(index)`` is called with a
+    puzzle's index in the stream as its positions are done."""
+
+    def work(batch: list[Puzzle], batch_progress: Progress, done: Callable[[int], None] | None) -> list[Verdict]:
+        return verify_puzzles(batch, pool, progress=batch_progress, on_puzzle_done=done)
+
+    yield from map_batches(puzzles, work, size=size or PUZZLE_BATCH, progress=progress, on_done=on_puzzle_done)
