@@ -1,7 +1,9 @@
 """Opening an input file (PGN, a puzzle CSV) as a stream of bytes: a plain file, a zstd-compressed one, or stdin.
 
 ``-`` is standard input. A file whose name ends in ``.zst`` or whose data starts with zstd's magic number is
-decompressed as it is read, frame after frame and a KiB of compressed data at a time, so memory stays flat however large the file. The readers decode
+decompressed as it is read, frame after frame and at most a KiB of compressed data at a time (less where the
+data expands more, so that one call gives about 128 KiB), so memory stays flat however large the file and
+however well it compresses. The readers decode
 the bytes themselves, each with its own policy (:mod:`chessteach.games.read` a game at a time,
 :mod:`chessteach.puzzles.lichess_csv` a line at a time). Damaged or cut-off compressed data raises
 :class:`~chessteach.errors.InputError` naming the file and the byte offset; what was read before it stands.
@@ -36,7 +38,11 @@ ZSTD_SUFFIX = ".zst"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 16
 _FEED = 1 << 10
-"""Compressed bytes given to the decoder at once."""
+"""The most compressed bytes given to the decoder at once."""
+_MIN_FEED = 8
+"""The fewest (for data that expands a thousandfold and more)."""
+_OUTPUT = 1 << 17
+"""The decompressed bytes one call aims at: the feed shrinks when a call gave more."""
 
 
 def input_name(path: str | os.PathLike[str]) -> str:
@@ -52,7 +58,10 @@ class _ZstdRaw(io.RawIOBase):
         self._handle = handle
         self._name = name
         self._offset = 0  # compressed bytes read so far
-        self._buffer = b""
+        self._buffer = b""  # decompressed bytes, handed out from _start on
+        self._start = 0
+        self._feed = _MIN_FEED  # compressed bytes the next call takes: small at first, then what the data allows
+        self._largest = 0  # the most bytes one call has decompressed (what the buffer holds at its peak)
         self._pending = b""  # compressed bytes of the next frame, not yet fed
         self._decoder: zstandard.ZstdDecompressionObj | None = None
         self._done = False
@@ -61,11 +70,11 @@ class _ZstdRaw(io.RawIOBase):
         return True
 
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
-        while not self._buffer and not self._done:
+        while self._start >= len(self._buffer) and not self._done:
             self._fill()
-        size = min(len(buffer), len(self._buffer))
-        buffer[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
+        size = min(len(buffer), len(self._buffer) - self._start)
+        buffer[:size] = memoryview(self._buffer)[self._start : self._start + size]  # no copy of the rest
+        self._start += size
         return size
 
     def _fill(self) -> None:
@@ -76,14 +85,19 @@ class _ZstdRaw(io.RawIOBase):
                     raise InputError(f"{self._name}: zstd data cut off at byte {self._offset} (the file is truncated)")
                 self._done = True
                 return
-        # a small slice at a time: what one call decompresses stays small even for very repetitive data
-        data, self._pending = self._pending[:_FEED], self._pending[_FEED:]
+        # a small slice at a time, smaller the more the data expands: what one call decompresses stays near
+        # _OUTPUT even for very repetitive data (a few bytes of zstd can stand for a 128 KiB block)
+        data, self._pending = self._pending[: self._feed], self._pending[self._feed :]
         at = self._offset
         self._offset += len(data)
         if self._decoder is None:
             self._decoder = zstandard.ZstdDecompressor().decompressobj()
         try:
             self._buffer = self._decoder.decompress(data)
+            self._start = 0
+            self._largest = max(self._largest, len(self._buffer))
+            fitting = _OUTPUT * len(data) // max(1, len(self._buffer))  # the feed that would have given _OUTPUT
+            self._feed = max(_MIN_FEED, min(_FEED, 2 * len(data), fitting))  # at most doubling from one call to the next
         except zstandard.ZstdError as exc:
             raise InputError(f"{self._name}: damaged zstd data near byte {at}: {exc}") from None
         if self._decoder.eof:  # a frame ended: the bytes after it start the next one
