@@ -15,7 +15,15 @@ from rich.table import Table
 
 from chessteach.cli.console import err, fail, out, report_skipped
 from chessteach.cli.display import stream_bars
-from chessteach.cli.options import EngineSettings, GameNumbersOpt, engine_options, game_filter_options
+from chessteach.cli.options import (
+    AdaptiveOpt,
+    EngineSettings,
+    FirstNodesOpt,
+    GameNumbersOpt,
+    engine_options,
+    game_filter_options,
+    review_budget,
+)
 from chessteach.cli.paths import input_file, output_dir
 from chessteach.games.annotate import write_annotated_games
 from chessteach.games.export import CsvAppender, games_frame, moves_frame
@@ -46,6 +54,8 @@ def analyze(
         str | None, typer.Option("--player", help="Only games of this player (a part of the name); their summary.")
     ] = None,
     game: GameNumbersOpt = None,
+    adaptive: AdaptiveOpt = False,
+    first_nodes: FirstNodesOpt = None,
     report_games: Annotated[
         int, typer.Option("--report-games", min=1, help="Show the first N games in report.html and the accuracy "
                                                          "table (every game is in the CSVs and annotated.pgn).")
@@ -56,10 +66,12 @@ def analyze(
 ) -> None:
     """Review every game: annotated.pgn, moves.csv, games.csv and report.html in the output directory.
 
-    Each position is analysed once at a fixed node limit; results go to the analysis cache, so after
+    Each position is analysed at a fixed node limit, or with --adaptive at a fraction of it first and deeper only
+    where a judgment could change; results go to the analysis cache, so after
     Ctrl-C a rerun resumes where it stopped. The games are read and reviewed a batch at a time, and each batch
     is written before the next is read, so memory stays flat however many games the file holds.
     """
+    budget = review_budget(settings, adaptive, first_nodes)
     skipped = 0
     if player:  # the player's games, chosen at their headers as the other filters are
         only = dataclasses.replace(only or GameFilter(), players=(player,))
@@ -89,9 +101,10 @@ def analyze(
         CsvAppender(output / "moves.csv") as moves,
         CsvAppender(output / "games.csv") as games,
     ):
-        annotator = f"chessteach ({pool.engine_id}, {settings.nodes} nodes)"
+        nodes = f"{settings.nodes} nodes" if budget is None else f"{budget.key}"
+        annotator = f"chessteach ({pool.engine_id}, {nodes})"
         batches = review_batches(bars.counted(itertools.chain([first], records)), pool, progress=bars.positions,
-                                 on_game_done=lambda _: bars.advance())
+                                 on_game_done=lambda _: bars.advance(), budget=budget)
         for batch in batches:
             reviews = [review for _, review in batch]
             write_annotated_games(annotated, [r.game for r, _ in batch if r.game is not None], reviews,

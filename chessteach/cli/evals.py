@@ -12,7 +12,15 @@ from rich.table import Table
 
 from chessteach.cli.console import fail, out, report_skipped
 from chessteach.cli.display import stream_bars
-from chessteach.cli.options import EngineSettings, GameNumbersOpt, engine_options, game_filter_options
+from chessteach.cli.options import (
+    AdaptiveOpt,
+    EngineSettings,
+    FirstNodesOpt,
+    GameNumbersOpt,
+    engine_options,
+    game_filter_options,
+    review_budget,
+)
 from chessteach.cli.paths import input_file
 from chessteach.games.filters import GameFilter
 from chessteach.games.read import GameRecord, read_games
@@ -24,6 +32,8 @@ from chessteach.games.review import GameReview, format_score, review_batches
 def evals(
     pgn: Annotated[Path, typer.Argument(help="A PGN file.", callback=input_file)],
     game: GameNumbersOpt = None,
+    adaptive: AdaptiveOpt = False,
+    first_nodes: FirstNodesOpt = None,
     *,
     only: GameFilter | None,
     settings: EngineSettings,
@@ -31,6 +41,7 @@ def evals(
     """Print the evaluation, win%, judgment and best move of every move (Lichess's formulas).
 
     The games are read and reviewed a batch at a time, each batch printed before the next is read."""
+    budget = review_budget(settings, adaptive, first_nodes)
     bad = 0
 
     def good() -> Iterator[GameRecord]:
@@ -48,7 +59,7 @@ def evals(
         fail(f"{pgn}: no readable game selected")
     with settings.open_pool() as pool, stream_bars("games", "games", "positions", transient=True) as bars:
         batches = review_batches(bars.counted(itertools.chain([first], records)), pool, progress=bars.positions,
-                                 on_game_done=lambda _: bars.advance())
+                                 on_game_done=lambda _: bars.advance(), budget=budget)
         for batch in batches:
             with bars.paused():
                 for record, review in batch:

@@ -20,6 +20,7 @@ from chessteach.cli.paths import input_file
 from chessteach.engine import DEFAULT_NODES, AnalysisCache, EngineConfig, EngineLimit, EnginePool, load_config
 from chessteach.engine.process import identify_engine
 from chessteach.errors import BadRecordError, ChessteachError, EngineOptionError, EngineStartError
+from chessteach.games.budget import AdaptiveBudget
 from chessteach.games.filters import game_filter
 from chessteach.inputs import input_name
 from chessteach.puzzles import LICHESS_COLUMNS, Puzzle, PuzzleError, PuzzleFile, iter_puzzles, read_puzzles
@@ -66,6 +67,30 @@ NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or wri
 GameNumbersOpt = Annotated[
     list[int] | None, typer.Option("--game", "-g", min=1, help="Game number(s) in the file (default: all).")
 ]
+
+AdaptiveOpt = Annotated[
+    bool,
+    typer.Option(
+        "--adaptive/--fixed",
+        help="Adaptive budget: every position at --first-nodes (default --nodes / 8), then deeper, up to --nodes,"
+        " only where a judgment could change. --fixed: every position at --nodes.",
+    ),
+]
+
+FirstNodesOpt = Annotated[
+    int | None,
+    typer.Option("--first-nodes", min=1, help="The adaptive budget's first search per position (implies --adaptive)."),
+]
+
+
+def review_budget(settings: EngineSettings, adaptive: bool, first_nodes: int | None) -> AdaptiveBudget | None:
+    """The review's budget from ``--adaptive`` and ``--first-nodes``: None for a fixed one (every position at
+    ``--nodes``). A first step above ``--nodes`` is a usage error."""
+    if not adaptive and first_nodes is None:
+        return None
+    if first_nodes is not None and first_nodes > settings.nodes:
+        fail(f"--first-nodes {first_nodes:,} is above --nodes {settings.nodes:,}")
+    return AdaptiveBudget(nodes=settings.nodes, first=first_nodes)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from chessteach.engine.pool import DEFAULT_NODES, EnginePool, PositionFailure
 from chessteach.engine.score import (
     GameAccuracy,
     Judgment,
+    chance_drop,
     clamp_cp,
     game_accuracy,
     judge,
@@ -43,6 +44,7 @@ __all__ = [
     "default_cache_path",
     "find_engine",
     "game_accuracy",
+    "chance_drop",
     "judge",
     "line_inputs",
     "load_config",

@@ -178,6 +178,21 @@ def _mate_sign(score: chess.engine.Score) -> int:
     return 1 if mate > 0 else -1
 
 
+def chance_drop(before: chess.engine.PovScore, after: chess.engine.PovScore, mover: chess.Color) -> float | None:
+    """How far the mover's winning chances (-1..1, centipawns not clamped, as Lichess judges) drop from ``before``
+    to ``after``; None when either score is a mate (then :func:`judge` goes by the mates).
+
+    >>> cp = lambda c: chess.engine.PovScore(chess.engine.Cp(c), chess.WHITE)
+    >>> round(chance_drop(cp(50), cp(-150), chess.WHITE), 3), chance_drop(cp(0), cp(0), chess.BLACK)
+    (0.361, 0.0)
+    """
+    b, a = before.pov(mover), after.pov(mover)
+    b_cp, a_cp = b.score(), a.score()
+    if b_cp is None or a_cp is None:
+        return None
+    return winning_chances(b_cp, clamp=False) - winning_chances(a_cp, clamp=False)
+
+
 def judge(before: chess.engine.PovScore, after: chess.engine.PovScore, mover: chess.Color) -> Judgment | None:
     """Judge a move by the evaluations before and after it, as Lichess does.
 
@@ -187,16 +202,14 @@ def judge(before: chess.engine.PovScore, after: chess.engine.PovScore, mover: ch
     mover was already worse than -700 cp, an inaccuracy below -999); losing a forced mate is a blunder
     (a mistake if still above +700 cp after it, an inaccuracy above +999). Choosing a slower mate is no error.
     """
-    b, a = before.pov(mover), after.pov(mover)
-    b_mate, a_mate = _mate_sign(b), _mate_sign(a)
-    if b_mate == 0 and a_mate == 0:
-        b_cp, a_cp = b.score(), a.score()
-        assert b_cp is not None and a_cp is not None
-        drop = winning_chances(b_cp, clamp=False) - winning_chances(a_cp, clamp=False)
+    drop = chance_drop(before, after, mover)
+    if drop is not None:
         for threshold, judgment in _CHANCE_THRESHOLDS:
             if drop >= threshold:
                 return judgment
         return None
+    b, a = before.pov(mover), after.pov(mover)
+    b_mate, a_mate = _mate_sign(b), _mate_sign(a)
     prev_cp = b.score() if b_mate == 0 else 0
     next_cp = a.score() if a_mate == 0 else 0
     assert prev_cp is not None and next_cp is not None

@@ -11,7 +11,8 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from chessteach.engine import (
 from chessteach.engine.bench import solo_run, stockfish_bench_nps
 from chessteach.engine.config import EngineConfig
 from chessteach.engine.pool import Progress
+from chessteach.games.budget import AdaptiveBudget, adaptive_analyses
 from chessteach.games.read import game_inputs, read_games
 from chessteach.games.review import MoveReview, review_game, review_games
 
@@ -134,15 +136,27 @@ def run_review_bench(
 
 @dataclass(frozen=True)
 class NodeStudyRow:
-    """How a review at ``nodes`` compares with the review at the reference (largest) node limit."""
+    """How a review under one budget (a fixed node limit, or an adaptive budget) compares with the review at the
+    reference (the largest fixed limit). ``seconds`` is measured for a fixed limit (its own searches, a fresh
+    cache); for an adaptive budget it is :meth:`modelled`: its searches at each step, counted, times the time a
+    search at that node limit took in the fixed runs (``measured`` says which)."""
 
-    nodes: int
+    scheme: str
     seconds: float
+    measured: bool
+    searches: dict[int, int]
+    """Searches run at each node limit."""
     moves: int
     judgment_agreement: float
     flagged_agreement: float
+    flagged_same: float
     best_move_agreement: float
     mean_win_error: float
+
+    @property
+    def nodes(self) -> int:
+        """The nodes of all its searches."""
+        return sum(nodes * count for nodes, count in self.searches.items())
 
 
 def run_nodes_study(
@@ -152,47 +166,72 @@ def run_nodes_study(
     node_limits: list[int],
     workers: int,
     games: int,
+    budgets: Sequence[AdaptiveBudget] = (),
     progress: Progress | None = None,
 ) -> list[NodeStudyRow]:
-    """Review the first ``games`` games at each node limit and compare with the largest limit.
+    """Review the first ``games`` games at each node limit and under each adaptive budget, and compare each
+    review with the one at the largest limit (the reference).
+
+    Each fixed limit runs with its own pool and a fresh cache, timed; their searches stay in one cache (keyed by
+    the node limit, so no fixed run is served another's), from which the adaptive budgets take the searches of
+    their steps: an adaptive budget's steps must be among ``node_limits``, and its time is modelled from the
+    fixed runs' time per search at each step (:class:`NodeStudyRow`).
 
     ``judgment_agreement``: the share of moves with the same judgment (none included); ``flagged_agreement``:
-    of the moves either review judges a mistake or a blunder, the share both do; ``mean_win_error``: the
-    mean absolute difference of the mover's win% after the move.
+    of the moves either review judges a mistake or a blunder, the share both do (``flagged_same``: with the same
+    one of the two); ``mean_win_error``: the mean absolute difference of the mover's win% after the move.
     """
     chosen = [r.game for r in read_games(pgn) if r.game is not None and r.error is None][:games]
-    limits = sorted(node_limits)
-    runs = {}
-    for nodes in limits:
-        with tempfile.TemporaryDirectory() as tmp, AnalysisCache(Path(tmp) / "study.sqlite") as cache, EnginePool(
-            limit=EngineLimit(nodes=nodes), workers=workers, config=config, cache=cache
-        ) as pool:
-            _ = pool.engine_id
-            start = time.perf_counter()
-            reviews = review_games(chosen, pool, progress=progress)
-            runs[nodes] = (time.perf_counter() - start, [m for r in reviews for m in r.moves])
-    _, reference = runs[limits[-1]]
+    limits = sorted(set(node_limits))
+    for budget in budgets:
+        missing = [n for n in budget.steps if n not in limits]
+        if missing:
+            raise ValueError(f"{budget.key}: its steps {missing} are not among the node limits {limits}")
+        if budget.nodes != limits[-1]:
+            raise ValueError(f"{budget.key}: its full budget must be the reference, {limits[-1]:,} nodes")
+    runs: dict[str, tuple[float, bool, dict[int, int], list[MoveReview]]] = {}
+    per_search: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as tmp, AnalysisCache(Path(tmp) / "study.sqlite") as cache:
+        for nodes in limits:
+            with EnginePool(limit=EngineLimit(nodes=nodes), workers=workers, config=config, cache=cache) as pool:
+                _ = pool.engine_id
+                start = time.perf_counter()
+                reviews = review_games(chosen, pool, progress=progress)
+                seconds = time.perf_counter() - start
+                per_search[nodes] = seconds / max(1, pool.searches)
+                runs[f"{nodes:,}"] = (seconds, True, {nodes: pool.searches}, [m for r in reviews for m in r.moves])
+        inputs = [game_inputs(g) for g in chosen]
+        for budget in budgets:
+            searches: Counter[int] = Counter()
+            with EnginePool(limit=EngineLimit(nodes=budget.nodes), workers=workers, config=config, cache=cache) as pool:
+                analyses = adaptive_analyses(inputs, pool, budget, progress=progress, searches=searches)
+            reviews = [review_game(g, a) for g, a in zip(chosen, analyses, strict=True)]
+            modelled = sum(count * per_search[nodes] for nodes, count in searches.items())
+            runs[budget.key] = (modelled, False, dict(searches), [m for r in reviews for m in r.moves])
+    _, _, _, reference = runs[f"{limits[-1]:,}"]
     rows = []
-    for nodes in limits:
-        seconds, moves = runs[nodes]
+    for scheme, (seconds, measured, counts, moves) in runs.items():
         pairs = list(zip(moves, reference, strict=True))
         flagged = [(a, b) for a, b in pairs if _serious(a.judgment) or _serious(b.judgment)]
         rows.append(
             NodeStudyRow(
-                nodes=nodes,
+                scheme=scheme,
                 seconds=seconds,
+                measured=measured,
+                searches=counts,
                 moves=len(pairs),
                 judgment_agreement=sum(a.judgment == b.judgment for a, b in pairs) / len(pairs),
-                flagged_agreement=(
-                    sum(_serious(a.judgment) and _serious(b.judgment) for a, b in flagged) / len(flagged)
-                    if flagged
-                    else 1.0
-                ),
+                flagged_agreement=_share(flagged, lambda a, b: _serious(a.judgment) and _serious(b.judgment)),
+                flagged_same=_share(flagged, lambda a, b: a.judgment == b.judgment),
                 best_move_agreement=sum(a.best_san == b.best_san for a, b in pairs) / len(pairs),
                 mean_win_error=sum(abs(a.win_after - b.win_after) for a, b in pairs) / len(pairs),
             )
         )
     return rows
+
+
+def _share(pairs: Sequence[tuple[MoveReview, MoveReview]], same: Callable[[MoveReview, MoveReview], bool]) -> float:
+    return sum(same(a, b) for a, b in pairs) / len(pairs) if pairs else 1.0
 
 
 def _serious(judgment: Judgment | None) -> bool:

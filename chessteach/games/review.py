@@ -29,6 +29,7 @@ from chessteach.engine import (
 )
 from chessteach.engine.pool import Progress
 from chessteach.engine.score import score_win_percent
+from chessteach.games.budget import AdaptiveBudget, adaptive_analyses
 from chessteach.games.moments import MoveFacts, Refutation, is_critical, move_facts, refutation
 from chessteach.games.read import GameRecord, game_inputs, game_positions
 
@@ -241,10 +242,20 @@ def review_games(
     progress: Progress | None = None,
     on_game_done: Callable[[int], None] | None = None,
     numbers: Sequence[int] | None = None,
+    budget: AdaptiveBudget | None = None,
 ) -> list[GameReview]:
-    """Analyse every position of every game through the pool, then review each game."""
+    """Analyse every position of every game through the pool, then review each game.
+
+    Every position is searched at the pool's node limit, or, with ``budget``, at its first step and deeper where
+    a judgment could change (:mod:`chessteach.games.budget`); then each game is done once every step is over."""
     positions = [game_inputs(g) for g in games]
-    analyses = pool.analyse_games(positions, progress=progress, on_game_done=on_game_done)
+    if budget is None:
+        analyses = pool.analyse_games(positions, progress=progress, on_game_done=on_game_done)
+    else:
+        analyses = adaptive_analyses(positions, pool, budget, progress=progress)
+        if on_game_done is not None:
+            for index in range(len(games)):
+                on_game_done(index)
     numbers = list(numbers) if numbers is not None else list(range(1, len(games) + 1))
     return [review_game(g, a, number=n) for g, a, n in zip(games, analyses, numbers, strict=True)]
 
@@ -256,17 +267,20 @@ def review_batches(
     size: int | None = None,
     progress: Progress | None = None,
     on_game_done: Callable[[int], None] | None = None,
+    budget: AdaptiveBudget | None = None,
 ) -> Iterator[list[tuple[GameRecord, GameReview]]]:
     """Review a stream of games (read, with a game each) a batch at a time (``size`` games, default
     :data:`GAME_BATCH`): yields each batch's records with their reviews, in order, so that the caller writes them
     before the next batch is read. ``progress(done, total)`` counts positions over every batch so far;
-    ``on_game_done(index)`` is called with a game's index in the stream as its positions are done."""
+    ``on_game_done(index)`` is called with a game's index in the stream as its positions are done; ``budget`` is
+    :func:`review_games`'s."""
 
     def work(batch: list[GameRecord], batch_progress: Progress, done: Callable[[int], None] | None) -> list[GameReview]:
         games = [r.game for r in batch if r.game is not None]
         if len(games) != len(batch):
             raise ValueError("review_batches reviews games: a record without one is the caller's to skip")
-        return review_games(games, pool, progress=batch_progress, on_game_done=done, numbers=[r.number for r in batch])
+        return review_games(games, pool, progress=batch_progress, on_game_done=done, numbers=[r.number for r in batch],
+                            budget=budget)
 
     yield from map_batches(records, work, size=size or GAME_BATCH, progress=progress, on_done=on_game_done)
 
