@@ -38,11 +38,16 @@ def test_bench_nodes_compares_limits(pgn_dir: Path, tmp_path: Path) -> None:
     pgn = tmp_path / "one.pgn"
     pgn.write_text(text[0])
     result = CliRunner().invoke(
-        app, ["bench", "nodes", str(pgn), "--nodes", "2000", "--nodes", "8000", "-n", "1", "-w", "2"]
+        app, ["bench", "nodes", str(pgn), "--nodes", "2000", "--nodes", "8000", "--adaptive", "2000", "-n", "1",
+              "-w", "2"], terminal_width=200,
     )
     assert result.exit_code == 0, result.output
     rows = [line for line in result.output.splitlines() if "8,000" in line and "1.000" in line]
     assert rows, result.output  # the reference agrees with itself
+    adaptive = [line for line in result.output.splitlines() if line.startswith("│ adapt")]  # wrapped at 80 columns
+    assert len(adaptive) == 1 and "*" in adaptive[0], result.output  # its time is modelled
+    missing = CliRunner().invoke(app, ["bench", "nodes", str(pgn), "--nodes", "8000", "--adaptive", "1000"])
+    assert missing.exit_code == 2 and "its steps 1,000, 2,000 must be among --nodes" in missing.output
 
 
 def test_bench_history_finds_the_repetition_draw(pgn_dir: Path, tmp_path: Path) -> None:

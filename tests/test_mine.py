@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from chessteach.cli import app
 from chessteach.engine import AnalysisCache, EngineLimit, EnginePool
-from chessteach.puzzles.mine import mine_puzzles, puzzle_id
+from chessteach.puzzles.mine import mine_batches, mine_puzzles, puzzle_id
 
 NODES = 50_000
 GELLER_EUWE = 9
@@ -112,3 +112,20 @@ def test_game_url_comes_from_a_site_header_that_is_a_url(zurich: Path, tmp_path:
     pgn.write_text(text.replace('[Site "Zurich"]', f'[Site "{url}"]'), encoding="utf-8")
     result = mine_puzzles(pgn, pool)
     assert result.puzzles and all(p.extra["GameUrl"] == url for p in result.puzzles)
+
+
+def test_mining_a_batch_at_a_time_finds_what_one_batch_finds(zurich: Path, tmp_path: Path, pool: EnginePool) -> None:
+    """Four games mined one per batch: each batch's result comes before the next game is read, a position
+    repeated in a later batch is mined once, and the puzzles are those of one batch of all four."""
+    texts = [extract_game(zurich, n, tmp_path).read_text(encoding="utf-8")
+             for n in (GELLER_EUWE, NAJDORF_GLIGORIC, SZABO_RESHEVSKY, GELLER_EUWE)]
+    pgn = tmp_path / "four.pgn"
+    pgn.write_text("\n\n".join(texts), encoding="utf-8")
+    batches = list(mine_batches(pgn, pool, size=1))
+    assert [b.games for b in batches] == [1, 1, 1, 1]
+    assert batches[0].verified >= 1 and batches[2].verified >= 1
+    assert batches[3].candidates == 0 and batches[3].puzzles == []  # game 4 repeats game 1's positions
+    whole = mine_puzzles(pgn, pool, size=10)
+    one_by_one = [p for b in batches for p in b.puzzles]
+    assert [(p.id, p.moves) for p in one_by_one] == [(p.id, p.moves) for p in whole.puzzles]
+    assert whole.candidates == sum(b.candidates for b in batches) and whole.games == 4

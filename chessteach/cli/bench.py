@@ -26,9 +26,11 @@ from chessteach.errors import ChessteachError
 from chessteach.exercises import REVERIFY_FACTOR, mine_exercises
 from chessteach.exercises.study import margin_study
 from chessteach.games.bench import run_history_bench, run_nodes_study, run_reproducibility_bench, run_review_bench
+from chessteach.games.budget import MARGIN as ADAPTIVE_MARGIN
+from chessteach.games.budget import AdaptiveBudget
 from chessteach.puzzles import bundled_puzzles, write_puzzles
-from chessteach.puzzles.bench import run_mine_bench
-from chessteach.puzzles.mine import MINED_COLUMNS
+from chessteach.puzzles.bench import run_fragment_bench, run_mine_bench
+from chessteach.puzzles.mine import MINED_COLUMNS, RECHECK_FACTORS
 from chessteach.teaching.stats import paired_bootstrap
 
 bench_app = typer.Typer(help="Benchmarks: measured rates against their physical limits.", no_args_is_help=True)
@@ -147,25 +149,51 @@ def bench_nodes(
     nodes: Annotated[
         list[int] | None, typer.Option("--nodes", min=1, help="Node limits to compare (the largest is the reference).")
     ] = None,
+    adaptive: Annotated[
+        list[int] | None,
+        typer.Option("--adaptive", min=1, help="Adaptive budgets up to the reference, by their first step's nodes "
+                     "(repeatable; each of their steps must be among --nodes)."),
+    ] = None,
+    margin: Annotated[
+        list[float] | None,
+        typer.Option("--margin", min=0.0, max=1.0, help="Adaptive margins: how near a judgment threshold (winning "
+                     "chances, -1..1) a move is searched deeper (repeatable)."),
+    ] = None,
     games: Annotated[int, typer.Option("--games", "-n", min=1, help="How many games of the file.")] = 6,
     *,
     settings: EngineSettings,
 ) -> None:
-    """How much the review changes with the node limit: judgments and win% against the largest limit."""
+    """How much the review changes with its node budget: judgments and win% against the largest fixed limit, for
+    fixed limits (each timed) and adaptive budgets (their time modelled from the fixed runs' time per search)."""
     config = settings.config()
-    limits = nodes or [50_000, 100_000, 250_000, 1_000_000, 2_000_000]
-    with progress_bar("reviewing at each node limit") as progress:
+    limits = sorted(set(nodes or [62_500, 125_000, 250_000, 1_000_000]))
+    budgets = [
+        AdaptiveBudget(nodes=limits[-1], first=first, margin=m)
+        for first in (adaptive if adaptive is not None else [f for f in (62_500, 125_000) if f in limits])
+        for m in (margin or [ADAPTIVE_MARGIN])
+    ]
+    for budget in budgets:
+        missing = [f"{n:,}" for n in budget.steps if n not in limits]
+        if missing:
+            fail(f"--adaptive {budget.steps[0]}: its steps {', '.join(missing)} must be among --nodes too")
+    with progress_bar("reviewing under each budget") as progress:
         rows = run_nodes_study(
-            pgn, config=config, node_limits=limits, workers=settings.worker_count, games=games, progress=progress
+            pgn, config=config, node_limits=limits, workers=settings.worker_count, games=games, budgets=budgets,
+            progress=progress,
         )
-    table = Table(title=f"chessteach bench nodes ({games} games of {pgn.name}; reference {max(limits):,} nodes)")
-    for column in ("nodes", "seconds", "moves", "same judgment", "mistakes+blunders agreed", "same best move",
-                   "mean |win% diff|"):
+    reference = next(row for row in rows if row.scheme == f"{limits[-1]:,}")
+    table = Table(title=f"chessteach bench nodes ({games} games of {pgn.name}; reference {limits[-1]:,} nodes)")
+    for column in ("budget", "seconds", "x ref.", "nodes/pos.", "judgment", "m+b", "same m/b", "best move",
+                   "|win% d|"):
         table.add_column(column, justify="right")
+    table.caption = ("* modelled: its searches at each step times the fixed runs' time per search. judgment: same "
+                     "judgment; m+b: mistakes and blunders agreed; same m/b: with the same one of the two")
     for row in rows:
         table.add_row(
-            f"{row.nodes:,}", f"{row.seconds:.1f}", str(row.moves), f"{row.judgment_agreement:.3f}",
-            f"{row.flagged_agreement:.3f}", f"{row.best_move_agreement:.3f}", f"{row.mean_win_error:.2f}",
+            row.scheme, f"{row.seconds:.1f}" + ("" if row.measured else "*"),
+            f"{row.seconds / reference.seconds:.3f}", f"{row.nodes / max(1, sum(reference.searches.values())):,.0f}",
+            f"{row.judgment_agreement:.3f}", f"{row.flagged_agreement:.3f}", f"{row.flagged_same:.3f}",
+            f"{row.best_move_agreement:.3f}", f"{row.mean_win_error:.2f}",
         )
     out.print(table)
 
@@ -243,7 +271,21 @@ def bench_reproducibility(
 @bench_app.command("mine")
 @engine_options(nodes=DEFAULT_MINE_NODES, cache=False, cluster=False)
 def bench_mine(
-    pgn: Annotated[Path, typer.Argument(metavar="GAMES.pgn", help="A PGN file.", exists=True, dir_okay=False)],
+    pgn: Annotated[
+        Path | None, typer.Argument(metavar="[GAMES.pgn]", help="A PGN file (or --fragments).", exists=True,
+                                    dir_okay=False)
+    ] = None,
+    fragments: Annotated[
+        Path | None,
+        typer.Option("--fragments", help="Mine Lichess puzzles turned back into short games (FEN, setup move, "
+                     "solution) and report the recall: the share mined again with Lichess's first move.",
+                     exists=True, dir_okay=False),
+    ] = None,
+    count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many puzzles of --fragments.")] = 40,
+    recheck: Annotated[
+        bool, typer.Option("--recheck/--no-recheck", help="Search a failing line step again at 4x and 16x the nodes "
+                           "before giving the line up (--no-recheck: the earlier miner, for comparison).")
+    ] = True,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write the verified puzzles here.")
     ] = None,
@@ -254,15 +296,34 @@ def bench_mine(
     settings: EngineSettings,
 ) -> None:
     """Puzzle mining: puzzles per 100 games, the share verified, themes, and games/min against the limit."""
+    if (pgn is None) == (fragments is None):
+        fail("give a PGN file or --fragments PUZZLES.csv (one of them)")
     config, nodes, workers = settings.config(), settings.nodes, settings.worker_count
+    recall = None
+    factors = RECHECK_FACTORS if recheck else ()
     with stage_bars(MINE_STAGES, MINE_UNITS) as progress:
-        bench = run_mine_bench(pgn, config=config, nodes=nodes, workers=workers, cache=cache, progress=progress)
+        if fragments is not None:
+            puzzles = [p for p in read_puzzle_file(fragments).puzzles if p.setup][:count]
+            recall = run_fragment_bench(puzzles, config=config, nodes=nodes, workers=workers, cache=cache,
+                                        progress=progress, recheck=factors)
+            bench = recall.bench
+        else:
+            assert pgn is not None
+            bench = run_mine_bench(pgn, config=config, nodes=nodes, workers=workers, cache=cache, progress=progress,
+                                   recheck=factors)
     result = bench.result
     if output is not None:
         write_puzzles(output, result.puzzles, columns=MINED_COLUMNS)
-    table = Table(title=f"chessteach bench mine ({pgn.name}, {nodes:,} nodes, {workers} workers)")
+    source = pgn.name if pgn is not None else f"{count} puzzle fragments of {fragments.name if fragments else ''}"
+    table = Table(title=f"chessteach bench mine ({source}, {nodes:,} nodes, {workers} workers)")
     table.add_column("measure")
     table.add_column("value", justify="right")
+    if recall is not None:
+        table.add_row("fragments", str(recall.fragments))
+        table.add_row("found at the setup move / verified with Lichess's first move", f"{recall.found_at_setup} / "
+                      f"{recall.recalled}")
+        table.add_row("recall (goal >= 60%)", f"[bold]{recall.recall:.1%}[/bold]")
+        table.add_row("seconds per fragment", f"{bench.seconds / max(1, recall.fragments):.2f}")
     table.add_row("games (skipped)", f"{result.games} ({len(result.bad_games)})")
     table.add_row("candidates (mistakes where the solver was not winning)", str(result.candidates))
     table.add_row("puzzles found / verified", f"{result.found} / {result.verified}")

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -22,19 +24,18 @@ from chessteach.exercises import (
     SCREEN_MARGIN,
     SELECTION_BUFFER,
     ExerciseResult,
-    mine_exercises,
+    exercise_batches,
 )
 from chessteach.exercises.mine import SCREEN_FACTOR
 from chessteach.exercises.show import exercise_summary, exercise_svg
 from chessteach.filenames import file_in
 from chessteach.games.filters import GameFilter
-from chessteach.puzzles import Puzzle, write_puzzles
+from chessteach.puzzles import Puzzle, PuzzleWriter
 from chessteach.puzzles.lichess_csv import DISTRACTORS_COLUMN
 
 exercises_app = typer.Typer(help="Positional exercises: find the clearly best quiet move.", no_args_is_help=True)
 
 EXERCISE_STAGES = {
-    "games": "analysing games: positions",
     "screen": f"screening (multipv 2, 1/{SCREEN_FACTOR} nodes)",
     "search": "clearly best? (multipv 2)",
     "reverify": f"re-verifying at {REVERIFY_FACTOR}x nodes",
@@ -45,10 +46,28 @@ EXERCISE_STAGES = {
 MARGIN_BINS = (0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 2.01)
 """Edges of the margin histogram printed after mining."""
 
+class ExerciseTally:
+    """What the summary of a mining run needs, added up batch by batch once each batch's exercises are written:
+    the counts, the exercises per concept and per margin bin (:data:`MARGIN_BINS`)."""
+
+    def __init__(self) -> None:
+        self.result = ExerciseResult()
+        self.concepts: Counter[str] = Counter()
+        self.margins: Counter[int] = Counter()
+
+    def add(self, batch: ExerciseResult) -> None:
+        self.result.add(batch, keep=False)
+        self.concepts.update(batch.concepts())
+        for exercise in batch.exercises:
+            value = float(exercise.extra["Margin"])
+            self.margins.update(i for i, (low, high) in enumerate(itertools.pairwise(MARGIN_BINS)) if low <= value < high)
+
+
 def summary_tables(
-    result: ExerciseResult, seconds: float, margin: float = EXERCISE_MARGIN, buffer: float = SELECTION_BUFFER
+    tally: ExerciseTally, seconds: float, margin: float = EXERCISE_MARGIN, buffer: float = SELECTION_BUFFER
 ) -> list[Table]:
     """The mining funnel, the concepts and the margins, as Rich tables."""
+    result = tally.result
     funnel = Table(title="exercises mined")
     funnel.add_column("stage")
     funnel.add_column("count", justify="right")
@@ -63,20 +82,19 @@ def summary_tables(
         f"{result.stable} ({result.stability:.1%})",
     )
     funnel.add_row("dropped: fewer than 3 distractors", str(result.without_distractors))
-    funnel.add_row("[bold]exercises[/bold]", f"[bold]{len(result.exercises)}[/bold]")
+    funnel.add_row("[bold]exercises[/bold]", f"[bold]{sum(tally.margins.values())}[/bold]")
     funnel.add_row("time", f"{seconds:.0f} s")
     concepts = Table(title="exercises per concept")
     concepts.add_column("concept")
     concepts.add_column("exercises", justify="right")
-    for concept, count in result.concepts().most_common():
+    for concept, count in tally.concepts.most_common():
         concepts.add_row(concept, str(count))
     margins = Table(title=f"margins at {REVERIFY_FACTOR}x nodes (winning chances, -1..1)")
     margins.add_column("margin")
     margins.add_column("exercises", justify="right")
-    values = [float(e.extra["Margin"]) for e in result.exercises]
-    for low, high in zip(MARGIN_BINS, MARGIN_BINS[1:], strict=False):
+    for i, (low, high) in enumerate(itertools.pairwise(MARGIN_BINS)):
         label = f"{low:.1f}-{high:.1f}" if high < 2 else f">= {low:.1f}"
-        margins.add_row(label, str(sum(low <= v < high for v in values)))
+        margins.add_row(label, str(tally.margins[i]))
     return [funnel, concepts, margins]
 
 
@@ -114,17 +132,24 @@ def mine(
     Every position is analysed; a quiet best move (no capture, check or promotion) that changes a positional
     fact in the mover's favour (an outpost, an open file, a passed pawn, ...) and stands --margin above every
     alternative, still so at 4x the nodes, makes an exercise, with three plausible distractors the engine ranks
-    clearly lower. Reruns are served from the cache; bad games are reported and skipped.
+    clearly lower. The games go a batch at a time, each batch's exercises written before the next is read.
+    Reruns are served from the cache; bad games are reported and skipped.
     """
     start = time.perf_counter()
-    with settings.open_pool() as pool, stage_bars(EXERCISE_STAGES) as progress:
-        result = mine_exercises(pgns, pool, margin=margin, selection_buffer=buffer, progress=progress, only=only)
+    tally = ExerciseTally()
+    with (
+        settings.open_pool() as pool,
+        PuzzleWriter(output, columns=EXERCISE_COLUMNS) as writer,
+        stage_bars(EXERCISE_STAGES) as progress,
+    ):
+        for batch in exercise_batches(pgns, pool, margin=margin, selection_buffer=buffer, progress=progress, only=only):
+            report_skipped(batch.bad_games)
+            writer.write(batch.exercises)  # on disk before the next batch of games is read
+            tally.add(batch)
     seconds = time.perf_counter() - start
-    report_skipped(result.bad_games)
-    write_puzzles(output, result.exercises, columns=EXERCISE_COLUMNS)
-    for table in summary_tables(result, seconds, margin, buffer):
+    for table in summary_tables(tally, seconds, margin, buffer):
         out.print(table)
-    out.print(f"wrote {len(result.exercises)} exercises to {output}")
+    out.print(f"wrote {writer.written} exercises to {output}")
 
 
 @exercises_app.command("show")

@@ -37,9 +37,9 @@ from chessteach.cli.options import (
 from chessteach.cli.paths import input_file, output_file
 from chessteach.engine import EnginePool
 from chessteach.games.filters import GameFilter
-from chessteach.puzzles import Puzzle, PuzzleWriter, write_puzzles
+from chessteach.puzzles import Puzzle, PuzzleWriter
 from chessteach.puzzles.engine_themes import engine_themes
-from chessteach.puzzles.mine import MINED_COLUMNS, ONLY_MOVE_MARGIN, mine_puzzles
+from chessteach.puzzles.mine import MINED_COLUMNS, ONLY_MOVE_MARGIN, MineResult, mine_batches
 from chessteach.puzzles.tag import EngineThemes, ThemeScores, scored_themes, tag_stream, with_computed_themes
 from chessteach.puzzles.verify import BLUNDER_MARGIN, DEFAULT_VERIFY_NODES, PUZZLE_BATCH, verify_batches
 
@@ -275,14 +275,22 @@ def mine(
     Every position is analysed, candidates are the positions after a mistake or blunder (Lichess's
     judgment) where the solver was not already winning, each line is extended while every solver move is
     an only move (--margin winning chances above the second best, or the only mate), and every puzzle must pass
-    `puzzles verify` at the same node count. Reruns are served from the cache; bad games are reported and skipped.
+    `puzzles verify` at the same node count. The games go a batch at a time, each batch's puzzles written before
+    the next is read, so a month of Lichess games (.pgn.zst) mines in flat memory. Reruns are served from the
+    cache; bad games are reported and skipped.
     """
     start = time.perf_counter()
-    with settings.open_pool() as pool, stage_bars(MINE_STAGES, MINE_UNITS) as progress:
-        result = mine_puzzles(pgn, pool, margin=margin, progress=progress, only=only)
+    result = MineResult()
+    with (
+        settings.open_pool() as pool,
+        PuzzleWriter(output, columns=MINED_COLUMNS) as writer,
+        stage_bars(MINE_STAGES, MINE_UNITS) as progress,
+    ):
+        for batch in mine_batches(pgn, pool, margin=margin, progress=progress, only=only):
+            report_skipped(batch.bad_games)
+            writer.write(batch.puzzles)  # each batch's puzzles are on disk before the next batch is read
+            result.add(batch)
     seconds = time.perf_counter() - start
-    report_skipped(result.bad_games)
-    write_puzzles(output, result.puzzles, columns=MINED_COLUMNS)
     good_games = result.games - len(result.bad_games)
     out.print(
         f"{result.games} games ({len(result.bad_games)} skipped), {result.candidates} candidates, "

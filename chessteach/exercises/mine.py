@@ -43,20 +43,22 @@ import logging
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import chess
 import chess.engine
 
+from chessteach.batches import RunningProgress, batched
 from chessteach.concepts.changes import FactChange, changed_concepts, is_quiet, positional_changes
 from chessteach.engine import Analysis, EngineLimit, EnginePool, position_key, win_chance
 from chessteach.games.filters import GameFilter
-from chessteach.games.read import game_positions, read_games
+from chessteach.games.read import GameRecord, game_positions, read_games
 from chessteach.puzzles.lichess_csv import DISTRACTORS, DISTRACTORS_COLUMN
 from chessteach.puzzles.mine import puzzle_id
 from chessteach.puzzles.puzzle import Puzzle
+from chessteach.puzzles.seen_ids import SeenIds
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +101,13 @@ EXERCISE_COLUMNS = [
 """The columns of an exercise file (a Lichess-like CSV; see :mod:`chessteach.puzzles.lichess_csv`)."""
 
 ExerciseProgress = Callable[[str, int, int], None]
-"""Called as ``progress(stage, done, total)``; stages are ``"games"``, ``"screen"``, ``"search"``,
-``"reverify"`` and ``"distractors"``."""
+"""Called as ``progress(stage, done, total)``; the stages are :data:`EXERCISE_STAGES`."""
+
+EXERCISE_STAGES = ("screen", "search", "reverify", "distractors")
+"""The engine stages of mining exercises, as :data:`ExerciseProgress` names them."""
+
+GAME_BATCH = 200
+"""Games mined at a time by :func:`exercise_batches` (their positions are what memory holds)."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,16 @@ class ExerciseResult:
     without_distractors: int = 0
     trials: list[Trial] = field(default_factory=list)
     """Every position searched at the full node count."""
+
+    def add(self, other: ExerciseResult, *, keep: bool = True) -> None:
+        """Add another batch's counts to these, and its exercises and trials unless ``keep`` is false (a caller
+        that has written them)."""
+        for name in ("games", "positions", "screened", "clearly_best", "stable", "without_distractors"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.bad_games += other.bad_games
+        if keep:
+            self.exercises += other.exercises
+            self.trials += other.trials
 
     @property
     def stability(self) -> float:
@@ -227,31 +244,38 @@ def _exercise(trial: Trial, distractors: Sequence[chess.Move]) -> Puzzle:
     return exercise
 
 
-def collect_positions(
-    paths: Sequence[str | os.PathLike[str]], result: ExerciseResult, only: GameFilter | None = None
-) -> list[Position]:
-    """Stage 1: the positions of every readable game from :data:`MIN_PLY` on, not in check, with a choice of
-    moves, each once. Bad games are recorded in ``result`` (and logged) and skipped; the games ``only``'s headers
-    filter drops are neither counted nor read further."""
-    seen: set[str] = set()
-    positions: list[Position] = []
+def game_records(
+    paths: Sequence[str | os.PathLike[str]], only: GameFilter | None = None
+) -> Iterator[tuple[str, GameRecord]]:
+    """Every game of some PGN files, with its file's name, in order; the games ``only``'s headers filter drops are
+    passed over at their headers, neither counted nor read further."""
     for path in paths:
         source = os.path.basename(os.fspath(path))
-        for record in read_games(path, only=only):  # passed over at their headers
-            result.games += 1
-            if record.error is not None or record.game is None:
-                error = record.error or f"{path}: game {record.number}: unreadable"
-                result.bad_games.append(error)  # names the file, the line and the game
+        for record in read_games(path, only=only):
+            yield source, record
+
+
+def collect_positions(
+    records: Iterable[tuple[str, GameRecord]], result: ExerciseResult, seen: SeenIds
+) -> list[Position]:
+    """Stage 1: the positions of every readable game from :data:`MIN_PLY` on, not in check, with a choice of
+    moves, each once: ``seen`` holds the positions met before (in this call or an earlier one) and receives the
+    new ones. Bad games are recorded in ``result`` and skipped."""
+    positions: list[Position] = []
+    for source, record in records:
+        result.games += 1
+        if record.error is not None or record.game is None:
+            result.bad_games.append(record.error or f"{source}: game {record.number}: unreadable")
+            continue
+        boards, _ = game_positions(record.game)
+        for index, board in enumerate(boards[:-1]):
+            if index + 1 < MIN_PLY or board.is_check() or board.legal_moves.count() < 2:
                 continue
-            boards, _ = game_positions(record.game)
-            for index, board in enumerate(boards[:-1]):
-                if index + 1 < MIN_PLY or board.is_check() or board.legal_moves.count() < 2:
-                    continue
-                key = position_key(board)
-                if key not in seen:
-                    seen.add(key)
-                    positions.append(Position(source, record.number, index + 1, board))
-    result.positions = len(positions)
+            key = position_key(board)
+            if seen.line_of(key) is None:
+                seen.add(key, record.number)
+                positions.append(Position(source, record.number, index + 1, board))
+    result.positions += len(positions)
     return positions
 
 
@@ -264,6 +288,36 @@ def _changes_of(jobs: Sequence[tuple[str, str]], processes: int) -> list[list[Fa
     return [_positional_move(fen, uci) for fen, uci in jobs]
 
 
+def exercise_batches(
+    paths: Sequence[str | os.PathLike[str]],
+    pool: EnginePool,
+    *,
+    margin: float = EXERCISE_MARGIN,
+    selection_buffer: float = SELECTION_BUFFER,
+    processes: int | None = None,
+    progress: ExerciseProgress | None = None,
+    only: GameFilter | None = None,
+    size: int = GAME_BATCH,
+) -> Iterator[ExerciseResult]:
+    """Mine exercises a batch of ``size`` games at a time (see :func:`mine_exercises`): yields each batch's
+    :class:`ExerciseResult` before the next batch is read, so memory holds one batch however large the files.
+    The positions met are remembered across batches in bounded memory
+    (:class:`~chessteach.puzzles.seen_ids.SeenIds`), so a position is mined once in the whole run, and the
+    results do not depend on ``size`` (each position's searches depend on the position alone)."""
+    if pool.limit.nodes is None:
+        raise ValueError("mining exercises needs a node limit (the screen and re-verification scale it)")
+    stages = {name: RunningProgress(_stage(progress, name)) for name in EXERCISE_STAGES}
+    with SeenIds() as seen:
+        for batch in batched(game_records(paths, only), size):
+            result = ExerciseResult()
+            positions = collect_positions(batch, result, seen)
+            del batch
+            _mine_positions(positions, pool, result, margin, selection_buffer, processes or pool.workers, stages)
+            for running in stages.values():
+                running.next_call()
+            yield result
+
+
 def mine_exercises(
     paths: Sequence[str | os.PathLike[str]],
     pool: EnginePool,
@@ -273,29 +327,48 @@ def mine_exercises(
     processes: int | None = None,
     progress: ExerciseProgress | None = None,
     only: GameFilter | None = None,
+    size: int = GAME_BATCH,
 ) -> ExerciseResult:
     """Mine verified positional exercises from every game of some PGN files (see the module doc).
 
     ``pool``'s node limit is the full node count. ``processes`` computes the positional facts in that many
-    worker processes (default: the pool's worker count). ``only`` keeps the games its headers filter matches. Bad games are reported and skipped. The example is not
-    run as a doctest (minutes of engine time; ``tests/test_exercises.py`` mines real games):
+    worker processes (default: the pool's worker count). ``only`` keeps the games its headers filter matches.
+    Bad games are reported and skipped. The work goes a batch of ``size`` games at a time
+    (:func:`exercise_batches`, which a caller that writes as it goes uses); this collects every batch's
+    exercises, trials and counts. The example is not run as a doctest (minutes of engine time;
+    ``tests/test_exercises.py`` mines real games):
 
     >>> with EnginePool(limit=EngineLimit(nodes=250_000), workers=2) as pool:  # doctest: +SKIP
     ...     result = mine_exercises(["games.pgn"], pool)
     """
-    if pool.limit.nodes is None:
-        raise ValueError("mining exercises needs a node limit (the screen and re-verification scale it)")
+    total = ExerciseResult()
+    for batch in exercise_batches(paths, pool, margin=margin, selection_buffer=selection_buffer,
+                                  processes=processes, progress=progress, only=only, size=size):
+        total.add(batch)
+    logger.info("%d exercises (%d without enough distractors)", len(total.exercises), total.without_distractors)
+    return total
+
+
+def _stage(progress: ExerciseProgress | None, name: str) -> Callable[[int, int], None] | None:
+    return None if progress is None else (lambda done, total: progress(name, done, total))
+
+
+def _mine_positions(
+    positions: Sequence[Position],
+    pool: EnginePool,
+    result: ExerciseResult,
+    margin: float,
+    selection_buffer: float,
+    processes: int,
+    stages: Mapping[str, Callable[[int, int], None]],
+) -> None:
+    """Stages 2 to 5 on one batch's positions, into ``result``."""
+    assert pool.limit.nodes is not None
     nodes = pool.limit.nodes
-    result = ExerciseResult()
-
-    def stage(name: str) -> Callable[[int, int], None] | None:
-        return None if progress is None else (lambda done, total: progress(name, done, total))
-
-    positions = collect_positions(paths, result, only)
 
     # Stage 2: the screen, then the positional facts of the quiet best moves that pass it.
     screen_limit = EngineLimit(nodes=max(1, nodes // SCREEN_FACTOR))
-    screens = pool.analyse([p.board for p in positions], multipv=2, limit=screen_limit, progress=stage("screen"))
+    screens = pool.analyse([p.board for p in positions], multipv=2, limit=screen_limit, progress=stages["screen"])
     quiet: list[tuple[Position, chess.Move]] = []
     for position, analysis in zip(positions, screens, strict=True):
         if analysis is None or not analysis.lines:
@@ -304,13 +377,13 @@ def mine_exercises(
         found = margin_of(analysis, position.board.turn)
         if move is not None and found is not None and found >= SCREEN_MARGIN and _quiet_candidate(position.board, move):
             quiet.append((position, move))
-    changes = _changes_of([(p.board.fen(), m.uci()) for p, m in quiet], processes or pool.workers)
+    changes = _changes_of([(p.board.fen(), m.uci()) for p, m in quiet], processes)
     screened = [(p, m, found) for (p, m), found in zip(quiet, changes, strict=True) if found]
     result.screened = len(screened)
     logger.info("%d positions, %d pass the screen", result.positions, result.screened)
 
     # Stage 3: clearly best at the full node count.
-    searches = pool.analyse([p.board for p, _, _ in screened], multipv=2, progress=stage("search"))
+    searches = pool.analyse([p.board for p, _, _ in screened], multipv=2, progress=stages["search"])
     trials: list[Trial] = []
     for (position, screen_move, screen_changes), analysis in zip(screened, searches, strict=True):
         if analysis is None:
@@ -329,7 +402,7 @@ def mine_exercises(
     # Stage 4: re-verification at REVERIFY_FACTOR times the nodes.
     verify_limit = EngineLimit(nodes=nodes * REVERIFY_FACTOR)
     checks = pool.analyse([trials[i].position.board for i in selected], multipv=2, limit=verify_limit,
-                          progress=stage("reverify"))
+                          progress=stages["reverify"])
     for i, check in zip(selected, checks, strict=True):
         if check is not None:
             trial = trials[i]
@@ -341,14 +414,12 @@ def mine_exercises(
     logger.info("%d clearly best, %d stable at %dx the nodes", result.clearly_best, result.stable, REVERIFY_FACTOR)
 
     # Stage 5: distractors, searched in batches over all exercises at once.
-    chosen = _distractors(stable, pool, margin, stage("distractors"))
+    chosen = _distractors(stable, pool, margin, stages["distractors"])
     for trial, distractors in zip(stable, chosen, strict=True):
         if len(distractors) < DISTRACTORS:
             result.without_distractors += 1
             continue
         result.exercises.append(_exercise(trial, distractors))
-    logger.info("%d exercises (%d without enough distractors)", len(result.exercises), result.without_distractors)
-    return result
 
 
 def _distractors(
@@ -389,10 +460,12 @@ __all__ = [
     "REVERIFY_FACTOR",
     "SCREEN_MARGIN",
     "SELECTION_BUFFER",
+    "EXERCISE_STAGES",
     "ExerciseResult",
     "Position",
     "Trial",
     "margin_of",
+    "exercise_batches",
     "mine_exercises",
     "plausible_moves",
 ]

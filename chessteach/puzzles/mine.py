@@ -36,18 +36,20 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import chess
 import chess.engine
 
-from chessteach.engine import Analysis, EnginePool, position_key, score_chances, win_chance
+from chessteach.batches import RunningProgress, batched
+from chessteach.engine import Analysis, EngineLimit, EnginePool, position_key, score_chances, win_chance
 from chessteach.engine.score import Judgment, judge
 from chessteach.games.filters import GameFilter
 from chessteach.games.read import game_positions, read_games
 from chessteach.puzzles.lichess_csv import LICHESS_COLUMNS
 from chessteach.puzzles.puzzle import Puzzle, mates_at_once
+from chessteach.puzzles.seen_ids import SeenIds
 from chessteach.puzzles.tag import tag_puzzle
 from chessteach.puzzles.verify import BLUNDER_MARGIN, Verdict, mate_for, verify_puzzles
 
@@ -62,6 +64,9 @@ ONLY_MOVE_MARGIN = 0.7
 MAX_ADVANTAGE_DROP = 0.3
 """A later solver step may not be this much below the first step's winning chances (the verifier's rule)."""
 
+RECHECK_FACTORS = (4, 16)
+"""A solver step that fails is searched again at these multiples of the node limit, in turn, before it fails."""
+
 MAX_SOLVER_MOVES = 8
 """The longest solution mined, in solver moves."""
 
@@ -72,7 +77,14 @@ MINED_COLUMNS = [*LICHESS_COLUMNS, "SourceFile", "SourceGame", "SourcePly"]
 """The columns of a mined puzzle file."""
 
 MineProgress = Callable[[str, int, int], None]
-"""Called as ``progress(stage, done, total)``; stages are ``"games"``, ``"lines"`` and ``"verify"``."""
+"""Called as ``progress(stage, done, total)``; the stages are :data:`MINE_STAGES`."""
+
+MINE_STAGES = ("games", "lines", "verify")
+"""The stages of mining, as :data:`MineProgress` names them: the scan of every position, the line rounds, the
+verification."""
+
+GAME_BATCH = 200
+"""Games mined at a time by :func:`mine_batches` (their boards and analyses are what memory holds)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,15 @@ class MineResult:
     def per_100_games(self) -> float:
         """Verified puzzles per 100 games read."""
         return 100 * self.verified / self.games if self.games else 0.0
+
+    def add(self, other: MineResult) -> None:
+        """Add another batch's puzzles and counts to these."""
+        self.puzzles += other.puzzles
+        self.games += other.games
+        self.bad_games += other.bad_games
+        self.candidates += other.candidates
+        self.found += other.found
+        self.rejected += other.rejected
 
 
 def puzzle_id(source: str, game: int, ply: int) -> str:
@@ -209,6 +230,7 @@ def build_lines(
     *,
     margin: float = ONLY_MOVE_MARGIN,
     progress: Callable[[int, int], None] | None = None,
+    recheck: Sequence[int] = RECHECK_FACTORS,
 ) -> list[Puzzle]:
     """Extend each candidate into a puzzle line (see the module doc); candidates without one give none.
 
@@ -221,8 +243,9 @@ def build_lines(
         if not live:
             break
         boards = [_position(line) for line in live]
-        for line, board, analysis in zip(live, boards, pool.analyse(boards, multipv=2), strict=True):
-            if analysis is None or not _step_ok(line, board, analysis, margin):
+        analyses, passed = _solver_step(live, boards, pool, margin, recheck)
+        for line, board, analysis, ok in zip(live, boards, analyses, passed, strict=True):
+            if analysis is None or not ok:
                 line.failed = not line.solution or line.mating
                 line.end(drop_reply=True)
                 continue
@@ -258,6 +281,33 @@ def build_lines(
     return puzzles
 
 
+def _solver_step(
+    lines: Sequence[_Line], boards: Sequence[chess.Board], pool: EnginePool, margin: float, recheck: Sequence[int]
+) -> tuple[list[Analysis | None], list[bool]]:
+    """The multipv-2 analyses of the solver's positions, and whether each step passes (:func:`_step_ok`).
+
+    A step that fails at the pool's node limit is searched again at :data:`RECHECK_FACTORS` times the nodes, one
+    factor after the other, before the line is given up: the candidates are few, and an only move that a short
+    search misses (Lichess searched its puzzles at 25 to 40 million nodes) is the puzzle the mining is for
+    (``recheck`` gives the factors; empty, a failed step fails at once). A
+    position with one legal move is not searched again (its step cannot change)."""
+    analyses = pool.analyse(boards, multipv=2)
+    passed = [a is not None and _step_ok(line, board, a, margin) for line, board, a in zip(lines, boards, analyses,
+                                                                                           strict=True)]
+    nodes = pool.limit.nodes
+    for factor in recheck if nodes is not None else ():
+        again = [i for i, ok in enumerate(passed) if not ok and (a := analyses[i]) is not None and len(a.lines) > 1]
+        if not again:
+            break
+        assert nodes is not None
+        deeper = pool.analyse([boards[i] for i in again], multipv=2, limit=EngineLimit(nodes=nodes * factor))
+        for i, analysis in zip(again, deeper, strict=True):
+            if analysis is not None:
+                analyses[i] = analysis
+                passed[i] = _step_ok(lines[i], boards[i], analysis, margin)
+    return analyses, passed
+
+
 def _position(line: _Line) -> chess.Board:
     """The line's current position: the candidate's, then the solution so far."""
     board = line.candidate.before.copy(stack=False)
@@ -281,6 +331,87 @@ def _puzzle(line: _Line) -> Puzzle:
     return puzzle
 
 
+def mine_batches(
+    path: str | os.PathLike[str],
+    pool: EnginePool,
+    *,
+    margin: float = ONLY_MOVE_MARGIN,
+    progress: MineProgress | None = None,
+    only: GameFilter | None = None,
+    size: int = GAME_BATCH,
+    recheck: Sequence[int] = RECHECK_FACTORS,
+) -> Iterator[MineResult]:
+    """Mine a PGN file a batch of ``size`` games at a time: yields each batch's :class:`MineResult` (its puzzles,
+    verified, and its counts) before the next batch is read, so memory holds one batch however large the file
+    (a ``.pgn.zst`` of a month of Lichess games) and the caller can write each batch's puzzles as they come.
+
+    The candidates already mined (by the position after the mistake) are remembered across batches in bounded
+    memory (:class:`~chessteach.puzzles.seen_ids.SeenIds`), so a position repeated anywhere in the file is mined
+    once, as in one batch. The results do not depend on ``size``: each game's analyses depend on the game alone,
+    and each line's on its candidate. ``progress(stage, done, total)`` counts on over the batches (see
+    :func:`mine_puzzles`).
+    """
+    if margin < BLUNDER_MARGIN:
+        raise ValueError(f"the only-move margin must be at least {BLUNDER_MARGIN}, got {margin}")
+    source = os.path.basename(os.fspath(path))
+    stages = {name: RunningProgress(_stage(progress, name)) for name in MINE_STAGES}
+    with SeenIds() as seen:
+        for batch in batched(read_games(path, only=only), size):  # ``only`` passes games over at their headers
+            result = MineResult(games=len(batch))
+            games: list[tuple[int, str, list[chess.Board], list[chess.Move]]] = []
+            for record in batch:
+                if record.error is not None or record.game is None:
+                    result.bad_games.append(record.error or f"{source}: game {record.number}: unreadable")
+                    continue
+                boards, moves = game_positions(record.game)
+                games.append((record.number, record.headers.get("Site", ""), boards, moves))
+            analyses = pool.analyse_games([boards for _, _, boards, _ in games], multipv=1, progress=stages["games"])
+            candidates: list[Candidate] = []
+            for (number, site, boards, moves), game_analyses in zip(games, analyses, strict=True):
+                for candidate in find_candidates(boards, moves, game_analyses, game=number, source=source, site=site):
+                    after = candidate.before.copy(stack=False)
+                    after.push(candidate.mistake)
+                    key = position_key(after)
+                    if seen.line_of(key) is not None:
+                        continue
+                    seen.add(key, number)
+                    candidates.append(candidate)
+            del games, analyses
+            result.candidates = len(candidates)
+            found = (
+                build_lines(candidates, pool, margin=margin, progress=stages["lines"], recheck=recheck)
+                if candidates
+                else []
+            )
+            result.found = len(found)
+            verdicts = verify_puzzles(found, pool, progress=stages["verify"]) if found else []
+            for puzzle, verdict in zip(found, verdicts, strict=True):
+                if verdict.verified:
+                    result.puzzles.append(puzzle)
+                else:
+                    result.rejected.append(verdict)
+                    logger.warning(
+                        "puzzle %s (game %s, ply %s) failed verification: %s",
+                        puzzle.id,
+                        puzzle.extra["SourceGame"],
+                        puzzle.extra["SourcePly"],
+                        verdict.reason,
+                    )
+            for running in stages.values():
+                running.next_call()
+            logger.info(
+                "%s: a batch of %d games, %d candidates, %d puzzles found, %d verified",
+                source, result.games, result.candidates, result.found, result.verified,
+            )
+            yield result
+
+
+def _stage(progress: MineProgress | None, name: str) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+    return lambda done, total: progress(name, done, total)
+
+
 def mine_puzzles(
     path: str | os.PathLike[str],
     pool: EnginePool,
@@ -288,68 +419,29 @@ def mine_puzzles(
     margin: float = ONLY_MOVE_MARGIN,
     progress: MineProgress | None = None,
     only: GameFilter | None = None,
+    size: int = GAME_BATCH,
+    recheck: Sequence[int] = RECHECK_FACTORS,
 ) -> MineResult:
     """Mine verified, tagged puzzles from every game of a PGN file; bad games are reported and skipped.
     With ``only``, the games its headers filter drops are not counted and never analysed.
 
     ``margin`` is the only-move margin (winning chances, -1..1); it may not be below the verifier's
-    :data:`~chessteach.puzzles.verify.BLUNDER_MARGIN`, or mined puzzles could not pass it. The example is not run
-    as a doctest (minutes of engine time; ``tests/test_mine.py`` mines real games):
+    :data:`~chessteach.puzzles.verify.BLUNDER_MARGIN`, or mined puzzles could not pass it; ``recheck``, the node
+    factors a failing step is searched again at (:data:`RECHECK_FACTORS`). The work goes a batch
+    of ``size`` games at a time (:func:`mine_batches`, which a caller that writes as it goes uses); this collects
+    every batch's puzzles and counts. The example is not run as a doctest (minutes of engine time;
+    ``tests/test_mine.py`` mines real games):
 
     >>> from chessteach.engine import EngineLimit
     >>> with EnginePool(limit=EngineLimit(nodes=100_000), workers=2) as pool:  # doctest: +SKIP
     ...     result = mine_puzzles("games.pgn", pool)
     """
-    if margin < BLUNDER_MARGIN:
-        raise ValueError(f"the only-move margin must be at least {BLUNDER_MARGIN}, got {margin}")
+    total = MineResult()
+    for batch in mine_batches(path, pool, margin=margin, progress=progress, only=only, size=size, recheck=recheck):
+        total.add(batch)
     source = os.path.basename(os.fspath(path))
-    result = MineResult()
-    games: list[tuple[int, str, list[chess.Board], list[chess.Move]]] = []
-    for record in read_games(path, only=only):  # the games ``only`` drops are passed over at their headers
-        result.games += 1
-        if record.error is not None or record.game is None:
-            result.bad_games.append(record.error or f"game {record.number}: unreadable")
-            continue
-        boards, moves = game_positions(record.game)
-        games.append((record.number, record.headers.get("Site", ""), boards, moves))
-
-    def stage(name: str) -> Callable[[int, int], None] | None:
-        if progress is None:
-            return None
-        return lambda done, total: progress(name, done, total)
-
-    analyses = pool.analyse_games([boards for _, _, boards, _ in games], multipv=1, progress=stage("games"))
-    seen: set[str] = set()
-    candidates: list[Candidate] = []
-    for (number, site, boards, moves), game_analyses in zip(games, analyses, strict=True):
-        for candidate in find_candidates(boards, moves, game_analyses, game=number, source=source, site=site):
-            after = candidate.before.copy(stack=False)
-            after.push(candidate.mistake)
-            key = position_key(after)
-            if key in seen:
-                continue
-            seen.add(key)
-            candidates.append(candidate)
-    result.candidates = len(candidates)
-    logger.info("%s: %d games, %d candidates", source, len(games), len(candidates))
-
-    found = build_lines(candidates, pool, margin=margin, progress=stage("lines"))
-    result.found = len(found)
-
-    verdicts = verify_puzzles(found, pool, progress=stage("verify"))
-    for puzzle, verdict in zip(found, verdicts, strict=True):
-        if verdict.verified:
-            result.puzzles.append(puzzle)
-        else:
-            result.rejected.append(verdict)
-            logger.warning(
-                "puzzle %s (game %s, ply %s) failed verification: %s",
-                puzzle.id,
-                puzzle.extra["SourceGame"],
-                puzzle.extra["SourcePly"],
-                verdict.reason,
-            )
     logger.info(
-        "%s: %d puzzles found, %d verified, %d rejected", source, result.found, result.verified, len(result.rejected)
+        "%s: %d games, %d candidates, %d puzzles found, %d verified, %d rejected",
+        source, total.games, total.candidates, total.found, total.verified, len(total.rejected),
     )
-    return result
+    return total
