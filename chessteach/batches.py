@@ -60,6 +60,19 @@ class RunningProgress:
         self._total = 0
 
 
+def stage_progress(progress: Callable[[str, int, int], None] | None, stage: str) -> Progress | None:
+    """One stage's ``progress(done, total)`` from a multi-stage job's ``progress(stage, done, total)`` (None
+    without one).
+
+    >>> seen = []
+    >>> stage_progress(lambda *args: seen.append(args), "lines")(1, 8); seen
+    [('lines', 1, 8)]
+    """
+    if progress is None:
+        return None
+    return lambda done, total: progress(stage, done, total)
+
+
 def map_batches(
     items: Iterable[_T],
     work: Callable[[list[_T], Progress, Done | None], Sequence[_R]],

@@ -129,3 +129,19 @@ def test_mining_a_batch_at_a_time_finds_what_one_batch_finds(zurich: Path, tmp_p
     one_by_one = [p for b in batches for p in b.puzzles]
     assert [(p.id, p.moves) for p in one_by_one] == [(p.id, p.moves) for p in whole.puzzles]
     assert whole.candidates == sum(b.candidates for b in batches) and whole.games == 4
+
+
+def test_fragments_of_lichess_puzzles_come_back_more_often_with_deeper_rechecks(engine_path: str) -> None:
+    """Lichess puzzles turned back into short games: a step that fails at 50,000 nodes is searched again at 4 and
+    16 times the nodes, and more of them come back, each verified, with Lichess's first move."""
+    from chessteach.engine import load_config
+    from chessteach.puzzles import read_puzzles
+    from chessteach.puzzles.bench import run_fragment_bench
+
+    puzzles = [p for p in read_puzzles(Path(__file__).parent / "data" / "lichess-dev.csv").puzzles if p.setup][:12]
+    config = load_config(engine_path)
+    once = run_fragment_bench(puzzles, config=config, nodes=NODES, workers=2, recheck=())
+    again = run_fragment_bench(puzzles, config=config, nodes=NODES, workers=2)
+    assert once.fragments == again.fragments == 12
+    assert again.recalled > once.recalled and set(again.missed) < set(once.missed)
+    assert once.precision == again.precision == 1.0  # every puzzle the lines give passes the verifier

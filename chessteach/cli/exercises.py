@@ -54,9 +54,11 @@ class ExerciseTally:
         self.result = ExerciseResult()
         self.concepts: Counter[str] = Counter()
         self.margins: Counter[int] = Counter()
+        self.exercises = 0
 
     def add(self, batch: ExerciseResult) -> None:
         self.result.add(batch, keep=False)
+        self.exercises += len(batch.exercises)
         self.concepts.update(batch.concepts())
         for exercise in batch.exercises:
             value = float(exercise.extra["Margin"])
@@ -82,7 +84,7 @@ def summary_tables(
         f"{result.stable} ({result.stability:.1%})",
     )
     funnel.add_row("dropped: fewer than 3 distractors", str(result.without_distractors))
-    funnel.add_row("[bold]exercises[/bold]", f"[bold]{sum(tally.margins.values())}[/bold]")
+    funnel.add_row("[bold]exercises[/bold]", f"[bold]{tally.exercises}[/bold]")
     funnel.add_row("time", f"{seconds:.0f} s")
     concepts = Table(title="exercises per concept")
     concepts.add_column("concept")

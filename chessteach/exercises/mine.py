@@ -50,7 +50,7 @@ from dataclasses import dataclass, field, replace
 import chess
 import chess.engine
 
-from chessteach.batches import RunningProgress, batched
+from chessteach.batches import RunningProgress, batched, stage_progress
 from chessteach.concepts.changes import FactChange, changed_concepts, is_quiet, positional_changes
 from chessteach.engine import Analysis, EngineLimit, EnginePool, position_key, win_chance
 from chessteach.games.filters import GameFilter
@@ -306,7 +306,7 @@ def exercise_batches(
     results do not depend on ``size`` (each position's searches depend on the position alone)."""
     if pool.limit.nodes is None:
         raise ValueError("mining exercises needs a node limit (the screen and re-verification scale it)")
-    stages = {name: RunningProgress(_stage(progress, name)) for name in EXERCISE_STAGES}
+    stages = {name: RunningProgress(stage_progress(progress, name)) for name in EXERCISE_STAGES}
     with SeenIds() as seen:
         for batch in batched(game_records(paths, only), size):
             result = ExerciseResult()
@@ -347,10 +347,6 @@ def mine_exercises(
         total.add(batch)
     logger.info("%d exercises (%d without enough distractors)", len(total.exercises), total.without_distractors)
     return total
-
-
-def _stage(progress: ExerciseProgress | None, name: str) -> Callable[[int, int], None] | None:
-    return None if progress is None else (lambda done, total: progress(name, done, total))
 
 
 def _mine_positions(

@@ -15,9 +15,13 @@ The definitions, applied to every game of a PGN file:
      (the verifier accepts every mating move), but a mate in one as the whole puzzle must be the only one;
      a mate found inside an advantage line ends that line before it;
    - otherwise the best move's winning chances are more than :data:`ONLY_MOVE_MARGIN` (0.7) above the
-     second best's, and the solver is still winning: its winning chances are at least
-     :data:`WINNING_CHANCES` at the first step and never :data:`MAX_ADVANTAGE_DROP` below the first step's
-     later on (the verifier's "keeps the advantage" rule).
+     second best's, and the solver wins: at the first step by Lichess's generator's rule
+     (:func:`advantage_ok`: at least +200 cp, and +400 cp unless the solver is down in material), and later
+     never :data:`MAX_ADVANTAGE_DROP` below the first step's winning chances (the verifier's "keeps the
+     advantage" rule).
+
+   A step that fails at the pool's node limit is searched again at :data:`RECHECK_FACTORS` times the nodes
+   before the line gives up (Lichess generated its puzzles at 25 to 40 million nodes; the candidates are few).
 
    The best move is played, then the opponent's best reply (from a multipv 1 analysis of the position after
    the solver's move), and the line goes on while the steps pass, up to :data:`MAX_SOLVER_MOVES`. It ends on
@@ -42,7 +46,8 @@ from dataclasses import dataclass, field
 import chess
 import chess.engine
 
-from chessteach.batches import RunningProgress, batched
+from chessteach.batches import RunningProgress, batched, stage_progress
+from chessteach.concepts.pieces import material_balance
 from chessteach.engine import Analysis, EngineLimit, EnginePool, position_key, score_chances, win_chance
 from chessteach.engine.score import Judgment, judge
 from chessteach.games.filters import GameFilter
@@ -57,6 +62,13 @@ logger = logging.getLogger(__name__)
 
 WINNING_CHANCES = 0.6
 """Winning chances (-1..1) from which a side counts as winning (about +375 cp)."""
+
+ADVANTAGE_CP = 200
+"""The least an advantage puzzle's first move must win, in centipawns for the solver (Lichess's generator)."""
+
+CLEAR_CP = 400
+"""Below this (and from :data:`ADVANTAGE_CP`) the solver must be down in material before the first move (Lichess's
+generator: "not clearly winning and not from being down in material")."""
 
 ONLY_MOVE_MARGIN = 0.7
 """How far (in winning chances, -1..1) the best move must be above the second best to be an only move."""
@@ -219,9 +231,27 @@ def _step_ok(line: _Line, board: chess.Board, analysis: Analysis, margin: float)
         return False
     if first:
         line.first_chances = chances
-        return chances >= WINNING_CHANCES
+        return advantage_ok(board, best_score, line.solver)
     assert line.first_chances is not None
     return line.first_chances - chances < MAX_ADVANTAGE_DROP
+
+
+def advantage_ok(board: chess.Board, score: chess.engine.Score, solver: chess.Color) -> bool:
+    """Lichess's rule for the first move of an advantage puzzle: the best move wins at least
+    :data:`ADVANTAGE_CP` for the solver, and at least :data:`CLEAR_CP` unless the solver, to move in ``board``,
+    is down in material (a piece back by force is a puzzle; a small edge from level material is not).
+
+    >>> board = chess.Board("4k3/8/8/8/8/8/4P3/4K3 w - - 0 1")
+    >>> advantage_ok(board, chess.engine.Cp(450), chess.WHITE), advantage_ok(board, chess.engine.Cp(250), chess.WHITE)
+    (True, False)
+    >>> advantage_ok(board, chess.engine.Cp(250), chess.BLACK)
+    True
+    """
+    cp = score.score(mate_score=100_000)
+    assert cp is not None
+    if cp < ADVANTAGE_CP:
+        return False
+    return cp >= CLEAR_CP or material_balance(board, solver) <= -1
 
 
 def build_lines(
@@ -354,7 +384,7 @@ def mine_batches(
     if margin < BLUNDER_MARGIN:
         raise ValueError(f"the only-move margin must be at least {BLUNDER_MARGIN}, got {margin}")
     source = os.path.basename(os.fspath(path))
-    stages = {name: RunningProgress(_stage(progress, name)) for name in MINE_STAGES}
+    stages = {name: RunningProgress(stage_progress(progress, name)) for name in MINE_STAGES}
     with SeenIds() as seen:
         for batch in batched(read_games(path, only=only), size):  # ``only`` passes games over at their headers
             result = MineResult(games=len(batch))
@@ -404,12 +434,6 @@ def mine_batches(
                 source, result.games, result.candidates, result.found, result.verified,
             )
             yield result
-
-
-def _stage(progress: MineProgress | None, name: str) -> Callable[[int, int], None] | None:
-    if progress is None:
-        return None
-    return lambda done, total: progress(name, done, total)
 
 
 def mine_puzzles(
